@@ -1,0 +1,549 @@
+"""Every request, reply and event of the Yichuang protocol (SPEC §5).
+
+Requests are strict (unknown or mistyped fields are refused); replies and events are
+lenient on the client side (unknown fields are ignored) so a newer server does not break
+an older client within one protocol version.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from queue_protocol.errors import ErrorCode
+from queue_protocol.version import PROTOCOL_VERSION
+
+# ---------------------------------------------------------------------------
+# Shared vocabulary
+
+
+class Role(StrEnum):
+    WINDOW = "window"  # staff working at one service window
+    DISPLAY = "display"  # call screen (device token)
+    KIOSK = "kiosk"  # ticket kiosk (device token)
+    ADMIN = "admin"  # supervisor or administrator
+
+
+class StaffRole(StrEnum):
+    STAFF = "staff"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Priority(StrEnum):
+    NORMAL = "normal"
+    APPOINTMENT = "appointment"  # 预约
+    GREEN = "green"  # 绿色通道: elderly, disabled, military, pregnant
+    ASSISTED = "assisted"  # 帮办代办
+
+
+class TicketState(StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+class WindowState(StrEnum):
+    CLOSED = "closed"
+    IDLE = "idle"
+    CALLING = "calling"
+    SERVING = "serving"
+    PAUSED = "paused"
+
+
+class Policy(StrEnum):
+    WEIGHTED_WAIT = "weighted_wait"  # SPEC §4 default
+    PROFILE_ORDER = "profile_order"  # strict work-profile order, then first-come
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Transfer(_View):
+    at: datetime
+    from_category: str
+    to_category: str
+    from_window: int | None = None
+    to_window: int | None = None
+    reason: str
+
+
+class TicketView(_View):
+    id: str = Field(description="Hall-unique id: local date + number, e.g. 20261125-A001")
+    number: str = Field(description="What the citizen sees and hears, e.g. A001")
+    category: str
+    item: str | None = None
+    priority: Priority = Priority.NORMAL
+    state: TicketState
+    issued_at: datetime
+    call_times: list[datetime] = []
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    no_show_at: datetime | None = None
+    window: int | None = Field(None, description="Window that called or serves it")
+    staff: str | None = None
+    recall_count: int = 0
+    transfers: list[Transfer] = []
+    chain_step: int = Field(0, description="Index of the current step in a one-chain category")
+    target_window: int | None = Field(None, description="Only this window may call it")
+    appointment_at: datetime | None = None
+
+
+class WindowView(_View):
+    number: int
+    name: str
+    zone: str = ""
+    profile: list[str] = Field(description="Category codes in the order served; [] = 全科")
+    state: WindowState
+    staff: str | None = None
+    staff_name: str | None = None
+    pause_reason: str | None = None
+    ticket: str | None = Field(None, description="Id of the ticket called or being served")
+
+
+class CategoryView(_View):
+    code: str
+    name: str
+    prefix: str
+    target_wait_minutes: int
+    daily_capacity: int | None = None
+    chain: list[str] = Field([], description="Steps of a one-chain (一链办理) category")
+
+
+class ServiceItemView(_View):
+    name: str
+    category: str
+    time_limit_days: int = Field(0, description="Promised processing limit; 0 = 即办件")
+    materials: list[str] = []
+    appointment: bool = False
+
+
+class QueueStat(_View):
+    category: str
+    waiting: int
+    oldest_issued_at: datetime | None = None
+    estimated_wait_minutes: float = 0.0
+
+
+class CallView(_View):
+    seq: int
+    at: datetime
+    ticket: str
+    number: str
+    category: str
+    window: int
+    window_name: str
+    zone: str = ""
+    recall: bool = False
+
+
+class HallView(_View):
+    name: str
+    timezone: str
+    notice: str = ""
+    policy: Policy = Policy.WEIGHTED_WAIT
+    open_now: bool = True
+
+
+class Snapshot(_View):
+    seq: int = Field(description="Last event included; events after it follow")
+    hall: HallView
+    categories: list[CategoryView]
+    items: list[ServiceItemView] = []
+    windows: list[WindowView]
+    queues: list[QueueStat]
+    recent_calls: list[CallView] = []
+    tickets: list[TicketView] = Field(
+        [], description="Active tickets the role may see (window: its own; admin: all)"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Requests
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    id: str = Field(min_length=1, max_length=64, description="Client request id")
+
+
+TicketRef = Annotated[
+    str,
+    Field(min_length=1, max_length=40, description="Ticket id (20261125-A001) or today's number"),
+]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Hello(_Request):
+    type: Literal["hello"] = "hello"
+    version: int = PROTOCOL_VERSION
+    role: Role
+    user: str | None = Field(None, max_length=64)
+    password: str | None = Field(None, max_length=256)
+    token: str | None = Field(None, max_length=256)
+    window: int | None = Field(None, ge=1, le=9999)
+    since_seq: int | None = Field(None, ge=0)
+    client: str | None = Field(None, max_length=100, description="Program name, for logs")
+
+
+class IssueTicket(_Request):
+    type: Literal["issue_ticket"] = "issue_ticket"
+    category: str = Field(min_length=1, max_length=32)
+    item: str | None = Field(None, max_length=200)
+    priority: Priority = Priority.NORMAL
+
+
+class CancelTicket(_Request):
+    type: Literal["cancel_ticket"] = "cancel_ticket"
+    ticket: TicketRef
+
+
+class TicketStatus(_Request):
+    type: Literal["ticket_status"] = "ticket_status"
+    ticket: TicketRef
+
+
+class _WindowRequest(_Request):
+    window: int | None = Field(
+        None, ge=1, le=9999, description="Defaults to the caller's window; admin must give it"
+    )
+
+
+class CallNext(_WindowRequest):
+    type: Literal["call_next"] = "call_next"
+
+
+class CallTicket(_WindowRequest):
+    type: Literal["call_ticket"] = "call_ticket"
+    ticket: TicketRef
+
+
+class Recall(_WindowRequest):
+    type: Literal["recall"] = "recall"
+
+
+class StartService(_WindowRequest):
+    type: Literal["start_service"] = "start_service"
+
+
+class FinishService(_WindowRequest):
+    type: Literal["finish_service"] = "finish_service"
+
+
+class MarkNoShow(_WindowRequest):
+    type: Literal["mark_no_show"] = "mark_no_show"
+
+
+class Reinstate(_WindowRequest):
+    type: Literal["reinstate"] = "reinstate"
+    ticket: TicketRef
+
+
+class TransferTicket(_WindowRequest):
+    type: Literal["transfer"] = "transfer"
+    to_category: str | None = Field(None, min_length=1, max_length=32)
+    to_window: int | None = Field(None, ge=1, le=9999)
+    reason: ShortText
+
+
+class PauseWindow(_WindowRequest):
+    type: Literal["pause_window"] = "pause_window"
+    reason: ShortText
+
+
+class ResumeWindow(_WindowRequest):
+    type: Literal["resume_window"] = "resume_window"
+
+
+class CloseWindow(_WindowRequest):
+    type: Literal["close_window"] = "close_window"
+
+
+class GetSnapshot(_Request):
+    type: Literal["snapshot"] = "snapshot"
+
+
+class BookAppointment(_Request):
+    type: Literal["book_appointment"] = "book_appointment"
+    category: str = Field(min_length=1, max_length=32)
+    item: str | None = Field(None, max_length=200)
+    day: date
+    slot: str = Field(pattern=r"^\d{2}:\d{2}$", description="Slot start, hall local time")
+    name: str = Field(min_length=1, max_length=50)
+    phone: str = Field(pattern=r"^\+?[0-9 -]{5,20}$")
+
+
+class CheckIn(_Request):
+    type: Literal["check_in"] = "check_in"
+    code: str = Field(min_length=1, max_length=32)
+
+
+class Rate(_Request):
+    type: Literal["rate"] = "rate"
+    ticket: TicketRef
+    level: int = Field(ge=1, le=5, description="1 非常满意 … 5 非常不满意")
+    comment: str | None = Field(None, max_length=500)
+
+
+class SetWindowProfile(_Request):
+    type: Literal["set_window_profile"] = "set_window_profile"
+    window: int = Field(ge=1, le=9999)
+    profile: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+        max_length=64, description="Category codes in order; [] = 全科"
+    )
+
+
+class SetNotice(_Request):
+    type: Literal["set_notice"] = "set_notice"
+    notice: str = Field(max_length=500)
+
+
+AnyRequest = Annotated[
+    Hello
+    | IssueTicket
+    | CancelTicket
+    | TicketStatus
+    | CallNext
+    | CallTicket
+    | Recall
+    | StartService
+    | FinishService
+    | MarkNoShow
+    | Reinstate
+    | TransferTicket
+    | PauseWindow
+    | ResumeWindow
+    | CloseWindow
+    | GetSnapshot
+    | BookAppointment
+    | CheckIn
+    | Rate
+    | SetWindowProfile
+    | SetNotice,
+    Field(discriminator="type"),
+]
+
+WINDOW_REQUESTS: tuple[type[_WindowRequest], ...] = (
+    CallNext,
+    CallTicket,
+    Recall,
+    StartService,
+    FinishService,
+    MarkNoShow,
+    Reinstate,
+    TransferTicket,
+    PauseWindow,
+    ResumeWindow,
+    CloseWindow,
+)
+
+# ---------------------------------------------------------------------------
+# Replies
+
+
+class _Reply(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    type: Literal["ok"] = "ok"
+    re: str
+
+
+class HelloReply(_Reply):
+    version: int = PROTOCOL_VERSION
+    role: Role
+    window: int | None = None
+    staff_name: str | None = None
+    device: str | None = None
+    snapshot: Snapshot
+
+
+class TicketReply(_Reply):
+    ticket: TicketView
+    people_ahead: int = 0
+    estimated_wait_minutes: float = 0.0
+
+
+class WindowReply(_Reply):
+    window: WindowView
+    ticket: TicketView | None = Field(None, description="The ticket the action was about")
+
+
+class SnapshotReply(_Reply):
+    snapshot: Snapshot
+
+
+class AppointmentView(_View):
+    code: str
+    category: str
+    item: str | None = None
+    day: date
+    slot: str
+    name: str
+    phone: str = Field(description="Masked, e.g. 138****5678")
+    state: str
+
+
+class AppointmentReply(_Reply):
+    appointment: AppointmentView
+
+
+class CheckInReply(TicketReply):
+    on_time: bool = True
+    note: str = ""
+
+
+class ConfigReply(_Reply):
+    config_version: int
+
+
+class ErrorReply(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    type: Literal["error"] = "error"
+    re: str | None = None
+    code: ErrorCode
+    message: str
+
+
+REPLY_FOR: dict[str, type[_Reply]] = {
+    "hello": HelloReply,
+    "issue_ticket": TicketReply,
+    "cancel_ticket": TicketReply,
+    "ticket_status": TicketReply,
+    "call_next": WindowReply,
+    "call_ticket": WindowReply,
+    "recall": WindowReply,
+    "start_service": WindowReply,
+    "finish_service": WindowReply,
+    "mark_no_show": WindowReply,
+    "reinstate": TicketReply,
+    "transfer": WindowReply,
+    "pause_window": WindowReply,
+    "resume_window": WindowReply,
+    "close_window": WindowReply,
+    "snapshot": SnapshotReply,
+    "book_appointment": AppointmentReply,
+    "check_in": CheckInReply,
+    "rate": TicketReply,
+    "set_window_profile": WindowReply,
+    "set_notice": ConfigReply,
+}
+
+# ---------------------------------------------------------------------------
+# Events
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    type: Literal["event"] = "event"
+    seq: int
+    at: datetime
+
+
+class _TicketEvent(_Event):
+    ticket: TicketView
+
+
+class TicketIssued(_TicketEvent):
+    name: Literal["ticket_issued"] = "ticket_issued"
+
+
+class TicketCalled(_TicketEvent):
+    name: Literal["ticket_called"] = "ticket_called"
+    window: int
+    window_name: str
+    zone: str = ""
+
+
+class TicketRecalled(_TicketEvent):
+    name: Literal["ticket_recalled"] = "ticket_recalled"
+    window: int
+    window_name: str
+    zone: str = ""
+
+
+class ServiceStarted(_TicketEvent):
+    name: Literal["service_started"] = "service_started"
+    window: int
+
+
+class ServiceFinished(_TicketEvent):
+    name: Literal["service_finished"] = "service_finished"
+    window: int
+    next_step: str | None = Field(None, description="One-chain: the step the ticket waits for")
+
+
+class TicketNoShow(_TicketEvent):
+    name: Literal["ticket_no_show"] = "ticket_no_show"
+    window: int
+
+
+class TicketReinstated(_TicketEvent):
+    name: Literal["ticket_reinstated"] = "ticket_reinstated"
+
+
+class TicketTransferred(_TicketEvent):
+    name: Literal["ticket_transferred"] = "ticket_transferred"
+    transfer: Transfer
+
+
+class TicketCancelled(_TicketEvent):
+    name: Literal["ticket_cancelled"] = "ticket_cancelled"
+
+
+class WindowChanged(_Event):
+    name: Literal["window_changed"] = "window_changed"
+    window: WindowView
+
+
+class QueueChanged(_Event):
+    name: Literal["queue_changed"] = "queue_changed"
+    queues: list[QueueStat] = Field(description="Only the categories that changed")
+
+
+class ConfigChanged(_Event):
+    name: Literal["config_changed"] = "config_changed"
+    config_version: int
+    what: str = ""
+
+
+AnyEvent = Annotated[
+    TicketIssued
+    | TicketCalled
+    | TicketRecalled
+    | ServiceStarted
+    | ServiceFinished
+    | TicketNoShow
+    | TicketReinstated
+    | TicketTransferred
+    | TicketCancelled
+    | WindowChanged
+    | QueueChanged
+    | ConfigChanged,
+    Field(discriminator="name"),
+]
+
+EVENT_NAMES: tuple[str, ...] = (
+    "ticket_issued",
+    "ticket_called",
+    "ticket_recalled",
+    "service_started",
+    "service_finished",
+    "ticket_no_show",
+    "ticket_reinstated",
+    "ticket_transferred",
+    "ticket_cancelled",
+    "window_changed",
+    "queue_changed",
+    "config_changed",
+)
+
+
+def event_payload(event: BaseModel) -> dict[str, Any]:
+    """The JSON-ready fields of an event other than its envelope (type, seq, at)."""
+    return event.model_dump(mode="json", exclude={"type", "seq", "at"})

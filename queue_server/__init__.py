@@ -1,0 +1,1 @@
+"""Yichuang queue server: the hall's single authority over tickets and windows."""

@@ -1,0 +1,367 @@
+"""`queue-server`: run the hall's server and administer its configuration.
+
+queue-server serve [--demo]            run the server (creates the demo hall if asked)
+queue-server init [--demo | FILE]      create a hall from a TOML file
+queue-server import FILE               replace the configuration (tickets are kept)
+queue-server export [FILE]             write the configuration as TOML (hashes only)
+queue-server staff add|passwd|disable|enable|list
+queue-server device add|revoke|list
+queue-server window add|set-profile|remove|list
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import ssl
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import tomli_w
+from sqlmodel import Session
+
+from queue_protocol.errors import ProtocolError
+from queue_protocol.messages import Role, StaffRole
+from queue_server.hallconfig import ALL_SUBJECTS, ConfigError, demo_hall_path, read_toml
+from queue_server.server import Limits, QueueServer
+from queue_server.service import HallService
+from queue_server.store.engine import ENV_DATABASE_URL, default_database_url, make_engine
+from queue_server.store.tables import HallRow
+
+
+class CliError(Exception):
+    """A mistake on the command line; printed without a traceback."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.run(args) or 0)
+    except (CliError, ConfigError) as exc:
+        print(f"queue-server: {exc}", file=sys.stderr)
+        return 1
+    except ProtocolError as exc:
+        print(f"queue-server: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="queue-server",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        metavar="URL",
+        help=f"database URL (default: ${ENV_DATABASE_URL} or {default_database_url()})",
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(title="commands")
+
+    p = sub.add_parser("serve", parents=[common], help="run the queue server")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    p.add_argument(
+        "--demo", action="store_true", help="create the demo hall first if the database holds none"
+    )
+    p.add_argument("--cert", type=Path, help="TLS certificate (PEM) to serve wss://")
+    p.add_argument("--key", type=Path, help="TLS private key (PEM) for --cert")
+    p.add_argument(
+        "--rate", type=float, default=Limits.rate, help="requests per second allowed per connection"
+    )
+    p.add_argument(
+        "--burst", type=float, default=Limits.burst, help="request burst allowed per connection"
+    )
+    p.set_defaults(run=_serve)
+
+    p = sub.add_parser("init", parents=[common], help="create a hall from a TOML file")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("file", nargs="?", type=Path, help="hall configuration (TOML)")
+    src.add_argument("--demo", action="store_true", help="use the shipped demo hall")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing hall's configuration (tickets are kept)",
+    )
+    p.set_defaults(run=_init)
+
+    p = sub.add_parser(
+        "import",
+        parents=[common],
+        help="replace the hall configuration from TOML (tickets are kept)",
+    )
+    p.add_argument("file", type=Path)
+    p.set_defaults(run=_import)
+
+    p = sub.add_parser("export", parents=[common], help="write the hall configuration as TOML")
+    p.add_argument("file", nargs="?", type=Path, help="output file (default: standard output)")
+    p.set_defaults(run=_export)
+
+    staff = sub.add_parser("staff", help="staff accounts").add_subparsers(title="staff commands")
+    p = staff.add_parser("add", parents=[common], help="add a staff account")
+    p.add_argument("account")
+    p.add_argument("--name", required=True, help="display name, e.g. 王芳")
+    p.add_argument("--role", choices=[r.value for r in StaffRole], default="staff")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of prompting",
+    )
+    p.set_defaults(run=_staff_add)
+    p = staff.add_parser("passwd", parents=[common], help="set a staff password")
+    p.add_argument("account")
+    p.add_argument("--password-stdin", action="store_true")
+    p.set_defaults(run=_staff_passwd)
+    for verb, disabled in (("disable", True), ("enable", False)):
+        p = staff.add_parser(verb, parents=[common], help=f"{verb} a staff account")
+        p.add_argument("account")
+        p.set_defaults(run=_staff_disable, disabled=disabled)
+    p = staff.add_parser("list", parents=[common], help="list staff accounts")
+    p.set_defaults(run=_staff_list)
+
+    device = sub.add_parser("device", help="displays and kiosks").add_subparsers(
+        title="device commands"
+    )
+    p = device.add_parser("add", parents=[common], help="register a device; prints its token")
+    p.add_argument("name")
+    p.add_argument("--kind", choices=["display", "kiosk"], required=True)
+    p.add_argument("--zone", help="display only: show only this zone's calls")
+    p.add_argument("--windows", help="display only: comma-separated window numbers to show")
+    p.set_defaults(run=_device_add)
+    p = device.add_parser("revoke", parents=[common], help="revoke a device token")
+    p.add_argument("name")
+    p.set_defaults(run=_device_revoke)
+    p = device.add_parser("list", parents=[common], help="list devices")
+    p.set_defaults(run=_device_list)
+
+    window = sub.add_parser("window", help="service windows").add_subparsers(
+        title="window commands"
+    )
+    p = window.add_parser("add", parents=[common], help="add a window")
+    p.add_argument("number", type=int)
+    p.add_argument("--name", help="e.g. 综合受理1号 (default: N号窗口)")
+    p.add_argument("--zone", default="")
+    p.add_argument(
+        "--profile",
+        default=ALL_SUBJECTS,
+        help=f"{ALL_SUBJECTS} or comma-separated category codes in order",
+    )
+    p.set_defaults(run=_window_add)
+    p = window.add_parser(
+        "set-profile", parents=[common], help="set the categories a window serves"
+    )
+    p.add_argument("number", type=int)
+    p.add_argument("profile", help=f"{ALL_SUBJECTS} or comma-separated category codes in order")
+    p.set_defaults(run=_window_set_profile)
+    p = window.add_parser("remove", parents=[common], help="remove a closed window")
+    p.add_argument("number", type=int)
+    p.set_defaults(run=_window_remove)
+    p = window.add_parser("list", parents=[common], help="list windows")
+    p.set_defaults(run=_window_list)
+    return parser
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _service(args: argparse.Namespace, *, need_hall: bool = True) -> HallService:
+    engine = make_engine(args.db)
+    if need_hall:
+        with Session(engine) as session:
+            if session.get(HallRow, 1) is None:
+                raise CliError(
+                    "the database holds no hall yet; run `queue-server init --demo` "
+                    "or `queue-server init HALL.toml`"
+                )
+    return HallService(engine)
+
+
+def _has_hall(service: HallService) -> bool:
+    with Session(service.engine) as session:
+        return session.get(HallRow, 1) is not None
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise CliError("the two passwords differ")
+    if not password:
+        raise CliError("empty password")
+    return password
+
+
+def _profile(text: str) -> list[str]:
+    if text.strip() in (ALL_SUBJECTS, "all", ""):
+        return []
+    return [code.strip() for code in text.split(",") if code.strip()]
+
+
+def _window_numbers(text: str | None) -> list[int]:
+    if not text:
+        return []
+    try:
+        return [int(n) for n in text.split(",") if n.strip()]
+    except ValueError as exc:
+        raise CliError(f"--windows: expected numbers like 1,2,3, got {text!r}") from exc
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    service = _service(args, need_hall=False)
+    if not _has_hall(service):
+        if not args.demo:
+            raise CliError(
+                "the database holds no hall yet; run `queue-server init --demo` "
+                "or start with `queue-server serve --demo`"
+            )
+        service.import_config(read_toml(demo_hall_path()))
+        print("created the demo hall (staff password: yichuang)", flush=True)
+    tls = None
+    if args.cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.cert, args.key)
+    server = QueueServer(
+        service,
+        host=args.host,
+        port=args.port,
+        ssl=tls,
+        limits=Limits(rate=args.rate, burst=args.burst),
+    )
+    scheme = "wss" if tls else "ws"
+
+    def ready(port: int) -> None:
+        print(f"queue-server listening on {scheme}://{args.host}:{port}", flush=True)
+
+    try:
+        asyncio.run(server.serve_until_signalled(ready))
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from exc
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    service = _service(args, need_hall=False)
+    if _has_hall(service) and not args.force:
+        raise CliError(
+            "this database already holds a hall; use --force to replace its "
+            "configuration, or `queue-server import FILE`"
+        )
+    path = demo_hall_path() if args.demo else args.file
+    version = service.import_config(read_toml(path))
+    print(f"hall created from {path} (configuration version {version})")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    service = _service(args)
+    version = service.import_config(read_toml(args.file))
+    print(f"configuration imported from {args.file} (version {version})")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    text = tomli_w.dumps(_service(args).export_config())
+    if args.file:
+        args.file.write_text(text, encoding="utf-8")
+        print(f"configuration written to {args.file}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _staff_add(args: argparse.Namespace) -> int:
+    service = _service(args)
+    service.add_staff(args.account, args.name, StaffRole(args.role), _password(args))
+    print(f"staff {args.account} ({args.name}, {args.role}) added")
+    return 0
+
+
+def _staff_passwd(args: argparse.Namespace) -> int:
+    service = _service(args)
+    service.set_password(args.account, _password(args))
+    print(f"password of {args.account} changed")
+    return 0
+
+
+def _staff_disable(args: argparse.Namespace) -> int:
+    _service(args).set_staff_disabled(args.account, args.disabled)
+    print(f"staff {args.account} {'disabled' if args.disabled else 'enabled'}")
+    return 0
+
+
+def _staff_list(args: argparse.Namespace) -> int:
+    for s in _service(args).list_staff():
+        print(f"{s.account:<16} {s.name:<10} {s.role:<10} {'disabled' if s.disabled else ''}")
+    return 0
+
+
+def _device_add(args: argparse.Namespace) -> int:
+    token = _service(args).add_device(
+        args.name, Role(args.kind), args.zone, _window_numbers(args.windows)
+    )
+    print(f"device {args.name} ({args.kind}) added. Its token, shown only now:\n{token}")
+    return 0
+
+
+def _device_revoke(args: argparse.Namespace) -> int:
+    _service(args).revoke_device(args.name)
+    print(f"device {args.name} revoked")
+    return 0
+
+
+def _device_list(args: argparse.Namespace) -> int:
+    for d in _service(args).list_devices():
+        state = "revoked" if d.revoked else "active"
+        print(f"{d.name:<16} {d.kind:<8} {state:<8} zone={d.zone or '-'} windows={d.windows}")
+    return 0
+
+
+def _window_add(args: argparse.Namespace) -> int:
+    name = args.name or f"{args.number}号窗口"
+    _service(args).add_window(args.number, name, args.zone, _profile(args.profile))
+    print(f"window {args.number} ({name}) added")
+    return 0
+
+
+def _window_set_profile(args: argparse.Namespace) -> int:
+    _service(args).set_profile(args.number, _profile(args.profile))
+    print(f"window {args.number} now serves {args.profile}")
+    return 0
+
+
+def _window_remove(args: argparse.Namespace) -> int:
+    _service(args).remove_window(args.number)
+    print(f"window {args.number} removed")
+    return 0
+
+
+def _window_list(args: argparse.Namespace) -> int:
+    for w in _service(args).list_windows():
+        profile = ",".join(w.profile) or ALL_SUBJECTS
+        staff = w.staff_name or ""
+        print(f"{w.number:>4} {w.name:<14} {w.zone:<8} {profile:<14} {w.state.value:<8} {staff}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

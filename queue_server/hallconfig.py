@@ -1,0 +1,495 @@
+"""Hall configuration: TOML import/export and the in-memory view the service works from.
+
+TOML layout (see queue_server/halls/demo.toml):
+
+    [hall]        name, timezone, policy, max_wait_minutes, no_show_after_recalls,
+                  reinstate_grace_minutes, notice, holidays = ["2026-10-01", …]
+    [hall.hours]  mon … sun = ["08:30", "18:00"]  (a missing day is closed)
+    [[categories]] code, name, prefix, target_wait_minutes, daily_capacity, service_minutes,
+                  chain = ["企业登记", …]
+    [[items]]     name, category, time_limit_days, materials = […], appointment
+    [[windows]]   number, name, zone, profile = "全科" | ["QY", …]
+    [[staff]]     account, name, role, password_hash (or password, hashed on import)
+    [[devices]]   name, kind, token_hash (or token, hashed on import), zone, windows
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from datetime import date, time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from queue_protocol.messages import Policy, StaffRole
+from queue_server import security
+from queue_server.domain.model import Category, HallRules, OpeningHours, ServiceItem, Window
+from queue_server.store.tables import (
+    CategoryRow,
+    DeviceRow,
+    HallRow,
+    ServiceItemRow,
+    StaffRow,
+    WindowRow,
+)
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ALL_SUBJECTS = "全科"
+
+
+class ConfigError(ValueError):
+    """A hall configuration that cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class HallConfig:
+    """What the scheduler needs, loaded once per config_version."""
+
+    version: int
+    rules: HallRules
+    categories: dict[str, Category]  # in hall order
+    items: dict[str, ServiceItem]
+
+
+def demo_hall_path() -> Path:
+    return Path(str(resources.files("queue_server.halls").joinpath("demo.toml")))
+
+
+# ---------------------------------------------------------------------------
+# Reading the configuration the service works from
+
+
+def load_config(session: Session) -> HallConfig:
+    hall = session.get(HallRow, 1)
+    if hall is None:
+        raise ConfigError("the database holds no hall; run `queue-server init` first")
+    categories = session.exec(select(CategoryRow).order_by(col(CategoryRow.position))).all()
+    items = session.exec(select(ServiceItemRow)).all()
+    return HallConfig(
+        version=hall.config_version,
+        rules=rules_of(hall),
+        categories={c.code: category_of(c) for c in categories},
+        items={
+            i.name: ServiceItem(
+                name=i.name,
+                category=i.category,
+                time_limit_days=i.time_limit_days,
+                materials=tuple(json.loads(i.materials)),
+                appointment=i.appointment,
+            )
+            for i in items
+        },
+    )
+
+
+def rules_of(hall: HallRow) -> HallRules:
+    hours = {
+        WEEKDAYS.index(day): (time.fromisoformat(a), time.fromisoformat(b))
+        for day, (a, b) in json.loads(hall.hours).items()
+    }
+    return HallRules(
+        name=hall.name,
+        timezone=hall.timezone,
+        policy=Policy(hall.policy),
+        max_wait_minutes=hall.max_wait_minutes,
+        rank_penalty=hall.rank_penalty,
+        no_show_after_recalls=hall.no_show_after_recalls,
+        reinstate_grace_minutes=hall.reinstate_grace_minutes,
+        hours=OpeningHours(
+            days=hours, holidays=frozenset(date.fromisoformat(d) for d in json.loads(hall.holidays))
+        ),
+        notice=hall.notice,
+    )
+
+
+def category_of(row: CategoryRow) -> Category:
+    return Category(
+        code=row.code,
+        name=row.name,
+        prefix=row.prefix,
+        target_wait_minutes=row.target_wait_minutes,
+        daily_capacity=row.daily_capacity,
+        chain=tuple(json.loads(row.chain)),
+        service_minutes=row.service_minutes,
+    )
+
+
+def window_of(row: WindowRow) -> Window:
+    from queue_protocol.messages import WindowState
+
+    return Window(
+        number=row.number,
+        name=row.name,
+        zone=row.zone,
+        profile=tuple(json.loads(row.profile)),
+        state=WindowState(row.state),
+        staff=row.staff,
+        pause_reason=row.pause_reason,
+        ticket=row.ticket,
+    )
+
+
+# ---------------------------------------------------------------------------
+# TOML import
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def _need(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in table:
+        raise ConfigError(f"{where}: '{key}' is missing")
+    return _check(table[key], kind, f"{where}.{key}")
+
+
+def _opt(
+    table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any
+) -> Any:
+    return _check(table[key], kind, f"{where}.{key}") if key in table else default
+
+
+def _check(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ConfigError(f"{where}: expected {names}, got {value!r}")
+    return value
+
+
+def _str_list(value: Any, where: str) -> list[str]:
+    _check(value, list, where)
+    for i, v in enumerate(value):
+        _check(v, str, f"{where}[{i}]")
+    return list(value)
+
+
+def parse_profile(value: Any, categories: set[str], where: str) -> list[str]:
+    """ "全科" (or an empty list) means every category; otherwise known category codes."""
+    if value == ALL_SUBJECTS or value == "all":
+        return []
+    profile = _str_list(value, where)
+    unknown = [c for c in profile if c not in categories]
+    if unknown:
+        raise ConfigError(f"{where}: unknown categories {unknown}; known: {sorted(categories)}")
+    if len(set(profile)) != len(profile):
+        raise ConfigError(f"{where}: a category is listed twice")
+    return profile
+
+
+def import_hall(session: Session, data: dict[str, Any]) -> int:
+    """Replace the hall's configuration with `data`. Tickets and events are kept.
+
+    Validates everything before writing anything; returns the new config_version.
+    """
+    rows = _validate(data)
+    hall = session.get(HallRow, 1)
+    version = (hall.config_version + 1) if hall else 1
+    last_seq = hall.last_seq if hall else 0
+    for model in (ServiceItemRow, DeviceRow, StaffRow):
+        session.exec(delete(model))
+    # Windows keep their live state when they survive the import.
+    live = {w.number: w for w in session.exec(select(WindowRow)).all()}
+    session.exec(delete(CategoryRow))
+    session.flush()
+    new_hall: HallRow = rows["hall"]
+    new_hall.config_version = version
+    new_hall.last_seq = last_seq
+    if hall is not None:
+        session.delete(hall)
+        session.flush()
+    session.add(new_hall)
+    session.add_all(rows["categories"])
+    session.flush()
+    session.add_all(rows["items"])
+    numbers = set()
+    for window in rows["windows"]:
+        numbers.add(window.number)
+        old = live.get(window.number)
+        if old is not None:
+            old.name, old.zone, old.profile = window.name, window.zone, window.profile
+            session.add(old)
+        else:
+            session.add(window)
+    for number, old in live.items():
+        if number not in numbers:
+            session.delete(old)
+    session.add_all(rows["staff"])
+    session.add_all(rows["devices"])
+    session.flush()
+    return version
+
+
+def _validate(data: dict[str, Any]) -> dict[str, Any]:
+    hall_t = _need(data, "hall", dict, "config")
+    name = _need(hall_t, "name", str, "hall")
+    tz = _opt(hall_t, "timezone", str, "hall", "Asia/Shanghai")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"hall.timezone: unknown time zone {tz!r}") from exc
+    policy = _opt(hall_t, "policy", str, "hall", Policy.WEIGHTED_WAIT.value)
+    if policy not in {p.value for p in Policy}:
+        raise ConfigError(f"hall.policy: {policy!r} is not one of {[p.value for p in Policy]}")
+    hours: dict[str, list[str]] = {}
+    for day, span in _opt(hall_t, "hours", dict, "hall", {}).items():
+        if day not in WEEKDAYS:
+            raise ConfigError(f"hall.hours: {day!r} is not a weekday ({', '.join(WEEKDAYS)})")
+        span = _str_list(span, f"hall.hours.{day}")
+        try:
+            opens, closes = (time.fromisoformat(s) for s in span)
+        except ValueError as exc:
+            raise ConfigError(f'hall.hours.{day}: expected ["HH:MM", "HH:MM"]') from exc
+        if not opens < closes:
+            raise ConfigError(f"hall.hours.{day}: opening must be before closing")
+        hours[day] = [opens.isoformat("minutes"), closes.isoformat("minutes")]
+    holidays = _str_list(_opt(hall_t, "holidays", list, "hall", []), "hall.holidays")
+    for d in holidays:
+        try:
+            date.fromisoformat(d)
+        except ValueError as exc:
+            raise ConfigError(f"hall.holidays: {d!r} is not a date (YYYY-MM-DD)") from exc
+    hall = HallRow(
+        name=name,
+        timezone=tz,
+        policy=policy,
+        max_wait_minutes=_positive(hall_t, "max_wait_minutes", "hall", 60),
+        rank_penalty=float(_opt(hall_t, "rank_penalty", (int, float), "hall", 0.5)),
+        no_show_after_recalls=_positive(hall_t, "no_show_after_recalls", "hall", 3, zero=True),
+        reinstate_grace_minutes=_positive(hall_t, "reinstate_grace_minutes", "hall", 30, zero=True),
+        notice=_opt(hall_t, "notice", str, "hall", ""),
+        hours=json.dumps(hours),
+        holidays=json.dumps(holidays),
+    )
+
+    categories: list[CategoryRow] = []
+    codes: set[str] = set()
+    prefixes: set[str] = set()
+    for i, c in enumerate(_opt(data, "categories", list, "config", [])):
+        where = f"categories[{i}]"
+        _check(c, dict, where)
+        code = _need(c, "code", str, where)
+        prefix = _need(c, "prefix", str, where)
+        if not code or code in codes:
+            raise ConfigError(f"{where}.code: {code!r} is empty or used twice")
+        if not (prefix.isascii() and prefix.isalpha() and prefix.isupper() and len(prefix) <= 2):
+            raise ConfigError(f"{where}.prefix: {prefix!r} must be one or two capital letters")
+        if prefix in prefixes:
+            raise ConfigError(f"{where}.prefix: {prefix!r} is used by another category")
+        codes.add(code)
+        prefixes.add(prefix)
+        capacity = _opt(c, "daily_capacity", int, where, None)
+        if capacity is not None and capacity < 1:
+            raise ConfigError(f"{where}.daily_capacity: must be at least 1")
+        categories.append(
+            CategoryRow(
+                code=code,
+                name=_need(c, "name", str, where),
+                prefix=prefix,
+                position=i,
+                target_wait_minutes=_positive(c, "target_wait_minutes", where, 15),
+                daily_capacity=capacity,
+                service_minutes=float(_opt(c, "service_minutes", (int, float), where, 10.0)),
+                chain=json.dumps(_str_list(_opt(c, "chain", list, where, []), f"{where}.chain")),
+            )
+        )
+    if not categories:
+        raise ConfigError("config: at least one [[categories]] entry is needed")
+
+    items: list[ServiceItemRow] = []
+    for i, it in enumerate(_opt(data, "items", list, "config", [])):
+        where = f"items[{i}]"
+        _check(it, dict, where)
+        category = _need(it, "category", str, where)
+        if category not in codes:
+            raise ConfigError(f"{where}.category: unknown category {category!r}")
+        items.append(
+            ServiceItemRow(
+                name=_need(it, "name", str, where),
+                category=category,
+                time_limit_days=_positive(it, "time_limit_days", where, 0, zero=True),
+                materials=json.dumps(
+                    _str_list(_opt(it, "materials", list, where, []), f"{where}.materials")
+                ),
+                appointment=_opt(it, "appointment", bool, where, False),
+            )
+        )
+    if len({i.name for i in items}) != len(items):
+        raise ConfigError("items: two service items have the same name")
+
+    windows: list[WindowRow] = []
+    for i, w in enumerate(_opt(data, "windows", list, "config", [])):
+        where = f"windows[{i}]"
+        _check(w, dict, where)
+        number = _need(w, "number", int, where)
+        if not 1 <= number <= 9999 or any(x.number == number for x in windows):
+            raise ConfigError(f"{where}.number: {number} is out of 1..9999 or used twice")
+        windows.append(
+            WindowRow(
+                number=number,
+                name=_opt(w, "name", str, where, f"{number}号窗口"),
+                zone=_opt(w, "zone", str, where, ""),
+                profile=json.dumps(
+                    parse_profile(w.get("profile", ALL_SUBJECTS), codes, f"{where}.profile")
+                ),
+            )
+        )
+
+    staff: list[StaffRow] = []
+    for i, s in enumerate(_opt(data, "staff", list, "config", [])):
+        where = f"staff[{i}]"
+        _check(s, dict, where)
+        account = _need(s, "account", str, where)
+        role = _opt(s, "role", str, where, StaffRole.STAFF.value)
+        if role not in {r.value for r in StaffRole}:
+            raise ConfigError(f"{where}.role: {role!r} is not one of staff, supervisor, admin")
+        if "password_hash" in s:
+            password_hash = _need(s, "password_hash", str, where)
+        elif "password" in s:
+            password_hash = security.hash_password(_need(s, "password", str, where))
+        else:
+            raise ConfigError(f"{where}: needs password_hash (or password, hashed on import)")
+        staff.append(
+            StaffRow(
+                account=account,
+                name=_opt(s, "name", str, where, account),
+                role=role,
+                password_hash=password_hash,
+                disabled=_opt(s, "disabled", bool, where, False),
+            )
+        )
+    if len({s.account for s in staff}) != len(staff):
+        raise ConfigError("staff: an account is listed twice")
+
+    devices: list[DeviceRow] = []
+    for i, d in enumerate(_opt(data, "devices", list, "config", [])):
+        where = f"devices[{i}]"
+        _check(d, dict, where)
+        kind = _need(d, "kind", str, where)
+        if kind not in ("display", "kiosk"):
+            raise ConfigError(f"{where}.kind: must be display or kiosk")
+        if "token_hash" in d:
+            token_hash = _need(d, "token_hash", str, where)
+        elif "token" in d:
+            token_hash = security.hash_token(_need(d, "token", str, where))
+        else:
+            raise ConfigError(f"{where}: needs token_hash (or token, hashed on import)")
+        device_windows = _opt(d, "windows", list, where, [])
+        for n in device_windows:
+            _check(n, int, f"{where}.windows")
+        devices.append(
+            DeviceRow(
+                name=_need(d, "name", str, where),
+                kind=kind,
+                token_hash=token_hash,
+                zone=_opt(d, "zone", str, where, None),
+                windows=json.dumps(device_windows),
+                revoked=_opt(d, "revoked", bool, where, False),
+            )
+        )
+    return {
+        "hall": hall,
+        "categories": categories,
+        "items": items,
+        "windows": windows,
+        "staff": staff,
+        "devices": devices,
+    }
+
+
+def _positive(table: dict[str, Any], key: str, where: str, default: int, zero: bool = False) -> int:
+    value: int = _opt(table, key, int, where, default)
+    if value < 0 or (value == 0 and not zero):
+        raise ConfigError(f"{where}.{key}: must be {'zero or more' if zero else 'at least 1'}")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# TOML export (no plaintext secrets: only hashes leave the database)
+
+
+def export_hall(session: Session) -> dict[str, Any]:
+    hall = session.get(HallRow, 1)
+    if hall is None:
+        raise ConfigError("the database holds no hall; run `queue-server init` first")
+    out: dict[str, Any] = {
+        "hall": {
+            "name": hall.name,
+            "timezone": hall.timezone,
+            "policy": hall.policy,
+            "max_wait_minutes": hall.max_wait_minutes,
+            "rank_penalty": hall.rank_penalty,
+            "no_show_after_recalls": hall.no_show_after_recalls,
+            "reinstate_grace_minutes": hall.reinstate_grace_minutes,
+            "notice": hall.notice,
+            "holidays": json.loads(hall.holidays),
+            "hours": json.loads(hall.hours),
+        },
+        "categories": [],
+        "items": [],
+        "windows": [],
+        "staff": [],
+        "devices": [],
+    }
+    for c in session.exec(select(CategoryRow).order_by(col(CategoryRow.position))).all():
+        entry: dict[str, Any] = {
+            "code": c.code,
+            "name": c.name,
+            "prefix": c.prefix,
+            "target_wait_minutes": c.target_wait_minutes,
+            "service_minutes": c.service_minutes,
+            "chain": json.loads(c.chain),
+        }
+        if c.daily_capacity is not None:
+            entry["daily_capacity"] = c.daily_capacity
+        out["categories"].append(entry)
+    for it in session.exec(select(ServiceItemRow).order_by(col(ServiceItemRow.id))).all():
+        out["items"].append(
+            {
+                "name": it.name,
+                "category": it.category,
+                "time_limit_days": it.time_limit_days,
+                "materials": json.loads(it.materials),
+                "appointment": it.appointment,
+            }
+        )
+    for w in session.exec(select(WindowRow).order_by(col(WindowRow.number))).all():
+        profile = json.loads(w.profile)
+        out["windows"].append(
+            {"number": w.number, "name": w.name, "zone": w.zone, "profile": profile or ALL_SUBJECTS}
+        )
+    for s in session.exec(select(StaffRow).order_by(StaffRow.account)).all():
+        out["staff"].append(
+            {
+                "account": s.account,
+                "name": s.name,
+                "role": s.role,
+                "password_hash": s.password_hash,
+                "disabled": s.disabled,
+            }
+        )
+    for d in session.exec(select(DeviceRow).order_by(DeviceRow.name)).all():
+        entry = {
+            "name": d.name,
+            "kind": d.kind,
+            "token_hash": d.token_hash,
+            "windows": json.loads(d.windows),
+            "revoked": d.revoked,
+        }
+        if d.zone is not None:
+            entry["zone"] = d.zone
+        out["devices"].append(entry)
+    return out

@@ -1,0 +1,337 @@
+"""The websockets front: hello/auth, dispatch, error replies, /healthz, clean shutdown.
+
+Database work runs on one dedicated thread (commands are serialised there, each in its
+own transaction); password hashing runs on another pool so a login never delays a call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, delete, select
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from queue_protocol.codec import decode_request, encode, request_id_of
+from queue_protocol.errors import ErrorCode, ProtocolError
+from queue_protocol.messages import ErrorReply, Hello
+from queue_protocol.version import PROTOCOL_VERSION
+from queue_server.hub import Hub
+from queue_server.service import HallService, Outcome, Principal, Published
+from queue_server.store.tables import EventRow, RequestRow
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+HELLO_TIMEOUT = 15.0  # seconds a new connection has to say hello
+MAX_HELLO_FAILURES = 5  # then the connection is closed (slows password guessing)
+WS_MAX_SIZE = 1024 * 1024  # frames above this close the connection (1009); 64 KiB get an error
+REQUEST_LOG_DAYS = 2  # how long request ids are remembered for idempotent retries
+
+
+@dataclass
+class Limits:
+    """Per-connection request rate: a token bucket of `burst` refilled at `rate` per second."""
+
+    rate: float = 50.0
+    burst: float = 200.0
+
+
+class _Bucket:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.tokens = limits.burst
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.limits.burst, self.tokens + (now - self.stamp) * self.limits.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class QueueServer:
+    def __init__(
+        self,
+        service: HallService,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        limits: Limits | None = None,
+        poll_interval: float = 0.25,
+        ssl: Any = None,
+    ) -> None:
+        self.service = service
+        self.host, self.port = host, port
+        self.limits = limits or Limits()
+        self.poll_interval = poll_interval
+        self.ssl = ssl
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yichuang-db")
+        self._auth = ThreadPoolExecutor(max_workers=2, thread_name_prefix="yichuang-auth")
+        self._server: Server | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self.hub: Hub | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> int:
+        """Listen; returns the bound port (useful with port 0)."""
+        await self._in_db(self.service.config)  # fail early on an unconfigured database
+        await self._in_db(self._prune_request_log)
+        self.hub = Hub(self._read_events, head=await self._in_db(self.service.last_seq))
+        self._server = await serve(
+            self._handle,
+            self.host,
+            self.port,
+            process_request=self._http,
+            max_size=WS_MAX_SIZE,
+            ping_interval=20,
+            ping_timeout=20,
+            ssl=self.ssl,
+        )
+        self.port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self.port
+        self._poller = asyncio.create_task(self._poll_store(), name="store poller")
+        scheme = "wss" if self.ssl else "ws"
+        log.info("listening on %s://%s:%d", scheme, self.host, self.port)
+        return self.port
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        if self._server is not None:
+            self._server.close()  # closes every connection with 1001 (going away)
+            await self._server.wait_closed()
+        self._db.shutdown(wait=True)
+        self._auth.shutdown(wait=True)
+
+    async def serve_until_signalled(self, ready: Callable[[int], None] | None = None) -> None:
+        """Run until SIGTERM or SIGINT, then stop cleanly."""
+        port = await self.start()
+        if ready is not None:
+            ready(port)
+        stop = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, _resolve, stop)
+        try:
+            await stop
+        finally:
+            log.info("shutting down")
+            await self.stop()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    async def _in_db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
+
+    def _read_events_sync(self, after: int, limit: int) -> list[Published]:
+        with Session(self.service.engine) as session:
+            rows = session.exec(
+                select(EventRow)
+                .where(EventRow.seq > after)
+                .order_by(col(EventRow.seq))
+                .limit(limit)
+            ).all()
+            return [Published(r.seq, r.name, r.window, r.zone, r.payload) for r in rows]
+
+    async def _read_events(self, after: int, limit: int) -> list[Published]:
+        return await self._in_db(self._read_events_sync, after, limit)
+
+    async def _poll_store(self) -> None:
+        """Pick up events committed by other processes (CLI changes, a second server)."""
+        assert self.hub is not None
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                latest = await self._in_db(self.service.last_seq)
+                if latest > self.hub.head:
+                    self.hub.publish(await self._read_events(self.hub.head, 10_000))
+            except Exception:
+                log.exception("polling the store failed; retrying")
+
+    def _prune_request_log(self) -> None:
+        cutoff = self.service.clock().timestamp() - REQUEST_LOG_DAYS * 86400
+        from datetime import UTC, datetime
+
+        with Session(self.service.engine) as session, session.begin():
+            session.exec(
+                delete(RequestRow).where(col(RequestRow.at) < datetime.fromtimestamp(cutoff, UTC))
+            )
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path == "/healthz":
+            hub = self.hub
+            body = json.dumps(
+                {
+                    "status": "ok",
+                    "seq": hub.head if hub else 0,
+                    "connections": len(hub.subscribers) if hub else 0,
+                    "protocol": PROTOCOL_VERSION,
+                }
+            )
+            response = connection.respond(HTTPStatus.OK, body + "\n")
+            response.headers["Content-Type"] = "application/json"
+            return response
+        return None
+
+    # -- one connection -------------------------------------------------------------------
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        assert self.hub is not None
+        principal = await self._hello(ws)
+        if principal is None:
+            return
+        bucket = _Bucket(self.limits)
+        try:
+            async for frame in ws:
+                if not bucket.take():
+                    await ws.send(
+                        _error(
+                            _peek_id(frame), ErrorCode.RATE_LIMITED, "too many requests; slow down"
+                        )
+                    )
+                    continue
+                await ws.send(await self._answer(principal, frame))
+        except ConnectionClosed:
+            pass
+        finally:
+            for sub in [s for s in self.hub.subscribers if s.send == ws.send]:
+                await self.hub.unsubscribe(sub)
+
+    async def _answer(self, principal: Principal, frame: str | bytes) -> str:
+        assert self.hub is not None
+        try:
+            request = decode_request(frame)
+        except ProtocolError as exc:
+            return _error(_peek_id(frame), exc.code, exc.message)
+        try:
+            outcome: Outcome = await self._in_db(self.service.execute, principal, request)
+        except Exception:
+            log.exception("request %s failed", request.type)
+            return _error(
+                request.id, ErrorCode.INTERNAL, "the server could not do this; nothing was changed"
+            )
+        self.hub.publish(outcome.events)
+        return outcome.reply
+
+    async def _hello(self, ws: ServerConnection) -> Principal | None:
+        """Wait for a valid hello; answer bad ones with errors; give up after a few."""
+        assert self.hub is not None
+        failures = 0
+        while failures < MAX_HELLO_FAILURES:
+            try:
+                frame = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
+            except (TimeoutError, ConnectionClosed):
+                await ws.close(1008, "no hello")
+                return None
+            rid = _peek_id(frame)
+            try:
+                request = decode_request(frame)
+                if not isinstance(request, Hello):
+                    raise ProtocolError(ErrorCode.NOT_AUTHENTICATED, "say hello first")
+                if request.version != PROTOCOL_VERSION:
+                    raise ProtocolError(
+                        ErrorCode.VERSION_MISMATCH,
+                        f"server speaks protocol {PROTOCOL_VERSION}, client {request.version}",
+                    )
+                loop = asyncio.get_running_loop()
+                principal = await loop.run_in_executor(
+                    self._auth, self.service.authenticate, request
+                )
+                takeover = True
+                if principal.window is not None:
+                    holders = self.hub.windows_in_use(principal.window)
+                    if any(h.principal.staff != principal.staff for h in holders):
+                        takeover = False
+                outcome = await self._in_db(
+                    functools.partial(
+                        self.service.open_session, principal, request, takeover=takeover
+                    )
+                )
+            except ProtocolError as exc:
+                failures += 1
+                with contextlib.suppress(ConnectionClosed):
+                    await ws.send(_error(rid, exc.code, exc.message))
+                continue
+            except ConnectionClosed:
+                return None
+            except Exception:
+                log.exception("hello failed")
+                failures += 1
+                with contextlib.suppress(ConnectionClosed):
+                    await ws.send(_error(rid, ErrorCode.INTERNAL, "login failed on the server"))
+                continue
+            self.hub.publish(outcome.events)
+            snapshot_seq = json.loads(outcome.reply)["snapshot"]["seq"]
+            cursor = snapshot_seq
+            if request.since_seq is not None:
+                cursor = min(request.since_seq, snapshot_seq)
+            # The same staff member logging in again replaces their older connection.
+            if principal.window is not None:
+                for old in self.hub.windows_in_use(principal.window):
+                    await self.hub.unsubscribe(old)
+                    if old.close is not None:
+                        await old.close()
+            try:
+                await ws.send(outcome.reply)
+            except ConnectionClosed:
+                return None
+            self.hub.subscribe(
+                principal, ws.send, cursor, close=lambda: ws.close(1000, "logged in elsewhere")
+            )
+            log.info("hello: %s (%s)", principal.key, principal.role.value)
+            return principal
+        await ws.close(1008, "too many failed hellos")
+        return None
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _peek_id(frame: str | bytes) -> str | None:
+    if len(frame) > 64 * 1024:
+        return None
+    try:
+        return request_id_of(json.loads(frame))
+    except (ValueError, RecursionError):
+        return None
+
+
+def _error(rid: str | None, code: ErrorCode, message: str) -> str:
+    return encode(ErrorReply(re=rid, code=code, message=message))
+
+
+@contextlib.asynccontextmanager
+async def running(service: HallService, **options: Any) -> AsyncIterator[QueueServer]:
+    """A started server for tests and embedding: `async with running(svc, port=0) as s`."""
+    server = QueueServer(service, **options)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+def serve_forever(engine: Engine, **options: Any) -> None:
+    service = HallService(engine)
+    asyncio.run(QueueServer(service, **options).serve_until_signalled())

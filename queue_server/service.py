@@ -1,0 +1,1167 @@
+"""Commands -> state change + events, in one transaction each (SPEC §3, §5, §7).
+
+The service is synchronous and runs on one worker thread of the server; the reply and
+the events of a command leave only after its transaction has committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, func, or_, update
+from sqlmodel import Session, col, select
+
+from queue_protocol.codec import encode
+from queue_protocol.errors import ErrorCode, ProtocolError
+from queue_protocol.messages import (
+    AnyRequest,
+    CallNext,
+    CallTicket,
+    CallView,
+    CancelTicket,
+    CategoryView,
+    CloseWindow,
+    ConfigChanged,
+    ConfigReply,
+    ErrorReply,
+    FinishService,
+    GetSnapshot,
+    HallView,
+    Hello,
+    HelloReply,
+    IssueTicket,
+    MarkNoShow,
+    PauseWindow,
+    Priority,
+    QueueChanged,
+    QueueStat,
+    Rate,
+    Recall,
+    Reinstate,
+    ResumeWindow,
+    Role,
+    ServiceFinished,
+    ServiceItemView,
+    ServiceStarted,
+    SetNotice,
+    SetWindowProfile,
+    Snapshot,
+    SnapshotReply,
+    StaffRole,
+    StartService,
+    TicketCalled,
+    TicketCancelled,
+    TicketIssued,
+    TicketNoShow,
+    TicketRecalled,
+    TicketReinstated,
+    TicketReply,
+    TicketState,
+    TicketStatus,
+    TicketTransferred,
+    TicketView,
+    TransferTicket,
+    WindowChanged,
+    WindowReply,
+    WindowState,
+    WindowView,
+)
+from queue_server import hallconfig, security
+from queue_server.domain import scheduling
+from queue_server.domain import tickets as rules
+from queue_server.domain.estimate import estimate_wait_minutes
+from queue_server.domain.model import Category, Ticket, Window
+from queue_server.domain.numbering import ticket_id, ticket_number
+from queue_server.hallconfig import HallConfig, load_config, window_of
+from queue_server.store.tables import (
+    DeviceRow,
+    EventRow,
+    HallRow,
+    NumberCounterRow,
+    RequestRow,
+    StaffRow,
+    TicketRow,
+    WindowRow,
+)
+
+Clock = Callable[[], datetime]
+
+CALL_EVENTS = frozenset({"ticket_called", "ticket_recalled"})
+# What each role is sent; windows and supervisors see every event.
+VISIBLE_EVENTS: dict[Role, frozenset[str] | None] = {
+    Role.DISPLAY: frozenset({*CALL_EVENTS, "window_changed", "queue_changed", "config_changed"}),
+    Role.KIOSK: frozenset({"queue_changed", "config_changed"}),
+    Role.WINDOW: None,
+    Role.ADMIN: None,
+}
+# Who may send each verb (hello is handled before a principal exists).
+VERB_ROLES: dict[str, frozenset[Role]] = {
+    "issue_ticket": frozenset({Role.KIOSK, Role.ADMIN}),
+    "cancel_ticket": frozenset({Role.KIOSK, Role.WINDOW, Role.ADMIN}),
+    "ticket_status": frozenset(Role),
+    "snapshot": frozenset(Role),
+    "call_next": frozenset({Role.WINDOW, Role.ADMIN}),
+    "call_ticket": frozenset({Role.WINDOW, Role.ADMIN}),
+    "recall": frozenset({Role.WINDOW, Role.ADMIN}),
+    "start_service": frozenset({Role.WINDOW, Role.ADMIN}),
+    "finish_service": frozenset({Role.WINDOW, Role.ADMIN}),
+    "mark_no_show": frozenset({Role.WINDOW, Role.ADMIN}),
+    "reinstate": frozenset({Role.WINDOW, Role.ADMIN}),
+    "transfer": frozenset({Role.WINDOW, Role.ADMIN}),
+    "pause_window": frozenset({Role.WINDOW, Role.ADMIN}),
+    "resume_window": frozenset({Role.WINDOW, Role.ADMIN}),
+    "close_window": frozenset({Role.WINDOW, Role.ADMIN}),
+    "book_appointment": frozenset({Role.KIOSK, Role.ADMIN}),
+    "check_in": frozenset({Role.KIOSK, Role.ADMIN}),
+    "rate": frozenset({Role.KIOSK, Role.WINDOW, Role.ADMIN}),
+    "set_window_profile": frozenset({Role.ADMIN}),
+    "set_notice": frozenset({Role.ADMIN}),
+}
+READ_ONLY_VERBS = frozenset({"ticket_status", "snapshot"})
+TICKET_ID = re.compile(r"^\d{8}-[A-Z]{1,2}\d{3,}$")
+RECENT_CALLS = 8
+SERVICE_TIME_SAMPLE = 20
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is on the other end of a connection, as established by `hello`."""
+
+    role: Role
+    key: str  # namespace of request ids, e.g. "staff:zhangwei" or "device:大厅主屏"
+    staff: str | None = None
+    staff_name: str | None = None
+    staff_role: StaffRole | None = None
+    window: int | None = None
+    device: str | None = None
+    zone: str | None = None  # display filter
+    windows: frozenset[int] = frozenset()  # display filter; empty = every window
+
+    def may_see(self, name: str, window: int | None, zone: str | None) -> bool:
+        visible = VISIBLE_EVENTS[self.role]
+        if visible is not None and name not in visible:
+            return False
+        if self.role is Role.DISPLAY and name in CALL_EVENTS | {"window_changed"}:
+            if self.zone is not None and zone != self.zone:
+                return False
+            if self.windows and window not in self.windows:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Published:
+    """A committed event as it goes on the wire."""
+
+    seq: int
+    name: str
+    window: int | None
+    zone: str | None
+    text: str
+
+
+@dataclass
+class Outcome:
+    reply: str  # the reply frame (ok or error)
+    events: list[Published] = field(default_factory=list)
+    ok: bool = True
+
+
+@dataclass
+class _Tx:
+    """One command's transaction: the session, its clock reading and the events it emits."""
+
+    session: Session
+    now: datetime
+    config: HallConfig
+    hall: HallRow
+    events: list[Published] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)  # categories whose queue changed
+
+    def emit(self, event_type: type[BaseModel], **fields: Any) -> None:
+        """Append an event with the next hall-wide seq; it is sent only after the commit."""
+        self.hall.last_seq += 1
+        event = event_type(seq=self.hall.last_seq, at=self.now, **fields)
+        text = encode(event)
+        name: str = getattr(event, "name")  # noqa: B009  (every event model has one)
+        # Routing for display filters: the window an event is about and that window's zone.
+        about = fields.get("window")
+        zone: str | None = fields.get("zone")
+        window: int | None = None
+        if isinstance(about, WindowView):
+            window, zone = about.number, about.zone
+        elif isinstance(about, int):
+            window = about
+        self.session.add(
+            EventRow(
+                seq=self.hall.last_seq,
+                at=self.now,
+                name=name,
+                payload=text,
+                window=window,
+                zone=zone,
+            )
+        )
+        self.events.append(Published(self.hall.last_seq, name, window, zone, text))
+
+
+class HallService:
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._config: HallConfig | None = None
+
+    # -- transactions -----------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[_Tx]:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            hall = session.get(HallRow, 1)
+            if hall is None:
+                raise ProtocolError(ErrorCode.INTERNAL, "the hall is not configured")
+            if self._config is None or self._config.version != hall.config_version:
+                self._config = load_config(session)
+            tx = _Tx(session=session, now=self.clock(), config=self._config, hall=hall)
+            yield tx
+            if tx.touched:
+                tx.emit(QueueChanged, queues=self._queue_stats(tx, tx.touched))
+            session.add(hall)
+
+    def config(self) -> HallConfig:
+        with self._transaction() as tx:
+            return tx.config
+
+    def last_seq(self) -> int:
+        with Session(self.engine) as session:
+            return int(session.exec(select(func.max(EventRow.seq))).one() or 0)
+
+    # -- hello ------------------------------------------------------------------------
+
+    def authenticate(self, hello: Hello) -> Principal:
+        """Check credentials. Raises AUTH_FAILED without saying which part was wrong."""
+        with Session(self.engine) as session:
+            if hello.role in (Role.WINDOW, Role.ADMIN):
+                if not hello.user or not hello.password:
+                    raise ProtocolError(
+                        ErrorCode.BAD_REQUEST, "staff log in with user and password"
+                    )
+                staff = session.get(StaffRow, hello.user)
+                ok = security.verify_password(
+                    staff.password_hash if staff else None, hello.password
+                )
+                if staff is None or not ok or staff.disabled:
+                    raise ProtocolError(ErrorCode.AUTH_FAILED, "wrong account or password")
+                staff_role = StaffRole(staff.role)
+                if hello.role is Role.ADMIN and staff_role is StaffRole.STAFF:
+                    raise ProtocolError(
+                        ErrorCode.FORBIDDEN, f"{staff.account} is not a supervisor or administrator"
+                    )
+                if hello.role is Role.WINDOW:
+                    if hello.window is None:
+                        raise ProtocolError(ErrorCode.BAD_REQUEST, "a window login needs 'window'")
+                    if session.get(WindowRow, hello.window) is None:
+                        raise ProtocolError(
+                            ErrorCode.NOT_FOUND, f"window {hello.window} does not exist"
+                        )
+                return Principal(
+                    role=hello.role,
+                    key=f"staff:{staff.account}",
+                    staff=staff.account,
+                    staff_name=staff.name,
+                    staff_role=staff_role,
+                    window=hello.window if hello.role is Role.WINDOW else None,
+                )
+            if not hello.token:
+                raise ProtocolError(ErrorCode.BAD_REQUEST, "devices log in with a token")
+            device = session.exec(
+                select(DeviceRow).where(DeviceRow.token_hash == security.hash_token(hello.token))
+            ).first()
+            if device is None or device.revoked or device.kind != hello.role.value:
+                raise ProtocolError(ErrorCode.AUTH_FAILED, "unknown or revoked device token")
+            return Principal(
+                role=hello.role,
+                key=f"device:{device.name}",
+                device=device.name,
+                zone=device.zone,
+                windows=frozenset(json.loads(device.windows)),
+            )
+
+    def open_session(self, p: Principal, hello: Hello, *, takeover: bool) -> Outcome:
+        """Log a window in (unless someone else is working there) and build the snapshot.
+
+        `takeover` is true when no live connection holds the window, so the window may pass
+        to another staff member; the same member reconnecting keeps the ticket in hand.
+        """
+        with self._transaction() as tx:
+            if p.role is Role.WINDOW:
+                assert p.window is not None
+                row = self._window_row(tx, p.window)
+                if row.staff not in (None, p.staff):
+                    if not takeover and row.state != WindowState.CLOSED:
+                        raise ProtocolError(
+                            ErrorCode.WINDOW_TAKEN,
+                            f"window {row.number} is in use by {self._staff_name(tx, row.staff)}",
+                        )
+                    if row.ticket is not None:
+                        raise ProtocolError(
+                            ErrorCode.WINDOW_TAKEN,
+                            f"window {row.number} still holds a ticket of "
+                            f"{self._staff_name(tx, row.staff)}; a supervisor must close it",
+                        )
+                if row.staff != p.staff or row.state == WindowState.CLOSED:
+                    row.staff = p.staff
+                    if row.state == WindowState.CLOSED:
+                        row.state = WindowState.IDLE
+                    self._window_changed(tx, row)
+            reply = HelloReply(
+                re=hello.id,
+                role=p.role,
+                window=p.window,
+                staff_name=p.staff_name,
+                device=p.device,
+                snapshot=self._snapshot(tx, p),
+            )
+            return Outcome(encode(reply), tx.events)
+
+    # -- dispatch ---------------------------------------------------------------------
+
+    def execute(self, p: Principal, request: AnyRequest) -> Outcome:
+        """Carry out one request; an error leaves the database exactly as it was."""
+        verb = request.type
+        try:
+            if verb == "hello":
+                raise ProtocolError(ErrorCode.ALREADY_AUTHENTICATED, "hello was already sent")
+            if p.role not in VERB_ROLES[verb]:
+                raise ProtocolError(ErrorCode.FORBIDDEN, f"role {p.role.value} may not {verb}")
+            handler = getattr(self, f"_do_{verb}", None)
+            if handler is None:
+                raise ProtocolError(
+                    ErrorCode.NOT_SUPPORTED, f"{verb} is not offered by this server yet"
+                )
+            if verb in READ_ONLY_VERBS:
+                with self._transaction() as tx:
+                    return Outcome(encode(handler(tx, p, request)))
+            fingerprint = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+            with self._transaction() as tx:
+                logged = tx.session.get(RequestRow, (p.key, request.id))
+                if logged is not None:
+                    if logged.fingerprint != fingerprint:
+                        raise ProtocolError(
+                            ErrorCode.ID_REUSED,
+                            f"request id {request.id!r} was used for another request",
+                        )
+                    return Outcome(logged.reply)
+                reply = encode(handler(tx, p, request))
+                tx.session.add(
+                    RequestRow(
+                        principal=p.key,
+                        request_id=request.id,
+                        fingerprint=fingerprint,
+                        reply=reply,
+                        at=tx.now,
+                    )
+                )
+            return Outcome(reply, tx.events)
+        except ProtocolError as exc:
+            return Outcome(
+                encode(ErrorReply(re=request.id, code=exc.code, message=exc.message)), ok=False
+            )
+
+    def release(self, p: Principal) -> None:
+        """Nothing to undo when a connection ends: a window keeps its state so that its staff
+        member can reconnect and carry on; `close_window` is the explicit log-out."""
+
+    # -- tickets ----------------------------------------------------------------------
+
+    def _do_issue_ticket(self, tx: _Tx, p: Principal, r: IssueTicket) -> TicketReply:
+        category = self._category(tx, r.category)
+        if r.item is not None:
+            item = tx.config.items.get(r.item)
+            if item is None or item.category != category.code:
+                raise ProtocolError(
+                    ErrorCode.NOT_FOUND, f"no service item {r.item!r} in category {category.code}"
+                )
+        if r.priority is Priority.APPOINTMENT:
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, "appointment tickets come from check_in with a booking code"
+            )
+        rules_ = tx.config.rules
+        if not rules_.is_open(tx.now):
+            raise ProtocolError(ErrorCode.HALL_CLOSED, f"{rules_.name} is closed now")
+        day = rules_.local_day(tx.now)
+        counter = tx.session.get(NumberCounterRow, (day.isoformat(), category.code))
+        if counter is None:
+            counter = NumberCounterRow(day=day.isoformat(), category=category.code, last=0)
+        if category.daily_capacity is not None and counter.last >= category.daily_capacity:
+            raise ProtocolError(
+                ErrorCode.CAPACITY_REACHED,
+                f"{category.name} has issued its {category.daily_capacity} tickets for today",
+            )
+        counter.last += 1
+        tx.session.add(counter)
+        number = ticket_number(category.prefix, counter.last)
+        ticket = rules.issue(
+            ticket_id=ticket_id(day, number),
+            number=number,
+            category=category.code,
+            now=tx.now,
+            priority=r.priority,
+            item=r.item,
+        )
+        ahead, estimate = self._position(tx, ticket)
+        closing = rules_.closing_time(tx.now)
+        if closing is not None and tx.now + timedelta(minutes=estimate) > closing:
+            raise ProtocolError(
+                ErrorCode.HALL_CLOSED,
+                f"the expected wait ({estimate:.0f} min) runs past closing time "
+                f"{closing:%H:%M}; please come back tomorrow",
+            )
+        self._save(tx, ticket, new=True)
+        tx.emit(TicketIssued, ticket=self._view(ticket))
+        return TicketReply(
+            re=r.id, ticket=self._view(ticket), people_ahead=ahead, estimated_wait_minutes=estimate
+        )
+
+    def _do_cancel_ticket(self, tx: _Tx, p: Principal, r: CancelTicket) -> TicketReply:
+        ticket = rules.cancel(self._ticket(tx, r.ticket), now=tx.now)
+        self._save(tx, ticket, claim_from=TicketState.WAITING)
+        tx.emit(TicketCancelled, ticket=self._view(ticket))
+        return TicketReply(re=r.id, ticket=self._view(ticket))
+
+    def _do_ticket_status(self, tx: _Tx, p: Principal, r: TicketStatus) -> TicketReply:
+        ticket = self._ticket(tx, r.ticket)
+        ahead, estimate = (
+            self._position(tx, ticket) if ticket.state is TicketState.WAITING else (0, 0.0)
+        )
+        return TicketReply(
+            re=r.id, ticket=self._view(ticket), people_ahead=ahead, estimated_wait_minutes=estimate
+        )
+
+    def _do_rate(self, tx: _Tx, p: Principal, r: Rate) -> TicketReply:
+        row = self._ticket_row(tx, r.ticket)
+        if row.state != TicketState.DONE:
+            raise ProtocolError(
+                ErrorCode.INVALID_STATE,
+                f"ticket {row.number} can be rated once its service is done",
+            )
+        if row.rating is not None:
+            raise ProtocolError(ErrorCode.INVALID_STATE, f"ticket {row.number} is already rated")
+        row.rating, row.rating_comment = r.level, r.comment
+        tx.session.add(row)
+        return TicketReply(re=r.id, ticket=self._view(_ticket_of(row)))
+
+    # -- window actions ---------------------------------------------------------------
+
+    def _do_call_next(self, tx: _Tx, p: Principal, r: CallNext) -> WindowReply:
+        row = self._acting_window(tx, p, r.window, need=WindowState.IDLE, doing="call")
+        window = window_of(row)
+        waiting = self._waiting_for(tx, window)
+        chosen = scheduling.choose_next(
+            window, waiting, tx.config.categories, tx.config.rules, tx.now
+        )
+        if chosen is None:
+            raise ProtocolError(ErrorCode.QUEUE_EMPTY, f"no ticket waiting for window {row.number}")
+        return self._call(tx, r.id, row, chosen)
+
+    def _do_call_ticket(self, tx: _Tx, p: Principal, r: CallTicket) -> WindowReply:
+        row = self._acting_window(tx, p, r.window, need=WindowState.IDLE, doing="call")
+        ticket = self._ticket(tx, r.ticket)
+        if ticket.state is TicketState.WAITING and not scheduling.may_call(window_of(row), ticket):
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN,
+                f"ticket {ticket.number} ({ticket.category}) is not for window {row.number}",
+            )
+        return self._call(tx, r.id, row, ticket)
+
+    def _call(self, tx: _Tx, rid: str, row: WindowRow, ticket: Ticket) -> WindowReply:
+        called = rules.call(ticket, window=row.number, staff=row.staff, now=tx.now)
+        self._save(tx, called, claim_from=TicketState.WAITING)
+        row.state, row.ticket = WindowState.CALLING, called.id
+        tx.emit(
+            TicketCalled,
+            ticket=self._view(called),
+            window=row.number,
+            window_name=row.name,
+            zone=row.zone,
+        )
+        self._window_changed(tx, row)
+        return WindowReply(re=rid, window=self._window_view(tx, row), ticket=self._view(called))
+
+    def _do_recall(self, tx: _Tx, p: Principal, r: Recall) -> WindowReply:
+        row = self._acting_window(tx, p, r.window, need=WindowState.CALLING, doing="recall")
+        ticket = rules.recall(
+            self._current(tx, row), now=tx.now, no_show_after=tx.config.rules.no_show_after_recalls
+        )
+        self._save(tx, ticket)
+        if ticket.state is TicketState.NO_SHOW:
+            row.state, row.ticket = WindowState.IDLE, None
+            tx.emit(TicketNoShow, ticket=self._view(ticket), window=row.number)
+            self._window_changed(tx, row)
+        else:
+            tx.emit(
+                TicketRecalled,
+                ticket=self._view(ticket),
+                window=row.number,
+                window_name=row.name,
+                zone=row.zone,
+            )
+        return WindowReply(re=r.id, window=self._window_view(tx, row), ticket=self._view(ticket))
+
+    def _do_start_service(self, tx: _Tx, p: Principal, r: StartService) -> WindowReply:
+        row = self._acting_window(tx, p, r.window, need=WindowState.CALLING, doing="start")
+        ticket = rules.start(self._current(tx, row), now=tx.now)
+        self._save(tx, ticket)
+        row.state = WindowState.SERVING
+        tx.emit(ServiceStarted, ticket=self._view(ticket), window=row.number)
+        self._window_changed(tx, row)
+        return WindowReply(re=r.id, window=self._window_view(tx, row), ticket=self._view(ticket))
+
+    def _do_finish_service(self, tx: _Tx, p: Principal, r: FinishService) -> WindowReply:
+        row = self._acting_window(tx, p, r.window, need=WindowState.SERVING, doing="finish")
+        before = self._current(tx, row)
+        category = self._category(tx, before.category)
+        ticket = rules.finish(before, now=tx.now, category=category)
+        self._save(tx, ticket)
+        row.state, row.ticket = WindowState.IDLE, None
+        next_step = (
+            category.chain[ticket.chain_step] if ticket.state is TicketState.WAITING else None
+        )
+        tx.emit(ServiceFinished, ticket=self._view(ticket), window=row.number, next_step=next_step)
+        self._window_changed(tx, row)
+        return WindowReply(re=r.id, window=self._window_view(tx, row), ticket=self._view(ticket))
+
+    def _do_mark_no_show(self, tx: _Tx, p: Principal, r: MarkNoShow) -> WindowReply:
+        row = self._acting_window(tx, p, r.window, need=WindowState.CALLING, doing="mark a no-show")
+        ticket = rules.no_show(self._current(tx, row), now=tx.now)
+        self._save(tx, ticket)
+        row.state, row.ticket = WindowState.IDLE, None
+        tx.emit(TicketNoShow, ticket=self._view(ticket), window=row.number)
+        self._window_changed(tx, row)
+        return WindowReply(re=r.id, window=self._window_view(tx, row), ticket=self._view(ticket))
+
+    def _do_reinstate(self, tx: _Tx, p: Principal, r: Reinstate) -> TicketReply:
+        self._acting_window(tx, p, r.window, need=None, doing="reinstate")
+        grace = timedelta(minutes=tx.config.rules.reinstate_grace_minutes)
+        ticket = rules.reinstate(self._ticket(tx, r.ticket), now=tx.now, grace=grace)
+        self._save(tx, ticket)
+        tx.emit(TicketReinstated, ticket=self._view(ticket))
+        ahead, estimate = self._position(tx, ticket)
+        return TicketReply(
+            re=r.id, ticket=self._view(ticket), people_ahead=ahead, estimated_wait_minutes=estimate
+        )
+
+    def _do_transfer(self, tx: _Tx, p: Principal, r: TransferTicket) -> WindowReply:
+        row = self._acting_window(tx, p, r.window, need=WindowState.SERVING, doing="transfer")
+        if r.to_category is not None:
+            self._category(tx, r.to_category)
+        if r.to_window is not None and tx.session.get(WindowRow, r.to_window) is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"window {r.to_window} does not exist")
+        before = self._current(tx, row)
+        ticket = rules.transfer(
+            before, now=tx.now, to_category=r.to_category, to_window=r.to_window, reason=r.reason
+        )
+        self._save(tx, ticket)
+        tx.touched.add(before.category)
+        row.state, row.ticket = WindowState.IDLE, None
+        tx.emit(TicketTransferred, ticket=self._view(ticket), transfer=ticket.transfers[-1])
+        self._window_changed(tx, row)
+        return WindowReply(re=r.id, window=self._window_view(tx, row), ticket=self._view(ticket))
+
+    def _do_pause_window(self, tx: _Tx, p: Principal, r: PauseWindow) -> WindowReply:
+        row = self._acting_window(tx, p, r.window, need=WindowState.IDLE, doing="pause")
+        row.state, row.pause_reason = WindowState.PAUSED, r.reason
+        self._window_changed(tx, row)
+        return WindowReply(re=r.id, window=self._window_view(tx, row))
+
+    def _do_resume_window(self, tx: _Tx, p: Principal, r: ResumeWindow) -> WindowReply:
+        row = self._acting_window(tx, p, r.window, need=WindowState.PAUSED, doing="resume")
+        row.state, row.pause_reason = WindowState.IDLE, None
+        self._window_changed(tx, row)
+        return WindowReply(re=r.id, window=self._window_view(tx, row))
+
+    def _do_close_window(self, tx: _Tx, p: Principal, r: CloseWindow) -> WindowReply:
+        row = self._acting_window(tx, p, r.window, need=None, doing="close")
+        if row.state not in (WindowState.IDLE, WindowState.PAUSED):
+            raise ProtocolError(
+                ErrorCode.INVALID_STATE,
+                f"window {row.number} is {row.state}; finish or hand over its ticket first",
+            )
+        row.state, row.staff, row.pause_reason = WindowState.CLOSED, None, None
+        self._window_changed(tx, row)
+        return WindowReply(re=r.id, window=self._window_view(tx, row))
+
+    # -- configuration ------------------------------------------------------------------
+
+    def _do_set_window_profile(self, tx: _Tx, p: Principal, r: SetWindowProfile) -> WindowReply:
+        row = self._window_row(tx, r.window)
+        self._check_profile(tx, r.profile)
+        row.profile = json.dumps(r.profile)
+        self._window_changed(tx, row)
+        self._config_changed(tx, f"window {row.number} profile")
+        return WindowReply(re=r.id, window=self._window_view(tx, row))
+
+    def _do_set_notice(self, tx: _Tx, p: Principal, r: SetNotice) -> ConfigReply:
+        tx.hall.notice = r.notice
+        self._config_changed(tx, "notice")
+        return ConfigReply(re=r.id, config_version=tx.hall.config_version)
+
+    def _config_changed(self, tx: _Tx, what: str) -> None:
+        tx.hall.config_version += 1
+        tx.emit(ConfigChanged, config_version=tx.hall.config_version, what=what)
+
+    # -- configuration commands of the `queue-server` CLI ---------------------------------
+    # Each runs in one transaction and leaves a config_changed event, which a running server
+    # picks up from the event table and passes on to its clients.
+
+    def import_config(self, data: dict[str, Any]) -> int:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            version = hallconfig.import_hall(session, data)
+            hall = session.get(HallRow, 1)
+            assert hall is not None
+            config = load_config(session)
+            tx = _Tx(session=session, now=self.clock(), config=config, hall=hall)
+            tx.emit(ConfigChanged, config_version=version, what="hall configuration imported")
+            session.add(hall)
+        self._config = None
+        return version
+
+    def export_config(self) -> dict[str, Any]:
+        with Session(self.engine) as session:
+            return hallconfig.export_hall(session)
+
+    def add_staff(self, account: str, name: str, role: StaffRole, password: str) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", account):
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, "an account is 1-64 letters, digits, '_', '.' or '-'"
+            )
+        password_hash = _hash_or_refuse(password)
+        with self._transaction() as tx:
+            if tx.session.get(StaffRow, account) is not None:
+                raise ProtocolError(ErrorCode.BAD_REQUEST, f"staff account {account} exists")
+            tx.session.add(
+                StaffRow(account=account, name=name, role=role.value, password_hash=password_hash)
+            )
+            self._config_changed(tx, f"staff {account} added")
+
+    def set_password(self, account: str, password: str) -> None:
+        password_hash = _hash_or_refuse(password)
+        with self._transaction() as tx:
+            staff = self._staff(tx, account)
+            staff.password_hash = password_hash
+            tx.session.add(staff)
+            self._config_changed(tx, f"staff {account} password changed")
+
+    def set_staff_disabled(self, account: str, disabled: bool) -> None:
+        with self._transaction() as tx:
+            staff = self._staff(tx, account)
+            staff.disabled = disabled
+            tx.session.add(staff)
+            self._config_changed(tx, f"staff {account} {'disabled' if disabled else 'enabled'}")
+
+    def list_staff(self) -> list[StaffRow]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(StaffRow).order_by(col(StaffRow.account))).all())
+
+    def add_device(self, name: str, kind: Role, zone: str | None, windows: list[int]) -> str:
+        """Register a display or kiosk; returns its token, which is shown only this once."""
+        if kind not in (Role.DISPLAY, Role.KIOSK):
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "a device is a display or a kiosk")
+        token = security.new_token()
+        with self._transaction() as tx:
+            if tx.session.get(DeviceRow, name) is not None:
+                raise ProtocolError(ErrorCode.BAD_REQUEST, f"device {name!r} exists")
+            for number in windows:
+                self._window_row(tx, number)
+            tx.session.add(
+                DeviceRow(
+                    name=name,
+                    kind=kind.value,
+                    token_hash=security.hash_token(token),
+                    zone=zone,
+                    windows=json.dumps(windows),
+                )
+            )
+            self._config_changed(tx, f"device {name} added")
+        return token
+
+    def revoke_device(self, name: str) -> None:
+        with self._transaction() as tx:
+            device = tx.session.get(DeviceRow, name)
+            if device is None:
+                raise ProtocolError(ErrorCode.NOT_FOUND, f"no device {name!r}")
+            device.revoked = True
+            tx.session.add(device)
+            self._config_changed(tx, f"device {name} revoked")
+
+    def list_devices(self) -> list[DeviceRow]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(DeviceRow).order_by(col(DeviceRow.name))).all())
+
+    def add_window(self, number: int, name: str, zone: str, profile: list[str]) -> None:
+        if not 1 <= number <= 9999:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "a window number is 1..9999")
+        with self._transaction() as tx:
+            if tx.session.get(WindowRow, number) is not None:
+                raise ProtocolError(ErrorCode.BAD_REQUEST, f"window {number} exists")
+            self._check_profile(tx, profile)
+            row = WindowRow(number=number, name=name, zone=zone, profile=json.dumps(profile))
+            self._window_changed(tx, row)
+            self._config_changed(tx, f"window {number} added")
+
+    def set_profile(self, number: int, profile: list[str]) -> None:
+        with self._transaction() as tx:
+            row = self._window_row(tx, number)
+            self._check_profile(tx, profile)
+            row.profile = json.dumps(profile)
+            self._window_changed(tx, row)
+            self._config_changed(tx, f"window {number} profile")
+
+    def remove_window(self, number: int) -> None:
+        with self._transaction() as tx:
+            row = self._window_row(tx, number)
+            if row.state != WindowState.CLOSED:
+                raise ProtocolError(
+                    ErrorCode.INVALID_STATE, f"window {number} is {row.state}; close it first"
+                )
+            tx.session.delete(row)
+            self._config_changed(tx, f"window {number} removed")
+
+    def list_windows(self) -> list[WindowView]:
+        with self._transaction() as tx:
+            rows = tx.session.exec(select(WindowRow).order_by(col(WindowRow.number))).all()
+            return [self._window_view(tx, row) for row in rows]
+
+    def _check_profile(self, tx: _Tx, profile: list[str]) -> None:
+        for code in profile:
+            self._category(tx, code)
+        if len(set(profile)) != len(profile):
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "a category is listed twice")
+
+    def _staff(self, tx: _Tx, account: str) -> StaffRow:
+        staff = tx.session.get(StaffRow, account)
+        if staff is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no staff account {account!r}")
+        return staff
+
+    # -- snapshot ---------------------------------------------------------------------
+
+    def _do_snapshot(self, tx: _Tx, p: Principal, r: GetSnapshot) -> SnapshotReply:
+        return SnapshotReply(re=r.id, snapshot=self._snapshot(tx, p))
+
+    def _snapshot(self, tx: _Tx, p: Principal) -> Snapshot:
+        config = tx.config
+        rows = tx.session.exec(select(WindowRow).order_by(col(WindowRow.number))).all()
+        windows = [
+            self._window_view(tx, w)
+            for w in rows
+            if p.role is not Role.DISPLAY or p.may_see("window_changed", w.number, w.zone)
+        ]
+        if p.role is Role.WINDOW:
+            active = tx.session.exec(
+                select(TicketRow).where(
+                    TicketRow.window == p.window,
+                    col(TicketRow.state).in_([TicketState.CALLED, TicketState.SERVING]),
+                )
+            ).all()
+            no_shows = tx.session.exec(
+                select(TicketRow).where(
+                    TicketRow.window == p.window,
+                    TicketRow.state == TicketState.NO_SHOW,
+                    TicketRow.day == config.rules.local_day(tx.now).isoformat(),
+                )
+            ).all()
+            tickets = [*active, *no_shows]
+        elif p.role is Role.ADMIN:
+            tickets = list(
+                tx.session.exec(
+                    select(TicketRow)
+                    .where(
+                        col(TicketRow.state).in_(
+                            [TicketState.WAITING, TicketState.CALLED, TicketState.SERVING]
+                        )
+                    )
+                    .order_by(col(TicketRow.issued_at))
+                ).all()
+            )
+        else:
+            tickets = []
+        return Snapshot(
+            seq=tx.hall.last_seq,
+            hall=HallView(
+                name=config.rules.name,
+                timezone=config.rules.timezone,
+                notice=tx.hall.notice,
+                policy=config.rules.policy,
+                open_now=config.rules.is_open(tx.now),
+            ),
+            categories=[
+                CategoryView(
+                    code=c.code,
+                    name=c.name,
+                    prefix=c.prefix,
+                    target_wait_minutes=c.target_wait_minutes,
+                    daily_capacity=c.daily_capacity,
+                    chain=list(c.chain),
+                )
+                for c in config.categories.values()
+            ],
+            items=[
+                ServiceItemView(
+                    name=i.name,
+                    category=i.category,
+                    time_limit_days=i.time_limit_days,
+                    materials=list(i.materials),
+                    appointment=i.appointment,
+                )
+                for i in config.items.values()
+            ],
+            windows=windows,
+            queues=self._queue_stats(tx, set(config.categories)),
+            recent_calls=self._recent_calls(tx, p),
+            tickets=[self._view(_ticket_of(t)) for t in tickets],
+        )
+
+    def _recent_calls(self, tx: _Tx, p: Principal) -> list[CallView]:
+        calls: list[CallView] = []
+        rows = tx.session.exec(
+            select(EventRow)
+            .where(col(EventRow.name).in_(CALL_EVENTS))
+            .order_by(col(EventRow.seq).desc())
+            .limit(200)
+        )
+        for row in rows:
+            if not p.may_see(row.name, row.window, row.zone):
+                continue
+            event = json.loads(row.payload)
+            calls.append(
+                CallView(
+                    seq=row.seq,
+                    at=row.at,
+                    ticket=event["ticket"]["id"],
+                    number=event["ticket"]["number"],
+                    category=event["ticket"]["category"],
+                    window=event["window"],
+                    window_name=event["window_name"],
+                    zone=event.get("zone", ""),
+                    recall=row.name == "ticket_recalled",
+                )
+            )
+            if len(calls) == RECENT_CALLS:
+                break
+        return calls
+
+    # -- queries ------------------------------------------------------------------------
+
+    def _queue_stats(self, tx: _Tx, categories: set[str]) -> list[QueueStat]:
+        counts = self._waiting_counts(tx)
+        windows = [window_of(w) for w in tx.session.exec(select(WindowRow)).all()]
+        stats = []
+        for code in tx.config.categories:
+            if code not in categories:
+                continue
+            waiting, oldest = counts.get(code, (0, None))
+            estimate = estimate_wait_minutes(
+                category=code,
+                people_ahead=waiting,
+                windows=windows,
+                waiting_by_category={c: n for c, (n, _) in counts.items()},
+                mean_service_minutes=self._mean_service_minutes(tx, tx.config.categories[code]),
+            )
+            stats.append(
+                QueueStat(
+                    category=code,
+                    waiting=waiting,
+                    oldest_issued_at=oldest,
+                    estimated_wait_minutes=estimate,
+                )
+            )
+        return stats
+
+    def _waiting_counts(self, tx: _Tx) -> dict[str, tuple[int, datetime | None]]:
+        rows = tx.session.exec(
+            select(TicketRow.category, func.count(), func.min(TicketRow.issued_at))
+            .where(TicketRow.state == TicketState.WAITING)
+            .group_by(TicketRow.category)
+        ).all()
+        return {
+            category: (
+                int(n),
+                oldest.replace(tzinfo=UTC)
+                if isinstance(oldest, datetime)
+                else _parse_db_time(oldest),
+            )
+            for category, n, oldest in rows
+        }
+
+    def _mean_service_minutes(self, tx: _Tx, category: Category) -> float:
+        rows = tx.session.exec(
+            select(TicketRow.started_at, TicketRow.finished_at)
+            .where(
+                TicketRow.category == category.code,
+                TicketRow.state == TicketState.DONE,
+                col(TicketRow.started_at).is_not(None),
+            )
+            .order_by(col(TicketRow.finished_at).desc())
+            .limit(SERVICE_TIME_SAMPLE)
+        ).all()
+        durations = [(b - a).total_seconds() / 60 for a, b in rows if a and b]
+        if len(durations) < 3:
+            return category.service_minutes
+        return sum(durations) / len(durations)
+
+    def _position(self, tx: _Tx, ticket: Ticket) -> tuple[int, float]:
+        """People ahead of a waiting ticket in its category, and its estimated wait."""
+        ahead_filter = or_(
+            col(TicketRow.issued_at) < ticket.issued_at,
+            (col(TicketRow.issued_at) == ticket.issued_at) & (col(TicketRow.id) < ticket.id),
+        )
+        if ticket.priority is Priority.NORMAL:
+            ahead_filter = or_(
+                ahead_filter, col(TicketRow.priority).in_([Priority.GREEN, Priority.ASSISTED])
+            )
+        ahead = int(
+            tx.session.exec(
+                select(func.count())
+                .select_from(TicketRow)
+                .where(
+                    TicketRow.state == TicketState.WAITING,
+                    TicketRow.category == ticket.category,
+                    TicketRow.id != ticket.id,
+                    ahead_filter,
+                )
+            ).one()
+        )
+        counts = self._waiting_counts(tx)
+        windows = [window_of(w) for w in tx.session.exec(select(WindowRow)).all()]
+        estimate = estimate_wait_minutes(
+            category=ticket.category,
+            people_ahead=ahead,
+            windows=windows,
+            waiting_by_category={c: n for c, (n, _) in counts.items()},
+            mean_service_minutes=self._mean_service_minutes(
+                tx, tx.config.categories[ticket.category]
+            ),
+        )
+        return ahead, estimate
+
+    def _waiting_for(self, tx: _Tx, window: Window) -> list[Ticket]:
+        query = select(TicketRow).where(TicketRow.state == TicketState.WAITING)
+        if not window.all_subjects:
+            query = query.where(
+                or_(
+                    col(TicketRow.target_window) == window.number,
+                    col(TicketRow.category).in_(window.profile),
+                )
+            )
+        return [_ticket_of(row) for row in tx.session.exec(query).all()]
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _category(self, tx: _Tx, code: str) -> Category:
+        category = tx.config.categories.get(code)
+        if category is None:
+            known = ", ".join(tx.config.categories)
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no category {code!r} (known: {known})")
+        return category
+
+    def _window_row(self, tx: _Tx, number: int) -> WindowRow:
+        row = tx.session.get(WindowRow, number)
+        if row is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"window {number} does not exist")
+        return row
+
+    def _acting_window(
+        self, tx: _Tx, p: Principal, number: int | None, need: WindowState | None, doing: str
+    ) -> WindowRow:
+        """The window a request acts for: the caller's own, or any for a supervisor."""
+        if p.role is Role.WINDOW:
+            if number is not None and number != p.window:
+                raise ProtocolError(
+                    ErrorCode.FORBIDDEN, f"window {p.window} may act only for itself, not {number}"
+                )
+            assert p.window is not None
+            number = p.window
+        elif number is None:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "say which window: field 'window'")
+        row = self._window_row(tx, number)
+        if p.role is Role.WINDOW and row.staff != p.staff:
+            raise ProtocolError(
+                ErrorCode.WINDOW_TAKEN, f"window {number} is no longer logged in as {p.staff}"
+            )
+        if need is not None and row.state != need:
+            raise ProtocolError(ErrorCode.INVALID_STATE, _window_state_message(row, doing))
+        return row
+
+    def _current(self, tx: _Tx, row: WindowRow) -> Ticket:
+        if row.ticket is None:
+            raise ProtocolError(ErrorCode.INVALID_STATE, f"window {row.number} has no ticket")
+        return self._ticket(tx, row.ticket)
+
+    def _ticket_row(self, tx: _Tx, ref: str) -> TicketRow:
+        if TICKET_ID.match(ref):
+            row = tx.session.get(TicketRow, ref)
+        else:
+            day = tx.config.rules.local_day(tx.now).isoformat()
+            row = tx.session.exec(
+                select(TicketRow).where(TicketRow.day == day, TicketRow.number == ref.upper())
+            ).first()
+        if row is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no ticket {ref!r}")
+        return row
+
+    def _ticket(self, tx: _Tx, ref: str) -> Ticket:
+        return _ticket_of(self._ticket_row(tx, ref))
+
+    def _save(
+        self, tx: _Tx, ticket: Ticket, *, new: bool = False, claim_from: TicketState | None = None
+    ) -> None:
+        """Write a ticket. With `claim_from`, the write only happens if the ticket is still in
+        that state, so two windows (even in two server processes) never call the same ticket."""
+        values = _columns_of(ticket)
+        if new or claim_from is TicketState.WAITING or ticket.state is TicketState.WAITING:
+            tx.touched.add(ticket.category)  # the waiting queue of this category changed
+        if new:
+            tx.session.add(TicketRow(day=_day_of(ticket), **values))
+            return
+        statement = update(TicketRow).where(col(TicketRow.id) == ticket.id)
+        if claim_from is not None:
+            statement = statement.where(col(TicketRow.state) == claim_from)
+        result = tx.session.execute(statement.values(**values))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ProtocolError(
+                ErrorCode.INVALID_STATE, f"ticket {ticket.number} was taken by another window"
+            )
+
+    def _view(self, ticket: Ticket) -> TicketView:
+        return TicketView(
+            id=ticket.id,
+            number=ticket.number,
+            category=ticket.category,
+            item=ticket.item,
+            priority=ticket.priority,
+            state=ticket.state,
+            issued_at=ticket.issued_at,
+            call_times=list(ticket.call_times),
+            started_at=ticket.started_at,
+            finished_at=ticket.finished_at,
+            no_show_at=ticket.no_show_at,
+            window=ticket.window,
+            staff=ticket.staff,
+            recall_count=ticket.recall_count,
+            transfers=list(ticket.transfers),
+            chain_step=ticket.chain_step,
+            target_window=ticket.target_window,
+            appointment_at=ticket.appointment_at,
+        )
+
+    def _staff_name(self, tx: _Tx, account: str | None) -> str:
+        staff = tx.session.get(StaffRow, account) if account else None
+        return staff.name if staff else (account or "?")
+
+    def _window_view(self, tx: _Tx, row: WindowRow) -> WindowView:
+        return WindowView(
+            number=row.number,
+            name=row.name,
+            zone=row.zone,
+            profile=json.loads(row.profile),
+            state=WindowState(row.state),
+            staff=row.staff,
+            staff_name=self._staff_name(tx, row.staff) if row.staff else None,
+            pause_reason=row.pause_reason,
+            ticket=row.ticket,
+        )
+
+    def _window_changed(self, tx: _Tx, row: WindowRow) -> None:
+        tx.session.add(row)
+        tx.emit(WindowChanged, window=self._window_view(tx, row))
+
+
+def _hash_or_refuse(password: str) -> str:
+    try:
+        return security.hash_password(password)
+    except ValueError as exc:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc)) from exc
+
+
+def _window_state_message(row: WindowRow, doing: str) -> str:
+    state = WindowState(row.state)
+    if state is WindowState.PAUSED:
+        return f"window {row.number} is paused ({row.pause_reason}); resume it to {doing}"
+    if state is WindowState.CLOSED:
+        return f"window {row.number} is closed; log in to {doing}"
+    if state is WindowState.CALLING:
+        return f"window {row.number} has called {row.ticket}; start service or mark no-show first"
+    if state is WindowState.SERVING:
+        return f"window {row.number} is serving {row.ticket}; finish or transfer it first"
+    return f"window {row.number} has no ticket to {doing}"
+
+
+def _ticket_of(row: TicketRow) -> Ticket:
+    from queue_protocol.messages import Transfer
+
+    return Ticket(
+        id=row.id,
+        number=row.number,
+        category=row.category,
+        issued_at=row.issued_at,
+        priority=Priority(row.priority),
+        state=TicketState(row.state),
+        item=row.item,
+        call_times=tuple(datetime.fromisoformat(t) for t in json.loads(row.call_times)),
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        no_show_at=row.no_show_at,
+        window=row.window,
+        staff=row.staff,
+        recall_count=row.recall_count,
+        transfers=tuple(Transfer.model_validate(t) for t in json.loads(row.transfers)),
+        chain_step=row.chain_step,
+        target_window=row.target_window,
+        appointment_at=row.appointment_at,
+    )
+
+
+def _columns_of(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "category": ticket.category,
+        "item": ticket.item,
+        "priority": ticket.priority.value,
+        "state": ticket.state.value,
+        "issued_at": ticket.issued_at,
+        "call_times": json.dumps([t.isoformat() for t in ticket.call_times]),
+        "started_at": ticket.started_at,
+        "finished_at": ticket.finished_at,
+        "no_show_at": ticket.no_show_at,
+        "window": ticket.window,
+        "staff": ticket.staff,
+        "recall_count": ticket.recall_count,
+        "transfers": json.dumps([t.model_dump(mode="json") for t in ticket.transfers]),
+        "chain_step": ticket.chain_step,
+        "target_window": ticket.target_window,
+        "appointment_at": ticket.appointment_at,
+    }
+
+
+def _day_of(ticket: Ticket) -> str:
+    raw = ticket.id.split("-", 1)[0]
+    return f"{raw[:4]}-{raw[4:6]}-{raw[6:]}"
+
+
+def _parse_db_time(value: object) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""SQLModel tables and the engine factory (SQLite by default, PostgreSQL at scale)."""

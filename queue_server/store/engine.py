@@ -1,0 +1,63 @@
+"""Engine factory: nothing is connected at import time."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from sqlalchemy import Engine, event
+from sqlmodel import SQLModel, create_engine
+
+from queue_server.store import tables  # noqa: F401  (registers the tables)
+
+ENV_DATABASE_URL = "YICHUANG_DATABASE_URL"
+ENV_DATA_DIR = "YICHUANG_DATA_DIR"
+
+
+def data_dir() -> Path:
+    configured = os.environ.get(ENV_DATA_DIR)
+    return Path(configured) if configured else Path(platformdirs.user_data_dir("yichuang"))
+
+
+def default_database_url() -> str:
+    return os.environ.get(ENV_DATABASE_URL) or f"sqlite:///{data_dir() / 'hall.db'}"
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for `url` (default: the SQLite file under the data directory).
+
+    SQLite runs in WAL mode with synchronous=FULL so a commit survives power loss, and every
+    transaction starts with BEGIN IMMEDIATE so writers queue for the lock up front instead
+    of failing on upgrade; a command's read-decide-write is therefore serialised even
+    across processes sharing the file.
+    """
+    url = url or default_database_url()
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1] if ":///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _make_sqlite_durable(engine)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    SQLModel.metadata.create_all(engine)
+    return engine
+
+
+def _make_sqlite_durable(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's BEGIN below be the only transaction control.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

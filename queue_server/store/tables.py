@@ -1,0 +1,164 @@
+"""Table models. Times are stored in UTC (SPEC §9); lists are stored as JSON text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the backend keeps."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware times")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utc_column(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def json_column() -> Any:
+    return Field(default="[]", sa_column=Column(Text, nullable=False))
+
+
+class HallRow(SQLModel, table=True):
+    __tablename__ = "hall"
+    id: int = Field(default=1, primary_key=True)
+    name: str
+    timezone: str = "Asia/Shanghai"
+    policy: str = "weighted_wait"
+    max_wait_minutes: int = 60
+    rank_penalty: float = 0.5
+    no_show_after_recalls: int = 3
+    reinstate_grace_minutes: int = 30
+    notice: str = ""
+    hours: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # {"mon": [..]}
+    holidays: str = json_column()
+    config_version: int = 1
+    last_seq: int = 0  # the hall-wide event counter; bumped inside each command's transaction
+
+
+class CategoryRow(SQLModel, table=True):
+    __tablename__ = "category"
+    code: str = Field(primary_key=True)
+    name: str
+    prefix: str = Field(unique=True)
+    position: int = 0
+    target_wait_minutes: int = 15
+    daily_capacity: int | None = None
+    service_minutes: float = 10.0
+    chain: str = json_column()
+
+
+class ServiceItemRow(SQLModel, table=True):
+    __tablename__ = "service_item"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    category: str = Field(foreign_key="category.code")
+    time_limit_days: int = 0
+    materials: str = json_column()
+    appointment: bool = False
+
+
+class WindowRow(SQLModel, table=True):
+    __tablename__ = "window"
+    number: int = Field(primary_key=True)
+    name: str
+    zone: str = ""
+    profile: str = json_column()  # [] = 全科
+    state: str = "closed"
+    staff: str | None = None
+    pause_reason: str | None = None
+    ticket: str | None = None
+
+
+class StaffRow(SQLModel, table=True):
+    __tablename__ = "staff"
+    account: str = Field(primary_key=True)
+    name: str
+    role: str = "staff"
+    password_hash: str
+    disabled: bool = False
+
+
+class DeviceRow(SQLModel, table=True):
+    __tablename__ = "device"
+    name: str = Field(primary_key=True)
+    kind: str  # display | kiosk
+    token_hash: str = Field(unique=True)  # sha256 of the token; the token itself is shown once
+    zone: str | None = None
+    windows: str = json_column()  # [] = every window
+    revoked: bool = False
+
+
+class TicketRow(SQLModel, table=True):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        Index("ix_ticket_waiting", "state", "category", "issued_at"),
+        Index("ix_ticket_day_number", "day", "number", unique=True),
+        Index("ix_ticket_done", "category", "state", "finished_at"),
+    )
+    id: str = Field(primary_key=True)
+    day: str  # hall-local date, YYYY-MM-DD
+    number: str
+    category: str
+    item: str | None = None
+    priority: str = "normal"
+    state: str = "waiting"
+    issued_at: datetime = utc_column(nullable=False)
+    call_times: str = json_column()
+    started_at: datetime | None = utc_column()
+    finished_at: datetime | None = utc_column()
+    no_show_at: datetime | None = utc_column()
+    window: int | None = None
+    staff: str | None = None
+    recall_count: int = 0
+    transfers: str = json_column()
+    chain_step: int = 0
+    target_window: int | None = None
+    appointment_at: datetime | None = utc_column()
+    rating: int | None = None
+    rating_comment: str | None = None
+
+
+class NumberCounterRow(SQLModel, table=True):
+    """Last daily sequence per category and local day: numbers are never reused."""
+
+    __tablename__ = "number_counter"
+    day: str = Field(primary_key=True)
+    category: str = Field(primary_key=True)
+    last: int = 0
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "event"
+    seq: int = Field(primary_key=True)
+    at: datetime = utc_column(nullable=False)
+    name: str
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # the whole event as JSON
+    window: int | None = None  # for display filters
+    zone: str | None = None
+
+
+class RequestRow(SQLModel, table=True):
+    """The first answer to each request id, so a retried id changes nothing again."""
+
+    __tablename__ = "request_log"
+    principal: str = Field(primary_key=True)
+    request_id: str = Field(primary_key=True)
+    fingerprint: str
+    reply: str = Field(sa_column=Column(Text, nullable=False))
+    at: datetime = utc_column(nullable=False, index=True)
