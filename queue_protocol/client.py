@@ -28,7 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from queue_protocol.codec import decode_server_message, encode, parse_error, parse_event
-from queue_protocol.errors import ErrorCode
+from queue_protocol.errors import CLOSE_LOGGED_IN_ELSEWHERE, ErrorCode
 from queue_protocol.messages import (
     REPLY_FOR,
     AnyEvent,
@@ -241,8 +241,9 @@ class QueueClient:
         try:
             return await asyncio.wait_for(asyncio.shield(pending.future), timeout)
         finally:
-            if pending.future.done():
-                self._pending.pop(request.id, None)
+            # Done, or timed out: either way stop re-sending it; the caller may retry the
+            # same request (same id) and the server will answer it without acting twice.
+            self._pending.pop(request.id, None)
 
     # -- notices ----------------------------------------------------------------------------
 
@@ -277,7 +278,18 @@ class QueueClient:
                 ) as ws:
                     if await self._hello(ws):
                         delays = self.backoff.delays()
-                        await self._receive(ws)
+                        try:
+                            await self._receive(ws)
+                        finally:
+                            if ws.close_code == CLOSE_LOGGED_IN_ELSEWHERE:
+                                self._stop(
+                                    LoginFailed(
+                                        ErrorReply(
+                                            code=ErrorCode.WINDOW_TAKEN,
+                                            message="logged in again elsewhere; this session ended",
+                                        )
+                                    )
+                                )
                     if self._stopped:
                         return
             except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:

@@ -20,9 +20,15 @@ class ErrorCode(StrEnum):
     QUEUE_EMPTY = "queue_empty"  # nothing waiting that this window may call
     HALL_CLOSED = "hall_closed"  # outside opening hours, or a holiday
     CAPACITY_REACHED = "capacity_reached"  # the category's daily capacity is used up
+    TOO_EARLY = "too_early"  # appointment check-in not open yet; the message says from when
     ID_REUSED = "id_reused"  # a request id was reused for a different request
     NOT_SUPPORTED = "not_supported"  # a known verb this hall's server does not offer yet
     INTERNAL = "internal"  # a server fault; the request was not carried out
+
+
+# Websocket close code sent to a window connection replaced by a newer login of the same
+# staff member at the same window; the client must not reconnect on its own.
+CLOSE_LOGGED_IN_ELSEWHERE = 4001
 
 
 class ProtocolError(Exception):

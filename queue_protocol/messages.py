@@ -152,6 +152,15 @@ class HallView(_View):
     open_now: bool = True
 
 
+class WindowStat(_View):
+    """A window's figures for today (hall local day)."""
+
+    window: int
+    served: int = Field(description="Tickets finished at this window today")
+    no_shows: int
+    mean_service_minutes: float | None = Field(None, description="None before the first finish")
+
+
 class Snapshot(_View):
     seq: int = Field(description="Last event included; events after it follow")
     hall: HallView
@@ -162,6 +171,9 @@ class Snapshot(_View):
     recent_calls: list[CallView] = []
     tickets: list[TicketView] = Field(
         [], description="Active tickets the role may see (window: its own; admin: all)"
+    )
+    window_stats: list[WindowStat] = Field(
+        [], description="Today's figures (window: its own; admin: every window)"
     )
 
 
@@ -285,6 +297,17 @@ class CheckIn(_Request):
     code: str = Field(min_length=1, max_length=32)
 
 
+class CancelAppointment(_Request):
+    type: Literal["cancel_appointment"] = "cancel_appointment"
+    code: str = Field(min_length=1, max_length=32, description="Check-in code from the booking")
+
+
+class ListAppointments(_Request):
+    type: Literal["list_appointments"] = "list_appointments"
+    day: date
+    category: str | None = Field(None, min_length=1, max_length=32)
+
+
 class Rate(_Request):
     type: Literal["rate"] = "rate"
     ticket: TicketRef
@@ -324,6 +347,8 @@ AnyRequest = Annotated[
     | GetSnapshot
     | BookAppointment
     | CheckIn
+    | CancelAppointment
+    | ListAppointments
     | Rate
     | SetWindowProfile
     | SetNotice,
@@ -386,7 +411,15 @@ class AppointmentView(_View):
     slot: str
     name: str
     phone: str = Field(description="Masked, e.g. 138****5678")
-    state: str
+    state: str = Field(description="booked | cancelled | checked_in")
+    ticket: str | None = Field(None, description="Id of the ticket issued at check-in")
+
+
+class SlotView(_View):
+    category: str
+    slot: str = Field(description="Slot start, hall local time HH:MM")
+    capacity: int
+    booked: int = Field(description="Appointments holding a place (booked or checked in)")
 
 
 class AppointmentReply(_Reply):
@@ -396,6 +429,12 @@ class AppointmentReply(_Reply):
 class CheckInReply(TicketReply):
     on_time: bool = True
     note: str = ""
+
+
+class AppointmentListReply(_Reply):
+    day: date
+    appointments: list[AppointmentView]
+    slots: list[SlotView] = Field([], description="Every configured slot of the day and its use")
 
 
 class ConfigReply(_Reply):
@@ -429,6 +468,8 @@ REPLY_FOR: dict[str, type[_Reply]] = {
     "snapshot": SnapshotReply,
     "book_appointment": AppointmentReply,
     "check_in": CheckInReply,
+    "cancel_appointment": AppointmentReply,
+    "list_appointments": AppointmentListReply,
     "rate": TicketReply,
     "set_window_profile": WindowReply,
     "set_notice": ConfigReply,
@@ -512,6 +553,22 @@ class ConfigChanged(_Event):
     what: str = ""
 
 
+class AppointmentBooked(_Event):
+    name: Literal["appointment_booked"] = "appointment_booked"
+    appointment: AppointmentView
+
+
+class AppointmentCancelled(_Event):
+    name: Literal["appointment_cancelled"] = "appointment_cancelled"
+    appointment: AppointmentView
+
+
+class AppointmentCheckedIn(_Event):
+    name: Literal["appointment_checked_in"] = "appointment_checked_in"
+    appointment: AppointmentView
+    on_time: bool = Field(description="False: too late, a normal ticket was issued instead")
+
+
 AnyEvent = Annotated[
     TicketIssued
     | TicketCalled
@@ -524,7 +581,10 @@ AnyEvent = Annotated[
     | TicketCancelled
     | WindowChanged
     | QueueChanged
-    | ConfigChanged,
+    | ConfigChanged
+    | AppointmentBooked
+    | AppointmentCancelled
+    | AppointmentCheckedIn,
     Field(discriminator="name"),
 ]
 
@@ -541,6 +601,9 @@ EVENT_NAMES: tuple[str, ...] = (
     "window_changed",
     "queue_changed",
     "config_changed",
+    "appointment_booked",
+    "appointment_cancelled",
+    "appointment_checked_in",
 )
 
 

@@ -7,6 +7,7 @@ queue-server export [FILE]             write the configuration as TOML (hashes o
 queue-server staff add|passwd|disable|enable|list
 queue-server device add|revoke|list
 queue-server window add|set-profile|remove|list
+queue-server appointments list --day YYYY-MM-DD [--category QY] | cancel CODE
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import logging
 import ssl
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 import tomli_w
@@ -173,6 +175,17 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_window_remove)
     p = window.add_parser("list", parents=[common], help="list windows")
     p.set_defaults(run=_window_list)
+
+    appts = sub.add_parser("appointments", help="appointments (预约)").add_subparsers(
+        title="appointment commands"
+    )
+    p = appts.add_parser("list", parents=[common], help="list a day's appointments and slots")
+    p.add_argument("--day", type=_day, required=True, help="hall-local date, YYYY-MM-DD")
+    p.add_argument("--category", help="only this category code")
+    p.set_defaults(run=_appointments_list)
+    p = appts.add_parser("cancel", parents=[common], help="cancel an appointment by its code")
+    p.add_argument("code")
+    p.set_defaults(run=_appointments_cancel)
     return parser
 
 
@@ -212,6 +225,13 @@ def _profile(text: str) -> list[str]:
     if text.strip() in (ALL_SUBJECTS, "all", ""):
         return []
     return [code.strip() for code in text.split(",") if code.strip()]
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from exc
 
 
 def _window_numbers(text: str | None) -> list[int]:
@@ -360,6 +380,27 @@ def _window_list(args: argparse.Namespace) -> int:
         profile = ",".join(w.profile) or ALL_SUBJECTS
         staff = w.staff_name or ""
         print(f"{w.number:>4} {w.name:<14} {w.zone:<8} {profile:<14} {w.state.value:<8} {staff}")
+    return 0
+
+
+def _appointments_list(args: argparse.Namespace) -> int:
+    listing = _service(args).list_appointments(args.day, args.category)
+    print(f"{listing.day}: {len(listing.appointments)} appointments")
+    for a in listing.appointments:
+        item = a.item or ""
+        print(
+            f"{a.slot} {a.category:<4} {a.code:<8} {a.state:<10} {a.name:<8} {a.phone:<12} {item}"
+        )
+    if listing.slots:
+        print("slots (booked/capacity):")
+        for s in listing.slots:
+            print(f"  {s.category:<4} {s.slot} {s.booked}/{s.capacity}")
+    return 0
+
+
+def _appointments_cancel(args: argparse.Namespace) -> int:
+    a = _service(args).cancel_appointment(args.code)
+    print(f"appointment {a.code} ({a.day} {a.slot} {a.category}, {a.name}) cancelled")
     return 0
 
 

@@ -11,13 +11,15 @@ TOML layout (see queue_server/halls/demo.toml):
     [[windows]]   number, name, zone, profile = "全科" | ["QY", …]
     [[staff]]     account, name, role, password_hash (or password, hashed on import)
     [[devices]]   name, kind, token_hash (or token, hashed on import), zone, windows
+    [appointments] check_in_before_minutes = 15, check_in_after_minutes = 15
+    [[appointments.slots]] category, times = ["09:00", "09:30", …], capacity (per slot)
 """
 
 from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time
 from importlib import resources
 from pathlib import Path
@@ -29,13 +31,17 @@ from sqlmodel import Session, col, select
 
 from queue_protocol.messages import Policy, StaffRole
 from queue_server import security
+from queue_server.appointments import AppointmentRules, export_rules, load_rules, parse_rules
+from queue_server.appointments import rules_row as appointments_row
 from queue_server.domain.model import Category, HallRules, OpeningHours, ServiceItem, Window
 from queue_server.store.tables import (
+    AppointmentRulesRow,
     CategoryRow,
     DeviceRow,
     HallRow,
     ServiceItemRow,
     StaffRow,
+    TicketRow,
     WindowRow,
 )
 
@@ -55,6 +61,8 @@ class HallConfig:
     rules: HallRules
     categories: dict[str, Category]  # in hall order
     items: dict[str, ServiceItem]
+    appointments: AppointmentRules = field(default_factory=AppointmentRules)
+    staff_names: dict[str, str] = field(default_factory=dict)  # account -> display name
 
 
 def demo_hall_path() -> Path:
@@ -85,6 +93,8 @@ def load_config(session: Session) -> HallConfig:
             )
             for i in items
         },
+        appointments=load_rules(session),
+        staff_names={s.account: s.name for s in session.exec(select(StaffRow)).all()},
     )
 
 
@@ -196,10 +206,11 @@ def import_hall(session: Session, data: dict[str, Any]) -> int:
     Validates everything before writing anything; returns the new config_version.
     """
     rows = _validate(data)
+    _check_live_state(session, rows)
     hall = session.get(HallRow, 1)
     version = (hall.config_version + 1) if hall else 1
     last_seq = hall.last_seq if hall else 0
-    for model in (ServiceItemRow, DeviceRow, StaffRow):
+    for model in (ServiceItemRow, DeviceRow, StaffRow, AppointmentRulesRow):
         session.exec(delete(model))
     # Windows keep their live state when they survive the import.
     live = {w.number: w for w in session.exec(select(WindowRow)).all()}
@@ -229,8 +240,33 @@ def import_hall(session: Session, data: dict[str, Any]) -> int:
             session.delete(old)
     session.add_all(rows["staff"])
     session.add_all(rows["devices"])
+    session.add(rows["appointments"])
     session.flush()
     return version
+
+
+def _check_live_state(session: Session, rows: dict[str, Any]) -> None:
+    """Refuse an import that would strand citizens or staff: a category that still has
+    tickets in the hall, or a window that is open, must survive it."""
+    codes = {c.code for c in rows["categories"]}
+    active = session.exec(
+        select(TicketRow.category, TicketRow.number).where(
+            col(TicketRow.state).in_(["waiting", "called", "serving"])
+        )
+    ).all()
+    stranded = sorted({category for category, _ in active if category not in codes})
+    if stranded:
+        raise ConfigError(
+            f"categories: {', '.join(stranded)} still have tickets waiting or being served; "
+            "keep them until those tickets are done or cancelled"
+        )
+    numbers = {w.number for w in rows["windows"]}
+    for window in session.exec(select(WindowRow)).all():
+        if window.number not in numbers and (window.state != "closed" or window.ticket):
+            raise ConfigError(
+                f"windows: window {window.number} is {window.state}; close it before "
+                "removing it from the configuration"
+            )
 
 
 def _validate(data: dict[str, Any]) -> dict[str, Any]:
@@ -262,12 +298,15 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
             date.fromisoformat(d)
         except ValueError as exc:
             raise ConfigError(f"hall.holidays: {d!r} is not a date (YYYY-MM-DD)") from exc
+    rank_penalty = float(_opt(hall_t, "rank_penalty", (int, float), "hall", 0.5))
+    if rank_penalty < 0:  # a negative penalty divides by zero in the weighted-wait score
+        raise ConfigError("hall.rank_penalty: must be zero or more")
     hall = HallRow(
         name=name,
         timezone=tz,
         policy=policy,
         max_wait_minutes=_positive(hall_t, "max_wait_minutes", "hall", 60),
-        rank_penalty=float(_opt(hall_t, "rank_penalty", (int, float), "hall", 0.5)),
+        rank_penalty=rank_penalty,
         no_show_after_recalls=_positive(hall_t, "no_show_after_recalls", "hall", 3, zero=True),
         reinstate_grace_minutes=_positive(hall_t, "reinstate_grace_minutes", "hall", 30, zero=True),
         notice=_opt(hall_t, "notice", str, "hall", ""),
@@ -294,6 +333,9 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
         capacity = _opt(c, "daily_capacity", int, where, None)
         if capacity is not None and capacity < 1:
             raise ConfigError(f"{where}.daily_capacity: must be at least 1")
+        service_minutes = float(_opt(c, "service_minutes", (int, float), where, 10.0))
+        if service_minutes <= 0:
+            raise ConfigError(f"{where}.service_minutes: must be more than 0")
         categories.append(
             CategoryRow(
                 code=code,
@@ -302,7 +344,7 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
                 position=i,
                 target_wait_minutes=_positive(c, "target_wait_minutes", where, 15),
                 daily_capacity=capacity,
-                service_minutes=float(_opt(c, "service_minutes", (int, float), where, 10.0)),
+                service_minutes=service_minutes,
                 chain=json.dumps(_str_list(_opt(c, "chain", list, where, []), f"{where}.chain")),
             )
         )
@@ -359,7 +401,11 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
         if "password_hash" in s:
             password_hash = _need(s, "password_hash", str, where)
         elif "password" in s:
-            password_hash = security.hash_password(_need(s, "password", str, where))
+            password = _need(s, "password", str, where)
+            try:
+                password_hash = security.hash_password(password)
+            except ValueError as exc:
+                raise ConfigError(f"{where}.password: {exc}") from exc
         else:
             raise ConfigError(f"{where}: needs password_hash (or password, hashed on import)")
         staff.append(
@@ -390,9 +436,16 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
         device_windows = _opt(d, "windows", list, where, [])
         for n in device_windows:
             _check(n, int, f"{where}.windows")
+            if not any(w.number == n for w in windows):
+                raise ConfigError(f"{where}.windows: no window {n}")
+        device_name = _need(d, "name", str, where)
+        if any(x.name == device_name for x in devices):
+            raise ConfigError(f"{where}.name: {device_name!r} is used by another device")
+        if any(x.token_hash == token_hash for x in devices):
+            raise ConfigError(f"{where}.token: the same token is given to another device")
         devices.append(
             DeviceRow(
-                name=_need(d, "name", str, where),
+                name=device_name,
                 kind=kind,
                 token_hash=token_hash,
                 zone=_opt(d, "zone", str, where, None),
@@ -400,6 +453,10 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
                 revoked=_opt(d, "revoked", bool, where, False),
             )
         )
+    try:
+        appointment_rules = parse_rules(_opt(data, "appointments", dict, "config", None), codes)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     return {
         "hall": hall,
         "categories": categories,
@@ -407,6 +464,7 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
         "windows": windows,
         "staff": staff,
         "devices": devices,
+        "appointments": appointments_row(appointment_rules),
     }
 
 
@@ -492,4 +550,5 @@ def export_hall(session: Session) -> dict[str, Any]:
         if d.zone is not None:
             entry["zone"] = d.zone
         out["devices"].append(entry)
+    out["appointments"] = export_rules(load_rules(session))
     return out

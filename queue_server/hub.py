@@ -34,6 +34,7 @@ class Subscriber:
     send: Send
     cursor: int  # last seq this subscriber has been sent (or did not need)
     close: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
+    revoke: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
@@ -81,8 +82,9 @@ class Hub:
         send: Send,
         cursor: int,
         close: Callable[[], Awaitable[None]] | None = None,
+        revoke: Callable[[], Awaitable[None]] | None = None,
     ) -> Subscriber:
-        sub = Subscriber(principal, send, cursor, close)
+        sub = Subscriber(principal, send, cursor, close, revoke)
         sub.task = asyncio.create_task(self._pump(sub), name=f"pump {principal.key}")
         self.subscribers.add(sub)
         return sub

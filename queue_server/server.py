@@ -13,9 +13,10 @@ import json
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -26,7 +27,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from queue_protocol.codec import decode_request, encode, request_id_of
-from queue_protocol.errors import ErrorCode, ProtocolError
+from queue_protocol.errors import CLOSE_LOGGED_IN_ELSEWHERE, ErrorCode, ProtocolError
 from queue_protocol.messages import ErrorReply, Hello
 from queue_protocol.version import PROTOCOL_VERSION
 from queue_server.hub import Hub
@@ -40,6 +41,7 @@ HELLO_TIMEOUT = 15.0  # seconds a new connection has to say hello
 MAX_HELLO_FAILURES = 5  # then the connection is closed (slows password guessing)
 WS_MAX_SIZE = 1024 * 1024  # frames above this close the connection (1009); 64 KiB get an error
 REQUEST_LOG_DAYS = 2  # how long request ids are remembered for idempotent retries
+PRUNE_EVERY = 3600.0  # seconds between prunings of the request log
 
 
 @dataclass
@@ -83,10 +85,12 @@ class QueueServer:
         self.poll_interval = poll_interval
         self.ssl = ssl
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yichuang-db")
-        self._auth = ThreadPoolExecutor(max_workers=2, thread_name_prefix="yichuang-auth")
+        self._auth = ThreadPoolExecutor(max_workers=4, thread_name_prefix="yichuang-auth")
         self._server: Server | None = None
         self._poller: asyncio.Task[None] | None = None
         self.hub: Hub | None = None
+        self._window_locks: dict[int, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -101,6 +105,9 @@ class QueueServer:
             self.port,
             process_request=self._http,
             max_size=WS_MAX_SIZE,
+            # Events are small and go to every screen on the hall's own network: compressing
+            # each copy per connection cost a third of the event loop's time (bench/).
+            compression=None,
             ping_interval=20,
             ping_timeout=20,
             ssl=self.ssl,
@@ -142,6 +149,28 @@ class QueueServer:
     async def _in_db(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
 
+    def _publish(self, events: list[Published]) -> None:
+        assert self.hub is not None
+        self.hub.publish(events)
+        if any(e.name == "config_changed" for e in events):
+            # A revoked token or a disabled account must not keep even a silent connection.
+            self._background(self._drop_revoked())
+
+    def _background(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drop_revoked(self) -> None:
+        assert self.hub is not None
+        subscribers = list(self.hub.subscribers)
+        allowed = await self._in_db(self.service.still_allowed, [s.principal for s in subscribers])
+        for sub, ok in zip(subscribers, allowed, strict=True):
+            if not ok:
+                await self.hub.unsubscribe(sub)
+                if sub.revoke is not None:
+                    await sub.revoke()
+
     def _read_events_sync(self, after: int, limit: int) -> list[Published]:
         with Session(self.service.engine) as session:
             rows = session.exec(
@@ -158,23 +187,23 @@ class QueueServer:
     async def _poll_store(self) -> None:
         """Pick up events committed by other processes (CLI changes, a second server)."""
         assert self.hub is not None
+        pruned = time.monotonic()
         while True:
             await asyncio.sleep(self.poll_interval)
             try:
+                if time.monotonic() - pruned > PRUNE_EVERY:
+                    await self._in_db(self._prune_request_log)
+                    pruned = time.monotonic()
                 latest = await self._in_db(self.service.last_seq)
                 if latest > self.hub.head:
-                    self.hub.publish(await self._read_events(self.hub.head, 10_000))
+                    self._publish(await self._read_events(self.hub.head, 10_000))
             except Exception:
                 log.exception("polling the store failed; retrying")
 
     def _prune_request_log(self) -> None:
-        cutoff = self.service.clock().timestamp() - REQUEST_LOG_DAYS * 86400
-        from datetime import UTC, datetime
-
+        cutoff = self.service.clock() - timedelta(days=REQUEST_LOG_DAYS)
         with Session(self.service.engine) as session, session.begin():
-            session.exec(
-                delete(RequestRow).where(col(RequestRow.at) < datetime.fromtimestamp(cutoff, UTC))
-            )
+            session.exec(delete(RequestRow).where(col(RequestRow.at) < cutoff))
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.path == "/healthz":
@@ -188,6 +217,7 @@ class QueueServer:
                 }
             )
             response = connection.respond(HTTPStatus.OK, body + "\n")
+            del response.headers["Content-Type"]  # Headers is a multidict: replace, not append
             response.headers["Content-Type"] = "application/json"
             return response
         return None
@@ -209,28 +239,33 @@ class QueueServer:
                         )
                     )
                     continue
-                await ws.send(await self._answer(principal, frame))
+                outcome = await self._answer(principal, frame)
+                await ws.send(outcome.reply)
+                if outcome.error is ErrorCode.AUTH_FAILED:  # revoked or disabled meanwhile
+                    await ws.close(1008, "credentials revoked")
+                    return
         except ConnectionClosed:
             pass
         finally:
             for sub in [s for s in self.hub.subscribers if s.send == ws.send]:
                 await self.hub.unsubscribe(sub)
 
-    async def _answer(self, principal: Principal, frame: str | bytes) -> str:
+    async def _answer(self, principal: Principal, frame: str | bytes) -> Outcome:
         assert self.hub is not None
         try:
             request = decode_request(frame)
         except ProtocolError as exc:
-            return _error(_peek_id(frame), exc.code, exc.message)
+            return Outcome(_error(_peek_id(frame), exc.code, exc.message), error=exc.code)
         try:
             outcome: Outcome = await self._in_db(self.service.execute, principal, request)
         except Exception:
             log.exception("request %s failed", request.type)
-            return _error(
-                request.id, ErrorCode.INTERNAL, "the server could not do this; nothing was changed"
+            message = "the server could not do this; nothing was changed"
+            return Outcome(
+                _error(request.id, ErrorCode.INTERNAL, message), error=ErrorCode.INTERNAL
             )
-        self.hub.publish(outcome.events)
-        return outcome.reply
+        self._publish(outcome.events)
+        return outcome
 
     async def _hello(self, ws: ServerConnection) -> Principal | None:
         """Wait for a valid hello; answer bad ones with errors; give up after a few."""
@@ -256,16 +291,10 @@ class QueueServer:
                 principal = await loop.run_in_executor(
                     self._auth, self.service.authenticate, request
                 )
-                takeover = True
-                if principal.window is not None:
-                    holders = self.hub.windows_in_use(principal.window)
-                    if any(h.principal.staff != principal.staff for h in holders):
-                        takeover = False
-                outcome = await self._in_db(
-                    functools.partial(
-                        self.service.open_session, principal, request, takeover=takeover
-                    )
-                )
+                async with self._window_lock(principal.window):
+                    if await self._open(ws, principal, request):
+                        return principal
+                    return None
             except ProtocolError as exc:
                 failures += 1
                 with contextlib.suppress(ConnectionClosed):
@@ -279,28 +308,52 @@ class QueueServer:
                 with contextlib.suppress(ConnectionClosed):
                     await ws.send(_error(rid, ErrorCode.INTERNAL, "login failed on the server"))
                 continue
-            self.hub.publish(outcome.events)
-            snapshot_seq = json.loads(outcome.reply)["snapshot"]["seq"]
-            cursor = snapshot_seq
-            if request.since_seq is not None:
-                cursor = min(request.since_seq, snapshot_seq)
-            # The same staff member logging in again replaces their older connection.
-            if principal.window is not None:
-                for old in self.hub.windows_in_use(principal.window):
-                    await self.hub.unsubscribe(old)
-                    if old.close is not None:
-                        await old.close()
-            try:
-                await ws.send(outcome.reply)
-            except ConnectionClosed:
-                return None
-            self.hub.subscribe(
-                principal, ws.send, cursor, close=lambda: ws.close(1000, "logged in elsewhere")
-            )
-            log.info("hello: %s (%s)", principal.key, principal.role.value)
-            return principal
         await ws.close(1008, "too many failed hellos")
         return None
+
+    def _window_lock(self, window: int | None) -> asyncio.Lock | contextlib.nullcontext[None]:
+        """Window logins are decided one at a time per window, so two staff members logging
+        in at the same window at the same moment cannot both get it."""
+        if window is None:
+            return contextlib.nullcontext()
+        return self._window_locks.setdefault(window, asyncio.Lock())
+
+    async def _open(self, ws: ServerConnection, principal: Principal, request: Hello) -> bool:
+        """Log in, send the hello reply with its snapshot, then start the event stream."""
+        assert self.hub is not None
+        takeover = True
+        if principal.window is not None:
+            holders = self.hub.windows_in_use(principal.window)
+            takeover = all(h.principal.staff == principal.staff for h in holders)
+        outcome = await self._in_db(
+            functools.partial(self.service.open_session, principal, request, takeover=takeover)
+        )
+        self._publish(outcome.events)
+        snapshot_seq = json.loads(outcome.reply)["snapshot"]["seq"]
+        cursor = snapshot_seq
+        if request.since_seq is not None:
+            cursor = min(request.since_seq, snapshot_seq)
+        # The same staff member logging in again replaces their older connection.
+        if principal.window is not None:
+            for old in self.hub.windows_in_use(principal.window):
+                if old.principal.staff != principal.staff:
+                    continue  # someone who closed the window earlier; they can act no more
+                await self.hub.unsubscribe(old)
+                if old.close is not None:
+                    await old.close()
+        try:
+            await ws.send(outcome.reply)
+        except ConnectionClosed:
+            return False
+        self.hub.subscribe(
+            principal,
+            ws.send,
+            cursor,
+            close=lambda: ws.close(CLOSE_LOGGED_IN_ELSEWHERE, "logged in elsewhere"),
+            revoke=lambda: ws.close(1008, "credentials revoked"),
+        )
+        log.info("hello: %s (%s)", principal.key, principal.role.value)
+        return True
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -309,7 +362,7 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 def _peek_id(frame: str | bytes) -> str | None:
-    if len(frame) > 64 * 1024:
+    if len(frame) > WS_MAX_SIZE:  # read the id of any frame the socket accepted
         return None
     try:
         return request_id_of(json.loads(frame))

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -23,11 +23,18 @@ from queue_protocol.codec import encode
 from queue_protocol.errors import ErrorCode, ProtocolError
 from queue_protocol.messages import (
     AnyRequest,
+    AppointmentListReply,
+    AppointmentReply,
+    AppointmentView,
+    BookAppointment,
     CallNext,
     CallTicket,
     CallView,
+    CancelAppointment,
     CancelTicket,
     CategoryView,
+    CheckIn,
+    CheckInReply,
     CloseWindow,
     ConfigChanged,
     ConfigReply,
@@ -38,6 +45,7 @@ from queue_protocol.messages import (
     Hello,
     HelloReply,
     IssueTicket,
+    ListAppointments,
     MarkNoShow,
     PauseWindow,
     Priority,
@@ -71,10 +79,11 @@ from queue_protocol.messages import (
     TransferTicket,
     WindowChanged,
     WindowReply,
+    WindowStat,
     WindowState,
     WindowView,
 )
-from queue_server import hallconfig, security
+from queue_server import appointments, hallconfig, security
 from queue_server.domain import scheduling
 from queue_server.domain import tickets as rules
 from queue_server.domain.estimate import estimate_wait_minutes
@@ -105,7 +114,8 @@ VISIBLE_EVENTS: dict[Role, frozenset[str] | None] = {
 # Who may send each verb (hello is handled before a principal exists).
 VERB_ROLES: dict[str, frozenset[Role]] = {
     "issue_ticket": frozenset({Role.KIOSK, Role.ADMIN}),
-    "cancel_ticket": frozenset({Role.KIOSK, Role.WINDOW, Role.ADMIN}),
+    # Not kiosks: a ticket number is no secret, so a kiosk could cancel anyone's ticket.
+    "cancel_ticket": frozenset({Role.WINDOW, Role.ADMIN}),
     "ticket_status": frozenset(Role),
     "snapshot": frozenset(Role),
     "call_next": frozenset({Role.WINDOW, Role.ADMIN}),
@@ -121,11 +131,13 @@ VERB_ROLES: dict[str, frozenset[Role]] = {
     "close_window": frozenset({Role.WINDOW, Role.ADMIN}),
     "book_appointment": frozenset({Role.KIOSK, Role.ADMIN}),
     "check_in": frozenset({Role.KIOSK, Role.ADMIN}),
+    "cancel_appointment": frozenset({Role.KIOSK, Role.ADMIN}),
+    "list_appointments": frozenset({Role.ADMIN}),
     "rate": frozenset({Role.KIOSK, Role.WINDOW, Role.ADMIN}),
     "set_window_profile": frozenset({Role.ADMIN}),
     "set_notice": frozenset({Role.ADMIN}),
 }
-READ_ONLY_VERBS = frozenset({"ticket_status", "snapshot"})
+READ_ONLY_VERBS = frozenset({"ticket_status", "snapshot", "list_appointments"})
 TICKET_ID = re.compile(r"^\d{8}-[A-Z]{1,2}\d{3,}$")
 RECENT_CALLS = 8
 SERVICE_TIME_SAMPLE = 20
@@ -176,7 +188,11 @@ class Published:
 class Outcome:
     reply: str  # the reply frame (ok or error)
     events: list[Published] = field(default_factory=list)
-    ok: bool = True
+    error: ErrorCode | None = None  # the code of an error reply
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 @dataclass
@@ -189,6 +205,8 @@ class _Tx:
     hall: HallRow
     events: list[Published] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)  # categories whose queue changed
+    # Read once per command: the estimate needs them for every category it reports.
+    service_minutes: dict[str, float] = field(default_factory=dict)
 
     def emit(self, event_type: type[BaseModel], **fields: Any) -> None:
         """Append an event with the next hall-wide seq; it is sent only after the commit."""
@@ -204,6 +222,9 @@ class _Tx:
             window, zone = about.number, about.zone
         elif isinstance(about, int):
             window = about
+            if zone is None:
+                row = self.session.get(WindowRow, about)
+                zone = row.zone if row is not None else None
         self.session.add(
             EventRow(
                 seq=self.hall.last_seq,
@@ -352,9 +373,11 @@ class HallService:
                 )
             if verb in READ_ONLY_VERBS:
                 with self._transaction() as tx:
+                    self._check_still_allowed(tx, p)
                     return Outcome(encode(handler(tx, p, request)))
             fingerprint = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
             with self._transaction() as tx:
+                self._check_still_allowed(tx, p)
                 logged = tx.session.get(RequestRow, (p.key, request.id))
                 if logged is not None:
                     if logged.fingerprint != fingerprint:
@@ -376,8 +399,27 @@ class HallService:
             return Outcome(reply, tx.events)
         except ProtocolError as exc:
             return Outcome(
-                encode(ErrorReply(re=request.id, code=exc.code, message=exc.message)), ok=False
+                encode(ErrorReply(re=request.id, code=exc.code, message=exc.message)),
+                error=exc.code,
             )
+
+    def still_allowed(self, principals: list[Principal]) -> list[bool]:
+        """For each principal: is its device token or staff account still valid?"""
+        with Session(self.engine) as session:
+            devices = {d.name: d for d in session.exec(select(DeviceRow)).all()}
+            staff = {s.account: s for s in session.exec(select(StaffRow)).all()}
+        return [
+            _credentials_valid(p, devices.get(p.device or ""), staff.get(p.staff or ""))
+            for p in principals
+        ]
+
+    def _check_still_allowed(self, tx: _Tx, p: Principal) -> None:
+        """A revoked device or a disabled account loses its live connections too."""
+        device = tx.session.get(DeviceRow, p.device) if p.device else None
+        staff = tx.session.get(StaffRow, p.staff) if p.staff else None
+        if not _credentials_valid(p, device, staff):
+            what = "this device's token was revoked" if p.device else f"{p.staff} was disabled"
+            raise ProtocolError(ErrorCode.AUTH_FAILED, what)
 
     def release(self, p: Principal) -> None:
         """Nothing to undo when a connection ends: a window keeps its state so that its staff
@@ -461,6 +503,39 @@ class HallService:
         row.rating, row.rating_comment = r.level, r.comment
         tx.session.add(row)
         return TicketReply(re=r.id, ticket=self._view(_ticket_of(row)))
+
+    # -- appointments (queue_server/appointments.py) -----------------------------------
+
+    def _do_book_appointment(self, tx: _Tx, p: Principal, r: BookAppointment) -> AppointmentReply:
+        return appointments.book(self, tx, r)
+
+    def _do_cancel_appointment(
+        self, tx: _Tx, p: Principal, r: CancelAppointment
+    ) -> AppointmentReply:
+        return appointments.cancel(tx, r.id, r.code)
+
+    def _do_check_in(self, tx: _Tx, p: Principal, r: CheckIn) -> CheckInReply:
+        return appointments.check_in(self, tx, r.id, r.code)
+
+    def _do_list_appointments(
+        self, tx: _Tx, p: Principal, r: ListAppointments
+    ) -> AppointmentListReply:
+        if r.category is not None:
+            self._category(tx, r.category)
+        return appointments.listing(tx, r.id, r.day, r.category)
+
+    def list_appointments(self, day: date, category: str | None = None) -> AppointmentListReply:
+        """For the `queue-server appointments list` command."""
+        with self._transaction() as tx:
+            if category is not None:
+                self._category(tx, category)
+            return appointments.listing(tx, "cli", day, category)
+
+    def cancel_appointment(self, code: str) -> AppointmentView:
+        """For the `queue-server appointments cancel` command; the event reaches clients
+        through the server's store poller."""
+        with self._transaction() as tx:
+            return appointments.cancel(tx, "cli", code).appointment
 
     # -- window actions ---------------------------------------------------------------
 
@@ -831,7 +906,49 @@ class HallService:
             queues=self._queue_stats(tx, set(config.categories)),
             recent_calls=self._recent_calls(tx, p),
             tickets=[self._view(_ticket_of(t)) for t in tickets],
+            window_stats=self._window_stats(tx, p),
         )
+
+    def _window_stats(self, tx: _Tx, p: Principal) -> list[WindowStat]:
+        """Today's served / no-show counts and mean service time, per window."""
+        if p.role not in (Role.WINDOW, Role.ADMIN):
+            return []
+        day = tx.config.rules.local_day(tx.now).isoformat()
+        query = select(
+            TicketRow.window, TicketRow.state, TicketRow.started_at, TicketRow.finished_at
+        ).where(
+            TicketRow.day == day,
+            col(TicketRow.state).in_([TicketState.DONE, TicketState.NO_SHOW]),
+            col(TicketRow.window).is_not(None),
+        )
+        if p.role is Role.WINDOW:
+            query = query.where(TicketRow.window == p.window)
+        served: dict[int, list[float]] = {}
+        no_shows: dict[int, int] = {}
+        for window, state, started, finished in tx.session.exec(query).all():
+            assert window is not None
+            if state == TicketState.NO_SHOW:
+                no_shows[window] = no_shows.get(window, 0) + 1
+            else:
+                minutes = (finished - started).total_seconds() / 60 if started and finished else 0
+                served.setdefault(window, []).append(minutes)
+        if p.role is Role.ADMIN:
+            numbers = list(
+                tx.session.exec(select(WindowRow.number).order_by(col(WindowRow.number)))
+            )
+        else:
+            numbers = [p.window] if p.window else []
+        return [
+            WindowStat(
+                window=n,
+                served=len(served.get(n, [])),
+                no_shows=no_shows.get(n, 0),
+                mean_service_minutes=(
+                    round(sum(served[n]) / len(served[n]), 1) if served.get(n) else None
+                ),
+            )
+            for n in numbers
+        ]
 
     def _recent_calls(self, tx: _Tx, p: Principal) -> list[CallView]:
         calls: list[CallView] = []
@@ -906,6 +1023,11 @@ class HallService:
         }
 
     def _mean_service_minutes(self, tx: _Tx, category: Category) -> float:
+        if category.code not in tx.service_minutes:
+            tx.service_minutes[category.code] = self._measured_service_minutes(tx, category)
+        return tx.service_minutes[category.code]
+
+    def _measured_service_minutes(self, tx: _Tx, category: Category) -> float:
         rows = tx.session.exec(
             select(TicketRow.started_at, TicketRow.finished_at)
             .where(
@@ -922,15 +1044,19 @@ class HallService:
         return sum(durations) / len(durations)
 
     def _position(self, tx: _Tx, ticket: Ticket) -> tuple[int, float]:
-        """People ahead of a waiting ticket in its category, and its estimated wait."""
+        """People ahead of a waiting ticket in its category, and its estimated wait.
+
+        Older tickets are ahead; green-channel and assisted tickets are ahead of normal ones
+        whenever they came, and a priority ticket has only older priority tickets ahead."""
+        priority_classes = [Priority.GREEN, Priority.ASSISTED]
         ahead_filter = or_(
             col(TicketRow.issued_at) < ticket.issued_at,
             (col(TicketRow.issued_at) == ticket.issued_at) & (col(TicketRow.id) < ticket.id),
         )
         if ticket.priority is Priority.NORMAL:
-            ahead_filter = or_(
-                ahead_filter, col(TicketRow.priority).in_([Priority.GREEN, Priority.ASSISTED])
-            )
+            ahead_filter = or_(ahead_filter, col(TicketRow.priority).in_(priority_classes))
+        elif ticket.priority in priority_classes:
+            ahead_filter = ahead_filter & col(TicketRow.priority).in_(priority_classes)
         ahead = int(
             tx.session.exec(
                 select(func.count())
@@ -957,14 +1083,36 @@ class HallService:
         return ahead, estimate
 
     def _waiting_for(self, tx: _Tx, window: Window) -> list[Ticket]:
-        query = select(TicketRow).where(TicketRow.state == TicketState.WAITING)
+        """The waiting tickets a call chooses from: only the head (oldest by issue time, then
+        id) of each (category, priority, named window) group, because both policies choose
+        among those heads only (scheduling.heads). Loading every waiting ticket made each
+        call cost O(queue length) in ORM rows (bench/server_load.py)."""
+        conditions = [col(TicketRow.state) == TicketState.WAITING]
         if not window.all_subjects:
-            query = query.where(
+            conditions.append(
                 or_(
                     col(TicketRow.target_window) == window.number,
                     col(TicketRow.category).in_(window.profile),
                 )
             )
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=(
+                    col(TicketRow.category),
+                    col(TicketRow.priority),
+                    col(TicketRow.target_window),
+                ),
+                order_by=(col(TicketRow.issued_at), col(TicketRow.id)),
+            )
+            .label("rank")
+        )
+        ranked = select(col(TicketRow.id), rank).where(*conditions).subquery()
+        query = (
+            select(TicketRow)
+            .join(ranked, col(TicketRow.id) == ranked.c.id)
+            .where(ranked.c.rank == 1)
+        )
         return [_ticket_of(row) for row in tx.session.exec(query).all()]
 
     # -- helpers --------------------------------------------------------------------------
@@ -1067,8 +1215,8 @@ class HallService:
         )
 
     def _staff_name(self, tx: _Tx, account: str | None) -> str:
-        staff = tx.session.get(StaffRow, account) if account else None
-        return staff.name if staff else (account or "?")
+        # Staff changes bump the config version, so the cached names are current.
+        return tx.config.staff_names.get(account or "", account or "?")
 
     def _window_view(self, tx: _Tx, row: WindowRow) -> WindowView:
         return WindowView(
@@ -1086,6 +1234,14 @@ class HallService:
     def _window_changed(self, tx: _Tx, row: WindowRow) -> None:
         tx.session.add(row)
         tx.emit(WindowChanged, window=self._window_view(tx, row))
+
+
+def _credentials_valid(p: Principal, device: DeviceRow | None, staff: StaffRow | None) -> bool:
+    if p.device is not None:
+        return device is not None and not device.revoked
+    if p.staff is not None:
+        return staff is not None and not staff.disabled
+    return True
 
 
 def _hash_or_refuse(password: str) -> str:

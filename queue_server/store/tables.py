@@ -162,3 +162,34 @@ class RequestRow(SQLModel, table=True):
     fingerprint: str
     reply: str = Field(sa_column=Column(Text, nullable=False))
     at: datetime = utc_column(nullable=False, index=True)
+
+
+class AppointmentRow(SQLModel, table=True):
+    """A booked place in an appointment slot (SPEC §3). The phone is kept whole so the hall
+    can reach the citizen, but it leaves the database only masked (replies, events, logs)."""
+
+    __tablename__ = "appointment"
+    __table_args__ = (Index("ix_appointment_slot", "day", "category", "slot", "state"),)
+    code: str = Field(primary_key=True)  # the check-in code; random, unambiguous characters
+    category: str
+    item: str | None = None
+    day: str  # hall-local date, YYYY-MM-DD
+    slot: str  # slot start, hall-local HH:MM
+    slot_at: datetime = utc_column(nullable=False)  # the slot start as a UTC instant
+    name: str
+    phone: str
+    state: str = "booked"  # booked | cancelled | checked_in
+    ticket: str | None = None
+    created_at: datetime = utc_column(nullable=False)
+    checked_in_at: datetime | None = utc_column()
+    cancelled_at: datetime | None = utc_column()
+
+
+class AppointmentRulesRow(SQLModel, table=True):
+    """The hall's `[appointments]` configuration: check-in window and slots per category."""
+
+    __tablename__ = "appointment_rules"
+    id: int = Field(default=1, primary_key=True)
+    check_in_before_minutes: int = 15
+    check_in_after_minutes: int = 15
+    slots: str = json_column()  # [{"category": "QY", "times": ["09:00", …], "capacity": 2}]

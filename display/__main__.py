@@ -1,0 +1,98 @@
+"""`queue-display`: the call screen, connected with a display device token."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from platformdirs import user_log_path
+
+from display.app import DisplayOptions, make_app
+from display.voice import VoiceSettings
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="queue-display",
+        description="Call screen with voice announcements for a Yichuang service hall.",
+    )
+    p.add_argument("--server", default=os.environ.get("YICHUANG_SERVER", "ws://127.0.0.1:8765"))
+    p.add_argument(
+        "--token",
+        default=os.environ.get("YICHUANG_DISPLAY_TOKEN", ""),
+        help="display device token (or $YICHUANG_DISPLAY_TOKEN)",
+    )
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="screen and voice language")
+    p.add_argument("--voice", help="espeak-ng voice (default: cmn for zh, en for en)")
+    p.add_argument("--rate", type=int, default=VoiceSettings.rate, help="words per minute")
+    p.add_argument("--volume", type=float, default=VoiceSettings.volume, help="0.0 - 1.0")
+    p.add_argument("--repeat", type=int, default=VoiceSettings.repeat, help="readings per call")
+    p.add_argument("--no-chime", action="store_true", help="no chime before announcements")
+    p.add_argument(
+        "--template",
+        help="sentence with {ticket} (spelled), {number}, {window}, {window_name}; "
+        "default: '请 {ticket}号 到 {window}号窗口 办理'",
+    )
+    p.add_argument("--audio-dir", type=Path, help="also write each announcement as <seq>.wav")
+    p.add_argument(
+        "--no-playback",
+        action="store_true",
+        help="do not play through the sound card (only --audio-dir)",
+    )
+    p.add_argument("--no-voice", action="store_true", help="no announcements at all")
+    p.add_argument(
+        "--watchdog", type=float, default=15.0, help="seconds before a silent engine is restarted"
+    )
+    p.add_argument(
+        "--log-file",
+        type=Path,
+        default=user_log_path("yichuang") / "display.log",
+        help="where logs go, since the screen hides stderr (default: %(default)s)",
+    )
+    args = p.parse_args(argv)
+    if not 0.0 <= args.volume <= 1.0:
+        p.error("--volume must be between 0.0 and 1.0")
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
+    if args.template is not None:
+        try:
+            args.template.format(ticket="A零零一", number="A001", window=3, window_name="1号")
+        except (KeyError, IndexError, ValueError) as exc:
+            p.error(f"--template: {exc!r}; use {{ticket}}, {{number}}, {{window}}, {{window_name}}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    args.log_file.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        filename=args.log_file,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    voice = VoiceSettings(
+        lang=args.lang,
+        voice=args.voice,
+        rate=args.rate,
+        volume=args.volume,
+        repeat=args.repeat,
+        chime=not args.no_chime,
+        template=args.template,
+    )
+    options = DisplayOptions(
+        server=args.server,
+        token=args.token,
+        lang=args.lang,
+        voice=voice,
+        voice_enabled=not args.no_voice,
+        playback=not args.no_playback,
+        audio_dir=args.audio_dir,
+        watchdog_seconds=args.watchdog,
+    )
+    make_app(options).run()
+
+
+if __name__ == "__main__":
+    main()

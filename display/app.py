@@ -1,0 +1,424 @@
+"""The call screen (SPEC §6): what citizens in the hall watch, and the voice they hear.
+
+One long-lived worker keeps the connection to the server (through the shared
+`QueueClient`) and posts its notices to the app as messages; the app keeps the last known
+state, so a lost connection only adds a banner. New calls go to the `Announcer`, which
+speaks them in another process: nothing here waits for speech.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Digits, Static
+
+from display.announcer import Announcement, Announcer, EngineFactory, Pyttsx3Engine, VoiceState
+from display.voice import VoiceSettings
+from display.widgets import BigTicket
+from queue_protocol.client import (
+    Backoff,
+    Connected,
+    Credentials,
+    Disconnected,
+    EventReceived,
+    NotConnected,
+    Notice,
+    QueueClient,
+    ServerError,
+    Stopped,
+)
+from queue_protocol.messages import (
+    CallView,
+    CategoryView,
+    ConfigChanged,
+    GetSnapshot,
+    QueueChanged,
+    Role,
+    Snapshot,
+    SnapshotReply,
+    TicketCalled,
+    TicketRecalled,
+    WindowChanged,
+    WindowView,
+)
+
+log = logging.getLogger(__name__)
+
+RECENT_CALLS = 8
+FLASH_SECONDS = 5.0
+
+UI_TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "now": "请 {number} 号到 {window} 号窗口",
+        "recall": "（再次呼叫）",
+        "recent": "最近叫号",
+        "waiting": "等候人数",
+        "row": "{number:<6} → {window:>3} 号窗口  {name}",
+        "none": "暂无叫号",
+        "voice_on": "语音播报",
+        "voice_off": "语音关闭",
+        "voice_restarting": "语音重启中",
+        "voice_starting": "语音启动中",
+        "connecting": "正在连接服务器…",
+        "disconnected": "与服务器的连接已中断，正在重新连接…（显示的是最后已知的叫号）",
+        "refused": "服务器拒绝了本屏幕：{reason}",
+        "people": "{count}人",
+    },
+    "en": {
+        "now": "Number {number}, please go to window {window}",
+        "recall": " (called again)",
+        "recent": "Recent calls",
+        "waiting": "Waiting",
+        "row": "{number:<6} → window {window:>3}  {name}",
+        "none": "No calls yet",
+        "voice_on": "voice on",
+        "voice_off": "voice off",
+        "voice_restarting": "voice restarting",
+        "voice_starting": "voice starting",
+        "connecting": "Connecting to the server…",
+        "disconnected": "Connection lost; reconnecting… (showing the last known calls)",
+        "refused": "The server refused this screen: {reason}",
+        "people": "{count}",
+    },
+}
+
+
+@dataclass
+class DisplayOptions:
+    """Everything the call screen is started with (the CLI fills it in)."""
+
+    server: str | None = "ws://127.0.0.1:8765"  # None: no connection (snapshot tests)
+    token: str = ""
+    lang: str = "zh"
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
+    voice_enabled: bool = True
+    playback: bool = True  # play through the sound card; off = only write --audio-dir
+    audio_dir: Path | None = None
+    engine: EngineFactory = Pyttsx3Engine
+    watchdog_seconds: float = 15.0
+    animate: bool = True  # flashing; tests turn it off for deterministic screenshots
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    backoff: Backoff | None = None
+
+
+# -- messages from the connection worker and the announcer ------------------------------
+
+
+class ServerNotice(Message):
+    """A notice from the queue client (connected, disconnected, event, stopped)."""
+
+    def __init__(self, notice: Notice) -> None:
+        super().__init__()
+        self.notice = notice
+
+
+class SnapshotRefreshed(Message):
+    def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+
+class VoiceStateChanged(Message):
+    def __init__(self, state: VoiceState, reason: str) -> None:
+        super().__init__()
+        self.state = state
+        self.reason = reason
+
+
+# -- the app ------------------------------------------------------------------------------
+
+
+class CallScreenApp(App[None]):
+    CSS_PATH = "display.tcss"
+    TITLE = "一窗 叫号屏"
+    # A call screen has no other use for keys: Ctrl-C quits, as in any terminal program.
+    BINDINGS: ClassVar = [Binding("ctrl+c", "quit", "quit", show=False, priority=True)]
+
+    def __init__(self, options: DisplayOptions) -> None:
+        super().__init__()
+        self.options = options
+        self.text = UI_TEXT.get(options.lang, UI_TEXT["zh"])
+        self.hall_name = ""
+        self.timezone = ZoneInfo("Asia/Shanghai")
+        self.notice = ""
+        self.categories: dict[str, CategoryView] = {}
+        self.windows: dict[int, WindowView] = {}
+        self.waiting: dict[str, int] = {}
+        self.calls: list[CallView] = []  # newest first
+        # connecting / connected / disconnected / refused; no server (tests): nothing to show
+        self.connection = "connecting" if options.server else "connected"
+        self.refusal = ""
+        self.queue_client: QueueClient | None = None
+        self.announcer: Announcer | None = None
+        self.voice_state = VoiceState.STARTING if options.voice_enabled else VoiceState.OFF
+        self._flash_timer: Timer | None = None
+        self._flash_until = 0.0
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            yield Static("", id="hall-name")
+            yield Static("", id="voice-mark")
+            yield Static("", id="clock")
+        yield Static("", id="banner")
+        with Horizontal(id="main"):
+            with Vertical(id="now"):
+                yield Static("", id="now-sentence")
+                with Horizontal(id="now-big"):
+                    yield BigTicket("", id="now-number")
+                    yield Static("→", id="now-arrow")
+                    yield Digits("", id="now-window")
+                yield Static("", id="now-window-name")
+            with Vertical(id="recent"):
+                yield Static(self.text["recent"], id="recent-title")
+                yield Static("", id="recent-list")
+        yield Static("", id="waiting")
+        yield Static("", id="notice")
+
+    def on_mount(self) -> None:
+        self._show_clock()
+        self.set_interval(1.0, self._show_clock)
+        self._show_calls()
+        self._show_waiting()
+        self._show_voice()
+        self._show_connection()
+        if self.options.voice_enabled:
+            self.announcer = Announcer(
+                self.options.voice,
+                audio_dir=self.options.audio_dir,
+                playback=self.options.playback,
+                engine=self.options.engine,
+                render_timeout=self.options.watchdog_seconds,
+                on_state=self._voice_state_from_thread,
+            )
+            self.announcer.start()
+        if self.options.server is not None:
+            self.keep_connected()
+
+    def on_unmount(self) -> None:
+        if self.announcer is not None:
+            self.announcer.stop()
+
+    # -- the connection -----------------------------------------------------------------------
+
+    @work(exclusive=True, group="connection")
+    async def keep_connected(self) -> None:
+        """Stay connected for the app's lifetime; every notice becomes a message."""
+        assert self.options.server is not None
+        credentials = Credentials(role=Role.DISPLAY, token=self.options.token, client="display")
+        client = QueueClient(self.options.server, credentials, backoff=self.options.backoff)
+        self.queue_client = client
+        try:
+            # Not connected yet, or refused: either way the client reports it in notices
+            # (Disconnected / Stopped), which is what the screen shows.
+            with contextlib.suppress(ServerError, NotConnected):
+                await client.start(timeout=0.1)
+            async for notice in client.notices():
+                self.post_message(ServerNotice(notice))
+                if isinstance(notice, EventReceived) and isinstance(notice.event, ConfigChanged):
+                    self.refresh_snapshot()
+        finally:
+            await client.close()
+
+    @work(exclusive=True, group="refresh")
+    async def refresh_snapshot(self) -> None:
+        """Fetch the whole state again, e.g. after the hall's notice changed."""
+        if self.queue_client is None:
+            return
+        with contextlib.suppress(ServerError, TimeoutError):
+            reply: SnapshotReply = await self.queue_client.request(GetSnapshot, timeout=10)
+            self.post_message(SnapshotRefreshed(reply.snapshot))
+
+    def on_server_notice(self, message: ServerNotice) -> None:
+        notice = message.notice
+        if isinstance(notice, Connected):
+            self.connection = "connected"
+            self.apply_snapshot(notice.hello.snapshot)
+        elif isinstance(notice, Disconnected):
+            self.connection = "disconnected"
+            log.warning("disconnected (%s); retrying in %.1f s", notice.reason, notice.retry_in)
+        elif isinstance(notice, Stopped):
+            self.connection = "refused"
+            self.refusal = notice.error.message if notice.error else ""
+        elif isinstance(notice, EventReceived):
+            self.apply_event(notice)
+        self._show_connection()
+
+    def on_snapshot_refreshed(self, message: SnapshotRefreshed) -> None:
+        self.apply_snapshot(message.snapshot)
+
+    def _voice_state_from_thread(self, state: VoiceState, reason: str) -> None:
+        self.post_message(VoiceStateChanged(state, reason))  # post_message is thread-safe
+
+    def on_voice_state_changed(self, message: VoiceStateChanged) -> None:
+        self.voice_state = message.state
+        self._show_voice()
+
+    # -- state --------------------------------------------------------------------------------
+
+    def apply_snapshot(self, snapshot: Snapshot) -> None:
+        """Show the state as of a (re)connection; nothing in it is spoken."""
+        hall = snapshot.hall
+        self.hall_name, self.notice = hall.name, hall.notice
+        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+            self.timezone = ZoneInfo(hall.timezone)
+        self.categories = {c.code: c for c in snapshot.categories}
+        self.windows = {w.number: w for w in snapshot.windows}
+        self.waiting = {q.category: q.waiting for q in snapshot.queues}
+        self.calls = sorted(snapshot.recent_calls, key=lambda c: c.seq, reverse=True)[:RECENT_CALLS]
+        self._show_clock()
+        self._show_calls()
+        self._show_waiting()
+
+    def apply_event(self, received: EventReceived) -> None:
+        """Update the screen; speak a call or recall unless it was replayed."""
+        event = received.event
+        if isinstance(event, TicketCalled | TicketRecalled):
+            call = CallView(
+                seq=event.seq,
+                at=event.at,
+                ticket=event.ticket.id,
+                number=event.ticket.number,
+                category=event.ticket.category,
+                window=event.window,
+                window_name=event.window_name,
+                zone=event.zone,
+                recall=isinstance(event, TicketRecalled),
+            )
+            self.add_call(call, live=not received.replayed)
+        elif isinstance(event, QueueChanged):
+            for stat in event.queues:
+                self.waiting[stat.category] = stat.waiting
+            self._show_waiting()
+        elif isinstance(event, WindowChanged):
+            self.windows[event.window.number] = event.window
+
+    def add_call(self, call: CallView, *, live: bool) -> None:
+        """Put a call on the screen; a live one also flashes and is announced."""
+        if any(c.seq == call.seq for c in self.calls):
+            return  # already in the snapshot
+        self.calls = sorted([call, *self.calls], key=lambda c: c.seq, reverse=True)[:RECENT_CALLS]
+        self._show_calls()
+        if not live:
+            return
+        self._flash()
+        if self.announcer is not None:
+            self.announcer.announce(
+                Announcement(call.seq, call.number, call.window, call.window_name, call.recall)
+            )
+
+    # -- rendering ------------------------------------------------------------------------------
+
+    def _show_clock(self) -> None:
+        now = self.options.clock().astimezone(self.timezone)
+        self.query_one("#clock", Static).update(now.strftime("%Y-%m-%d %H:%M:%S"))
+        self.query_one("#hall-name", Static).update(self.hall_name or "一窗")
+        self.query_one("#notice", Static).update(self.notice)
+
+    def _show_calls(self) -> None:
+        t = self.text
+        newest = self.calls[0] if self.calls else None
+        if newest is None:
+            self.query_one("#now-sentence", Static).update(t["none"])
+            self.query_one("#now-number", BigTicket).show("")
+            self.query_one("#now-window", Digits).update("")
+            self.query_one("#now-window-name", Static).update("")
+            self.query_one("#now-arrow", Static).display = False
+        else:
+            sentence = t["now"].format(number=newest.number, window=newest.window)
+            self.query_one("#now-sentence", Static).update(
+                sentence + (t["recall"] if newest.recall else "")
+            )
+            self.query_one("#now-number", BigTicket).show(newest.number)
+            self.query_one("#now-window", Digits).update(str(newest.window))
+            self.query_one("#now-window-name", Static).update(newest.window_name)
+            self.query_one("#now-arrow", Static).display = True
+        rows = [
+            t["row"].format(number=c.number, window=c.window, name=c.window_name)
+            for c in self.calls
+        ]
+        self.query_one("#recent-list", Static).update("\n".join(rows))
+
+    def _show_waiting(self) -> None:
+        served = self._categories_served()
+        parts = [
+            f"{c.name} {self.text['people'].format(count=self.waiting.get(code, 0))}"
+            for code, c in self.categories.items()
+            if code in served
+        ]
+        self.query_one("#waiting", Static).update(f"{self.text['waiting']}：" + "  ·  ".join(parts))
+
+    def _categories_served(self) -> set[str]:
+        """Categories the windows this screen shows can serve (a zone screen shows fewer)."""
+        if not self.windows or any(not w.profile for w in self.windows.values()):
+            return set(self.categories)
+        return {code for w in self.windows.values() for code in w.profile}
+
+    def _show_voice(self) -> None:
+        key = {
+            VoiceState.ON: "voice_on",
+            VoiceState.STARTING: "voice_starting",
+            VoiceState.RESTARTING: "voice_restarting",
+        }.get(self.voice_state, "voice_off")
+        mark = self.query_one("#voice-mark", Static)
+        mark.update(self.text[key])
+        mark.set_class(key == "voice_off", "off")
+
+    def _show_connection(self) -> None:
+        banner = self.query_one("#banner", Static)
+        if self.connection == "connected":
+            banner.display = False
+            return
+        text = self.text[self.connection].format(reason=self.refusal)
+        banner.update(text)
+        banner.display = True
+
+    def show_disconnected(self, reason: str = "") -> None:
+        """Show the connection-lost banner (used by tests that have no server)."""
+        self.post_message(ServerNotice(Disconnected(reason or "test", 1.0)))
+
+    def _flash(self) -> None:
+        if not self.options.animate:
+            return
+        now_panel = self.query_one("#now", Vertical)
+        self._flash_until = self._monotonic() + FLASH_SECONDS
+        if self._flash_timer is None:
+            self._flash_timer = self.set_interval(0.5, self._flash_step)
+        now_panel.add_class("flash")
+
+    def _flash_step(self) -> None:
+        now_panel = self.query_one("#now", Vertical)
+        if self._monotonic() >= self._flash_until:
+            now_panel.remove_class("flash")
+            if self._flash_timer is not None:
+                self._flash_timer.stop()
+                self._flash_timer = None
+            return
+        now_panel.toggle_class("flash")
+
+    @staticmethod
+    def _monotonic() -> float:
+        return time.monotonic()
+
+
+def make_app(options: DisplayOptions | None = None, **overrides: object) -> CallScreenApp:
+    """The call screen app; tests pass options (or field overrides) instead of a CLI."""
+    options = options or DisplayOptions()
+    for name, value in overrides.items():
+        setattr(options, name, value)
+    return CallScreenApp(options)

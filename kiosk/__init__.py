@@ -1,0 +1,1 @@
+"""The ticket kiosk (取号机): categories, priority classes, appointment check-in, printing."""

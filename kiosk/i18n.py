@@ -1,0 +1,146 @@
+"""What the kiosk says, in Chinese (default) and English (SPEC §9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from queue_protocol.messages import Priority
+
+LANGUAGES = ("zh", "en")
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "zh": {
+        "connecting": "正在连接服务器…",
+        "offline": "网络连接中断，正在重新连接…",
+        "choose_category": "请选择您要办理的业务",
+        "check_in": "预约签到",
+        "language": "English",
+        "back": "返回",
+        "done": "完成",
+        "retry": "重试",
+        "reprint": "重新打印",
+        "choose_item": "请选择办理事项（可不选）",
+        "no_item": "不指定事项",
+        "materials": "所需材料",
+        "no_materials": "请选择事项查看所需材料。",
+        "choose_priority": "请选择取号方式",
+        "priority.normal": "普通取号",
+        "priority.green": "绿色通道",
+        "priority.assisted": "帮办代办",
+        "priority.appointment": "预约",
+        "green_title": "绿色通道",
+        "green_text": (
+            "绿色通道服务对象：老年人、残疾人、现役军人及军属、孕妇等。\n"
+            "请确认您属于以上人员，窗口将查验相关证件。"
+        ),
+        "green_confirm": "我确认符合条件",
+        "ticket_title": "您的号码",
+        "ticket_ahead": "前面还有 {n} 人等候",
+        "ticket_wait": "预计等候约 {m} 分钟",
+        "ticket_time": "取号时间 {t}",
+        "ticket_hint": "请留意叫号屏幕和语音提示，过号请到窗口重新排队。",
+        "ticket_appointment": "预约号：预约时段开始后优先叫号",
+        "ticket_late": "您已超过预约签到时间，已为您取普通号。",
+        "ticket_again": "您已签到，这是您之前取得的号码。",
+        "returning": "{s} 秒后自动返回首页",
+        "printing": "正在打印…",
+        "printed": "请取走打印的号票。",
+        "screen_only": "请记住您的号码（本机不打印号票）。",
+        "print_failed": "打印失败：{error}。号码已取到，请记下屏幕上的号码或拍照。",
+        "closed_title": "暂停取号",
+        "closed": "现在不是办公时间，暂停取号。请在办公时间内再来。",
+        "past_closing": "预计等候时间已超过今天的下班时间，今天不再取号。请明天再来。",
+        "capacity": "今天“{category}”的号已经取完。请明天再来，或通过预约办理。",
+        "too_early": "还没到签到时间。请于 {time} 以后再来签到。",
+        "too_early_plain": "还没到签到时间：{message}",
+        "wrong_code": "没有找到这个签到码，请核对后重新输入。",
+        "cancelled_code": "这个预约已经取消，请直接取号。",
+        "error": "暂时无法办理：{message}",
+        "error_title": "暂时无法办理",
+        "network": "网络故障，未能取号。请点击“重试”（不会重复取号）。",
+        "check_in_title": "预约签到",
+        "check_in_prompt": "请输入预约时收到的 6 位签到码",
+        "check_in_submit": "签到",
+        "delete": "删除",
+        "clock": "%Y年%m月%d日 %H:%M",
+        "minutes": "分钟",
+    },
+    "en": {
+        "connecting": "Connecting to the server…",
+        "offline": "Connection lost; reconnecting…",
+        "choose_category": "Please choose a service",
+        "check_in": "Appointment check-in",
+        "language": "中文",
+        "back": "Back",
+        "done": "Done",
+        "retry": "Retry",
+        "reprint": "Print again",
+        "choose_item": "Choose a service item (optional)",
+        "no_item": "No specific item",
+        "materials": "Documents to bring",
+        "no_materials": "Choose an item to see the documents it needs.",
+        "choose_priority": "How would you like to queue?",
+        "priority.normal": "Regular ticket",
+        "priority.green": "Green channel",
+        "priority.assisted": "Assisted service",
+        "priority.appointment": "Appointment",
+        "green_title": "Green channel",
+        "green_text": (
+            "The green channel is for elderly and disabled people, service members and their\n"
+            "families, and pregnant women. Please confirm you qualify; the window will check."
+        ),
+        "green_confirm": "I confirm I qualify",
+        "ticket_title": "Your number",
+        "ticket_ahead": "{n} people ahead of you",
+        "ticket_wait": "Estimated wait about {m} min",
+        "ticket_time": "Issued {t}",
+        "ticket_hint": "Watch the call screen and listen for your number.",
+        "ticket_appointment": "Appointment ticket: called first once your slot begins",
+        "ticket_late": "You are past your appointment's check-in time; this is a regular ticket.",
+        "ticket_again": "You have already checked in; this is your ticket.",
+        "returning": "Back to the start in {s} s",
+        "printing": "Printing…",
+        "printed": "Please take your printed ticket.",
+        "screen_only": "Please remember your number (this kiosk does not print).",
+        "print_failed": (
+            "Printing failed: {error}. Your ticket is issued; please note or photograph the number."
+        ),
+        "closed_title": "No tickets now",
+        "closed": "The hall is closed. Please come back during opening hours.",
+        "past_closing": (
+            "The expected wait runs past today's closing time, so no more tickets are issued "
+            "today. Please come back tomorrow."
+        ),
+        "capacity": "All of today's tickets for {category} have been taken. Please come back "
+        "tomorrow or book an appointment.",
+        "too_early": "Check-in is not open yet. Please come back after {time}.",
+        "too_early_plain": "Check-in is not open yet: {message}",
+        "wrong_code": "No appointment has this code. Please check it and try again.",
+        "cancelled_code": "This appointment was cancelled. Please take a regular ticket.",
+        "error": "This cannot be done now: {message}",
+        "error_title": "Cannot do this now",
+        "network": "Network problem: no ticket was issued. Press Retry (you will not get two).",
+        "check_in_title": "Appointment check-in",
+        "check_in_prompt": "Enter the 6-character code you received when booking",
+        "check_in_submit": "Check in",
+        "delete": "Delete",
+        "clock": "%Y-%m-%d %H:%M",
+        "minutes": "min",
+    },
+}
+
+
+class Texts:
+    """`t("ticket_ahead", n=3)` in the kiosk's current language."""
+
+    def __init__(self, lang: str = "zh") -> None:
+        if lang not in LANGUAGES:
+            raise ValueError(f"language {lang!r}: choose one of {', '.join(LANGUAGES)}")
+        self.lang = lang
+
+    def __call__(self, key: str, **values: Any) -> str:
+        text = _TEXTS[self.lang].get(key) or _TEXTS["zh"][key]
+        return text.format(**values) if values else text
+
+    def priority(self, priority: Priority) -> str:
+        return self(f"priority.{priority.value}")

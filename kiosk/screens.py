@@ -1,0 +1,399 @@
+"""The kiosk's screens: start, service (item + priority), green-channel confirmation,
+ticket, check-in, notices, and the closed screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Center, Grid, Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Input, Static
+
+from kiosk.bigtext import big
+from kiosk.printing import PrintResult
+from queue_protocol.messages import Priority, TicketReply
+
+if TYPE_CHECKING:
+    from kiosk.app import KioskApp
+
+# The check-in code alphabet (unambiguous characters) as the server makes them.
+CODE_ALPHABET = "ACDEFHJKMNPQRTUVWXY3479"
+CODE_LENGTH = 6
+
+
+class KioskScreen(Screen[None]):
+    @property
+    def kiosk(self) -> KioskApp:
+        return cast("KioskApp", self.app)
+
+
+class Header(Horizontal):
+    """Hall name on the left, date and time on the right."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="hall-name")
+        yield Static("", id="clock")
+
+    def on_mount(self) -> None:
+        self.update_texts()
+        self.set_interval(1.0, self.update_texts)
+
+    def update_texts(self) -> None:
+        kiosk = cast("KioskApp", self.app)
+        self.query_one("#hall-name", Static).update(kiosk.hall_name)
+        self.query_one("#clock", Static).update(kiosk.local_now().strftime(kiosk.t("clock")))
+
+
+# ---------------------------------------------------------------------------
+
+
+class StartScreen(KioskScreen):
+    """Categories as big buttons; keys 1-9 choose one, C checks in, L switches language."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "check_in", "check in", show=False),
+        Binding("l", "language", "language", show=False),
+        *[Binding(str(n), f"category({n})", show=False) for n in range(1, 10)],
+    ]
+
+    def compose(self) -> ComposeResult:
+        t = self.kiosk.t
+        with Vertical(id="start"):
+            yield Header()
+            yield Static(self.kiosk.notice, id="notice")
+            yield Static(t("choose_category"), id="prompt", classes="prompt")
+            with Grid(id="categories"):
+                for n, category in enumerate(self.kiosk.categories, start=1):
+                    yield Button(
+                        f"{n}  {category.name}\n{category.prefix}",
+                        id=f"cat-{category.code}",
+                        classes="category",
+                    )
+            with Horizontal(id="actions"):
+                yield Button(t("check_in"), id="check-in", variant="primary")
+                yield Button(t("language"), id="language")
+            yield Static(self.kiosk.status_text(), id="status")
+
+    def update_status(self) -> None:
+        self.query_one("#status", Static).update(self.kiosk.status_text())
+
+    @on(Button.Pressed, ".category")
+    def choose(self, event: Button.Pressed) -> None:
+        assert event.button.id is not None
+        self.kiosk.choose_category(event.button.id.removeprefix("cat-"))
+
+    def action_category(self, n: int) -> None:
+        if 0 < n <= len(self.kiosk.categories):
+            self.kiosk.choose_category(self.kiosk.categories[n - 1].code)
+
+    @on(Button.Pressed, "#check-in")
+    def action_check_in(self) -> None:
+        self.app.push_screen(CheckInScreen())
+
+    @on(Button.Pressed, "#language")
+    def action_language(self) -> None:
+        self.kiosk.toggle_language()
+
+
+class ServiceScreen(KioskScreen):
+    """One category: optional service item (with its materials), then the priority class."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "back", show=False),
+        Binding("n", "issue('normal')", show=False),
+        Binding("g", "issue('green')", show=False),
+        Binding("a", "issue('assisted')", show=False),
+    ]
+
+    def __init__(self, category: str) -> None:
+        super().__init__()
+        self.category = category
+        self.item: str | None = None
+
+    def compose(self) -> ComposeResult:
+        t = self.kiosk.t
+        category = self.kiosk.category(self.category)
+        items = [i for i in self.kiosk.items if i.category == self.category]
+        with Vertical(id="service"):
+            yield Header()
+            yield Static(category.name if category else self.category, id="service-title")
+            if items:
+                yield Static(t("choose_item"), classes="prompt")
+                with Horizontal(id="item-area"):
+                    with VerticalScroll(id="items"):
+                        yield Button(t("no_item"), id="item-none", classes="item -selected")
+                        for n, item in enumerate(items):
+                            yield Button(item.name, id=f"item-{n}", classes="item")
+                    yield Static(t("no_materials"), id="materials")
+            yield Static(t("choose_priority"), classes="prompt")
+            with Horizontal(id="priorities"):
+                for priority in self.kiosk.priorities:
+                    yield Button(
+                        t(f"priority.{priority.value}"),
+                        id=f"prio-{priority.value}",
+                        classes="priority",
+                        variant="success" if priority is Priority.NORMAL else "warning",
+                    )
+            yield Button(t("back"), id="back")
+
+    @on(Button.Pressed, ".item")
+    def choose_item(self, event: Button.Pressed) -> None:
+        t = self.kiosk.t
+        items = [i for i in self.kiosk.items if i.category == self.category]
+        for button in self.query(".item"):
+            button.remove_class("-selected")
+        event.button.add_class("-selected")
+        materials = self.query_one("#materials", Static)
+        if event.button.id == "item-none":
+            self.item = None
+            materials.update(t("no_materials"))
+            return
+        assert event.button.id is not None
+        item = items[int(event.button.id.removeprefix("item-"))]
+        self.item = item.name
+        lines = [f"{t('materials')}:"] + [f"  {n}. {m}" for n, m in enumerate(item.materials, 1)]
+        materials.update("\n".join(lines))
+
+    @on(Button.Pressed, ".priority")
+    def choose_priority(self, event: Button.Pressed) -> None:
+        assert event.button.id is not None
+        self.action_issue(event.button.id.removeprefix("prio-"))
+
+    def action_issue(self, priority: str) -> None:
+        chosen = Priority(priority)
+        if chosen not in self.kiosk.priorities:
+            return
+        if chosen is Priority.GREEN:
+
+            def confirmed(ok: bool | None) -> None:
+                if ok:
+                    self.kiosk.issue(self.category, self.item, chosen)
+
+            self.app.push_screen(ConfirmGreenScreen(), confirmed)
+            return
+        self.kiosk.issue(self.category, self.item, chosen)
+
+    @on(Button.Pressed, "#back")
+    def action_back(self) -> None:
+        self.kiosk.go_home()
+
+
+class ConfirmGreenScreen(ModalScreen[bool]):
+    """绿色通道: the citizen confirms eligibility (the window checks documents)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "answer(False)", show=False),
+        Binding("y", "answer(True)", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        t = cast("KioskApp", self.app).t
+        with Vertical(id="confirm"):
+            yield Static(t("green_title"), id="confirm-title")
+            yield Static(t("green_text"), id="confirm-text")
+            with Horizontal(classes="buttons"):
+                yield Button(t("green_confirm"), id="confirm-yes", variant="warning")
+                yield Button(t("back"), id="confirm-no")
+
+    @on(Button.Pressed, "#confirm-yes")
+    def yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#confirm-no")
+    def no(self) -> None:
+        self.dismiss(False)
+
+    def action_answer(self, ok: bool) -> None:
+        self.dismiss(ok)
+
+
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedTicket:
+    reply: TicketReply
+    category_name: str
+    note: str = ""
+
+
+class TicketScreen(KioskScreen):
+    """The ticket: number, people ahead, estimated wait, time; returns home by itself."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "done", show=False),
+        Binding("escape", "done", show=False),
+        Binding("p", "reprint", show=False),
+    ]
+
+    def __init__(self, issued: IssuedTicket) -> None:
+        super().__init__()
+        self.issued = issued
+
+    def compose(self) -> ComposeResult:
+        t = self.kiosk.t
+        reply = self.issued.reply
+        ticket = reply.ticket
+        issued_at = ticket.issued_at.astimezone(self.kiosk.tz)
+        what = self.issued.category_name + (f" · {ticket.item}" if ticket.item else "")
+        if ticket.priority is not Priority.NORMAL:
+            what += f" · {t.priority(ticket.priority)}"
+        with Vertical(id="ticket"):
+            yield Header()
+            yield Static(t("ticket_title"), id="ticket-title")
+            with Center():
+                yield Static(big(ticket.number), id="number")
+            yield Static(ticket.number, id="number-text")
+            yield Static(what, id="ticket-category")
+            yield Static(
+                f"{t('ticket_ahead', n=reply.people_ahead)}    "
+                f"{t('ticket_wait', m=f'{reply.estimated_wait_minutes:.0f}')}",
+                id="ticket-wait",
+            )
+            yield Static(t("ticket_time", t=issued_at.strftime("%Y-%m-%d %H:%M")), id="ticket-time")
+            yield Static(self.issued.note, id="ticket-note")
+            yield Static(
+                t("printing") if self.kiosk.printer.enabled else t("screen_only"),
+                id="print-status",
+            )
+            with Horizontal(classes="buttons"):
+                yield Button(t("done"), id="done", variant="primary")
+                yield Button(t("reprint"), id="reprint", classes="-hidden")
+            yield Static(t("returning", s=f"{self.kiosk.reset_after:.0f}"), id="returning")
+
+    def on_mount(self) -> None:
+        self.set_timer(self.kiosk.reset_after, self.kiosk.go_home)
+
+    def show_print(self, result: PrintResult) -> None:
+        t = self.kiosk.t
+        status = self.query_one("#print-status", Static)
+        reprint = self.query_one("#reprint", Button)
+        if result.printed:
+            status.update(t("printed"))
+            status.remove_class("-error")
+            reprint.add_class("-hidden")
+        elif result.error is not None:
+            status.update(t("print_failed", error=result.error))
+            status.add_class("-error")
+            reprint.remove_class("-hidden")
+
+    @on(Button.Pressed, "#done")
+    def action_done(self) -> None:
+        self.kiosk.go_home()
+
+    @on(Button.Pressed, "#reprint")
+    def action_reprint(self) -> None:
+        if not self.query_one("#reprint", Button).has_class("-hidden"):
+            self.query_one("#print-status", Static).update(self.kiosk.t("printing"))
+            self.kiosk.print_ticket(self, self.issued)
+
+
+class KeyButton(Button):
+    """A keypad key. A plain Button ignores taps during its 0.2 s press animation, which
+    would swallow the second A of a code like 3AAC79 typed quickly; the typed code on
+    screen is the feedback instead."""
+
+    def __init__(self, label: str, *, id: str, classes: str = "key") -> None:
+        super().__init__(label, id=id, classes=classes)
+        self.active_effect_duration = 0
+
+
+class CheckInScreen(KioskScreen):
+    """Appointment check-in: the code typed on the keyboard or on the on-screen keypad."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", show=False)]
+
+    def compose(self) -> ComposeResult:
+        t = self.kiosk.t
+        with Vertical(id="check-in-screen"):
+            yield Header()
+            yield Static(t("check_in_title"), id="check-in-title")
+            yield Static(t("check_in_prompt"), classes="prompt")
+            yield Input(id="code", max_length=CODE_LENGTH + 2, placeholder="A3C7KM")
+            with Grid(id="keypad"):
+                for char in CODE_ALPHABET:
+                    yield KeyButton(char, id=f"key-{char}")
+                yield KeyButton(t("delete"), id="key-delete", classes="key wide")
+            with Horizontal(classes="buttons"):
+                yield Button(t("check_in_submit"), id="submit", variant="primary")
+                yield Button(t("back"), id="back")
+
+    def on_mount(self) -> None:
+        self.query_one("#code", Input).focus()
+
+    @on(Button.Pressed, ".key")
+    def key(self, event: Button.Pressed) -> None:
+        code = self.query_one("#code", Input)
+        if event.button.id == "key-delete":
+            code.value = code.value[:-1]
+        elif len(code.value) < CODE_LENGTH:
+            code.value += str(event.button.label)
+
+    @on(Input.Submitted, "#code")
+    @on(Button.Pressed, "#submit")
+    def submit(self) -> None:
+        code = self.query_one("#code", Input).value.strip()
+        if code:
+            self.kiosk.check_in(code)
+
+    @on(Button.Pressed, "#back")
+    def action_back(self) -> None:
+        self.kiosk.go_home()
+
+
+class NoticeScreen(KioskScreen):
+    """A plain message (closed, capacity reached, wrong code…); returns home by itself."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "done", show=False),
+        Binding("escape", "done", show=False),
+    ]
+
+    def __init__(
+        self, title: str, message: str, *, retry: Callable[[], object] | None = None
+    ) -> None:
+        super().__init__()
+        self.title_text = title
+        self.message = message
+        self.retry = retry
+
+    def compose(self) -> ComposeResult:
+        t = self.kiosk.t
+        with Vertical(id="notice-screen"):
+            yield Header()
+            yield Static(self.title_text, id="notice-title")
+            yield Static(self.message, id="notice-message")
+            with Horizontal(classes="buttons"):
+                if self.retry is not None:
+                    yield Button(t("retry"), id="retry", variant="warning")
+                yield Button(t("back"), id="done", variant="primary")
+            yield Static(t("returning", s=f"{self.kiosk.reset_after:.0f}"), id="returning")
+
+    def on_mount(self) -> None:
+        self.set_timer(self.kiosk.reset_after, self.kiosk.go_home)
+
+    @on(Button.Pressed, "#done")
+    def action_done(self) -> None:
+        self.kiosk.go_home()
+
+    @on(Button.Pressed, "#retry")
+    def do_retry(self) -> None:
+        if self.retry is not None:
+            self.retry()
+
+
+class ClosedScreen(KioskScreen):
+    """Outside opening hours: says so and offers nothing; leaves when the hall opens."""
+
+    def compose(self) -> ComposeResult:
+        t = self.kiosk.t
+        with Vertical(id="closed-screen"):
+            yield Header()
+            yield Static(t("closed_title"), id="notice-title")
+            yield Static(t("closed"), id="notice-message")
+            yield Static(self.kiosk.notice, id="notice")

@@ -1,0 +1,137 @@
+"""Figures of a simulated day (SPEC §8): waits per category, target share, utilisation, and
+the error of the estimated wait printed on the ticket."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from queue_server.sim.engine import DayResult, TicketRecord
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-quantile (0..1) by linear interpolation between order statistics."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    pos = q * (len(ordered) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def mean(values: Iterable[float]) -> float:
+    items = list(values)
+    return sum(items) / len(items) if items else math.nan
+
+
+@dataclass(frozen=True)
+class WaitStats:
+    """Waits from issue to first call, in minutes."""
+
+    tickets: int
+    mean: float
+    p90: float
+    longest: float
+    within_target: float  # share called within the category's target wait
+    estimate_mae: float  # mean |estimate shown at issue - actual wait|
+    estimate_bias: float  # mean (estimate - actual): > 0 means the ticket promised too much
+
+
+def wait_stats(records: Sequence[TicketRecord], targets: dict[str, int]) -> WaitStats:
+    called = [r for r in records if r.first_call is not None]
+    waits = [r.first_call - r.issued for r in called if r.first_call is not None]
+    within = sum(
+        1
+        for r in called
+        if r.first_call is not None and r.first_call - r.issued <= targets[r.category]
+    )
+    errors = [
+        r.estimate - (r.first_call - r.issued)
+        for r in called
+        if r.estimate is not None and r.first_call is not None
+    ]
+    return WaitStats(
+        tickets=len(records),
+        mean=mean(waits),
+        p90=percentile(waits, 0.9),
+        longest=max(waits, default=math.nan),
+        within_target=within / len(called) if called else math.nan,
+        estimate_mae=mean(abs(e) for e in errors),
+        estimate_bias=mean(errors),
+    )
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    scenario: str
+    policy: str
+    seed: int
+    tickets: int
+    windows: int
+    overall: WaitStats
+    by_category: dict[str, WaitStats]
+    utilisation: float  # busy minutes over staffed minutes, all windows
+    by_window: dict[int, float]
+    no_shows: int
+    chain_step_wait: float  # mean wait before later steps of one-chain categories
+    end_minutes: float
+
+
+def summarize(result: DayResult) -> DaySummary:
+    targets = {c: cat.target_wait_minutes for c, cat in result.categories.items()}
+    by_category = {
+        code: wait_stats([r for r in result.tickets if r.category == code], targets)
+        for code in result.categories
+        if any(r.category == code for r in result.tickets)
+    }
+    busy = sum(w.busy for w in result.windows)
+    staffed = sum(w.staffed for w in result.windows)
+    steps = [w for r in result.tickets for w in r.step_waits]
+    return DaySummary(
+        scenario=result.scenario,
+        policy=result.policy,
+        seed=result.seed,
+        tickets=len(result.tickets),
+        windows=len(result.windows),
+        overall=wait_stats(result.tickets, targets),
+        by_category=by_category,
+        utilisation=busy / staffed if staffed else math.nan,
+        by_window={w.number: (w.busy / w.staffed if w.staffed else 0.0) for w in result.windows},
+        no_shows=sum(1 for r in result.tickets if r.no_show),
+        chain_step_wait=mean(steps),
+        end_minutes=result.end,
+    )
+
+
+def format_report(summary: DaySummary, names: dict[str, str] | None = None) -> str:
+    names = names or {}
+    hours, minutes = divmod(round(summary.end_minutes), 60)
+    lines = [
+        f"scenario {summary.scenario}  policy {summary.policy}  seed {summary.seed}",
+        f"{summary.tickets} tickets, {summary.windows} windows, {summary.no_shows} no-shows;"
+        f" the last window closed {hours}h{minutes:02d} after opening",
+        "",
+        f"{'category':<18}{'tickets':>8}{'mean':>8}{'p90':>8}{'longest':>9}"
+        f"{'in target':>11}{'est. MAE':>10}{'est. bias':>11}",
+    ]
+
+    def row(label: str, s: WaitStats) -> str:
+        return (
+            f"{label:<18}{s.tickets:>8}{s.mean:>8.1f}{s.p90:>8.1f}{s.longest:>9.1f}"
+            f"{s.within_target:>10.0%} {s.estimate_mae:>9.1f}{s.estimate_bias:>+11.1f}"
+        )
+
+    for code, stats in summary.by_category.items():
+        lines.append(row(code, stats))
+    lines.append(row("overall", summary.overall))
+    lines.append("(waits in minutes, issue to first call; est. = the wait printed at issue)")
+    if names:
+        lines.append("  ".join(f"{c} {names[c]}" for c in summary.by_category if c in names))
+    if not math.isnan(summary.chain_step_wait):
+        lines.append(f"mean wait before later one-chain steps: {summary.chain_step_wait:.1f} min")
+    lines.append("")
+    lines.append(f"window utilisation {summary.utilisation:.0%}:")
+    lines.append("  " + "  ".join(f"{n}:{u:.0%}" for n, u in sorted(summary.by_window.items())))
+    return "\n".join(lines)

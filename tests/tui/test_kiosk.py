@@ -1,0 +1,306 @@
+"""The kiosk driven by Pilot against a real server on port 0, with the hall on a test clock."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from kiosk.app import KioskApp, make_app
+from kiosk.screens import (
+    CheckInScreen,
+    ClosedScreen,
+    ConfirmGreenScreen,
+    NoticeScreen,
+    ServiceScreen,
+    StartScreen,
+    TicketScreen,
+)
+from queue_protocol.client import QueueClient, ServerError
+from queue_protocol.errors import ErrorCode
+from queue_protocol.messages import BookAppointment, IssueTicket, Priority, TicketStatus
+from queue_server.server import Limits, running
+from queue_server.service import HallService
+from tests.conftest import KIOSK_TOKEN, Clock, Connect
+
+TODAY = date(2026, 11, 25)  # the clock fixture starts at 10:00 Shanghai, a Wednesday
+SIZE = (110, 40)
+
+
+@pytest.fixture
+def hall_config(demo_config: dict[str, Any]) -> dict[str, Any]:
+    """The demo hall with its real opening hours; 综合出件 (CJ) may issue one ticket a day."""
+    data = copy.deepcopy(demo_config)
+    next(c for c in data["categories"] if c["code"] == "CJ")["daily_capacity"] = 1
+    return data
+
+
+@pytest.fixture
+async def url(clocked_service: HallService) -> AsyncIterator[str]:
+    """A real server on port 0 whose service runs on the test's clock."""
+    async with running(
+        clocked_service, port=0, limits=Limits(rate=10_000, burst=10_000), poll_interval=0.05
+    ) as srv:
+        yield f"ws://127.0.0.1:{srv.port}"
+
+
+@pytest.fixture
+def kiosk(url: str, clock: Clock) -> KioskApp:
+    return make_app(url, KIOSK_TOKEN, clock=clock, reset_after=600)
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let the app run until `condition` holds; fail after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out; screen is {type(pilot.app.screen).__name__}")
+        await pilot.pause(0.02)
+
+
+async def ready(pilot: Pilot[Any]) -> KioskApp:
+    app = pilot.app
+    assert isinstance(app, KioskApp)
+
+    def laid_out() -> bool:
+        buttons = app.screen.query(".category")
+        return bool(buttons) and all(b.region.width > 0 for b in buttons)
+
+    await until(pilot, lambda: app.ready and laid_out())
+    return app
+
+
+def text_of(app: KioskApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def ticket_shown(pilot: Pilot[Any]) -> TicketScreen:
+    await until(pilot, lambda: isinstance(pilot.app.screen, TicketScreen))
+    screen = pilot.app.screen
+    assert isinstance(screen, TicketScreen)
+    return screen
+
+
+async def notice_shown(pilot: Pilot[Any]) -> str:
+    await until(pilot, lambda: isinstance(pilot.app.screen, NoticeScreen))
+    return text_of(pilot.app, "#notice-message")  # type: ignore[arg-type]
+
+
+async def test_take_a_ticket_in_each_priority_class(kiosk: KioskApp) -> None:
+    """Normal, green-channel (after confirming eligibility) and assisted tickets are issued."""
+    async with kiosk.run_test(size=SIZE) as pilot:
+        app = await ready(pilot)
+        await pilot.click("#cat-SW")
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await pilot.click("#prio-normal")
+        screen = await ticket_shown(pilot)
+        assert screen.issued.reply.ticket.number == "C001"
+        assert screen.issued.reply.ticket.priority is Priority.NORMAL
+        assert "C001" in text_of(app, "#number-text") and "社会事务" in text_of(
+            app, "#ticket-category"
+        )
+        assert "前面还有 0 人" in text_of(app, "#ticket-wait")
+        assert "2026-11-25 10:00" in text_of(app, "#ticket-time")
+        await pilot.click("#done")
+        await ready(pilot)
+
+        await pilot.press("3")  # 社会事务 is the third category
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await pilot.click("#prio-green")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmGreenScreen))
+        await pilot.click("#confirm-yes")
+        screen = await ticket_shown(pilot)
+        assert screen.issued.reply.ticket.priority is Priority.GREEN
+        await pilot.press("enter")
+        await ready(pilot)
+
+        await pilot.press("3", "a")
+        screen = await ticket_shown(pilot)
+        assert screen.issued.reply.ticket.priority is Priority.ASSISTED
+        assert screen.issued.reply.ticket.number == "C003"
+
+
+async def test_green_channel_can_be_declined(kiosk: KioskApp, connect: Connect) -> None:
+    """Declining the eligibility question issues nothing."""
+    async with kiosk.run_test(size=SIZE) as pilot:
+        app = await ready(pilot)
+        await pilot.press("3", "g")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmGreenScreen))
+        await pilot.click("#confirm-no")
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+    probe = await connect("kiosk")
+    assert (await probe.request(IssueTicket, category="SW")).ticket.number == "C001"
+
+
+async def test_service_item_shows_its_materials(kiosk: KioskApp) -> None:
+    """Choosing a service item lists its required materials and puts it on the ticket."""
+    async with kiosk.run_test(size=SIZE) as pilot:
+        app = await ready(pilot)
+        await pilot.click("#cat-QY")
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await pilot.click("#item-0")
+        assert "公司章程" in text_of(app, "#materials")
+        await pilot.click("#prio-normal")
+        screen = await ticket_shown(pilot)
+        assert screen.issued.reply.ticket.item == "企业设立登记"
+
+
+async def test_capacity_reached_issues_nothing(kiosk: KioskApp, connect: Connect) -> None:
+    """When a category's daily capacity is used up the kiosk says so and issues nothing."""
+    async with kiosk.run_test(size=SIZE) as pilot:
+        app = await ready(pilot)
+        for _ in range(2):
+            await pilot.click("#cat-CJ")
+            await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+            await pilot.click("#prio-normal")
+            await until(pilot, lambda: isinstance(app.screen, TicketScreen | NoticeScreen))
+            if isinstance(app.screen, TicketScreen):
+                await pilot.click("#done")
+        message = await notice_shown(pilot)
+        assert "综合出件" in message and "取完" in message
+    probe = await connect("kiosk")
+    with pytest.raises(ServerError) as missing:
+        await probe.request(TicketStatus, ticket="G002")
+    assert missing.value.code is ErrorCode.NOT_FOUND
+
+
+async def test_closed_hall_shows_the_closed_screen(
+    url: str, clock: Clock, connect: Connect
+) -> None:
+    """Outside opening hours the kiosk shows the closed screen and offers no categories."""
+    clock.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
+    app = make_app(url, KIOSK_TOKEN, clock=clock, reset_after=600)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ClosedScreen))
+        assert "暂停取号" in text_of(app, "#notice-message")
+        await pilot.press("1")
+        assert isinstance(app.screen, ClosedScreen)
+        clock.now = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 09:00 next morning
+        app.refresh_snapshot()
+        await until(pilot, lambda: isinstance(app.screen, StartScreen))
+
+
+async def test_closing_between_screens_and_past_closing(kiosk: KioskApp, clock: Clock) -> None:
+    """A hall that closed meanwhile, or a wait running past closing, issues nothing."""
+    async with kiosk.run_test(size=SIZE) as pilot:
+        app = await ready(pilot)
+        await pilot.click("#cat-QY")
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        clock.now = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)  # 19:00
+        await pilot.click("#prio-normal")
+        assert "暂停取号" in await notice_shown(pilot)
+        await pilot.click("#done")
+        await until(pilot, lambda: isinstance(app.screen, ClosedScreen))
+
+        clock.now = datetime(2026, 11, 25, 10, 25, tzinfo=UTC)  # 18:25, closing at 18:30
+        app.refresh_snapshot()
+        await ready(pilot)
+        await pilot.click("#cat-QY")  # 12-minute services: the wait runs past 18:30
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await pilot.click("#prio-normal")
+        assert "下班时间" in await notice_shown(pilot)
+
+
+async def book(client: QueueClient, slot: str) -> str:
+    reply = await client.request(
+        BookAppointment, category="QY", day=TODAY, slot=slot, name="张三", phone="13812345678"
+    )
+    return str(reply.appointment.code)
+
+
+async def check_in(pilot: Pilot[Any], code: str, *, keypad: bool = False) -> None:
+    app = pilot.app
+    await pilot.click("#check-in")
+    await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
+    if keypad:
+        for char in code:
+            await pilot.click(f"#key-{char}")
+        assert app.screen.query_one("#code", Input).value == code
+        await pilot.click("#submit")
+    else:
+        await pilot.press(*code.lower(), "enter")
+
+
+async def home(pilot: Pilot[Any]) -> None:
+    await pilot.press("escape")
+    await ready(pilot)
+
+
+async def test_appointment_check_in(kiosk: KioskApp, clock: Clock, connect: Connect) -> None:
+    """Check-in on time, early, late, twice and with a wrong code, as the citizen sees it."""
+    booker = await connect("kiosk")
+    on_time, early, late = [await book(booker, slot) for slot in ("10:30", "11:00", "14:00")]
+    clock.advance(minutes=20)  # 10:20: check-in for 10:30 runs 10:15-10:45
+    async with kiosk.run_test(size=SIZE) as pilot:
+        app = await ready(pilot)
+        await check_in(pilot, on_time, keypad=True)
+        first = (await ticket_shown(pilot)).issued.reply.ticket
+        assert first.priority is Priority.APPOINTMENT
+        assert "预约号" in text_of(app, "#ticket-note")
+        await home(pilot)
+
+        await check_in(pilot, on_time)  # twice: the same ticket again
+        again = await ticket_shown(pilot)
+        assert again.issued.reply.ticket.id == first.id
+        assert "之前取得" in text_of(app, "#ticket-note")
+        await home(pilot)
+
+        await check_in(pilot, early)
+        assert "10:45" in await notice_shown(pilot)
+        await home(pilot)
+
+        await check_in(pilot, "XXXXXX")
+        assert "没有找到" in await notice_shown(pilot)
+        await home(pilot)
+
+        clock.advance(hours=3, minutes=56)  # 14:16: past 14:00 + 15 minutes
+        await check_in(pilot, late)
+        screen = await ticket_shown(pilot)
+        assert screen.issued.reply.ticket.priority is Priority.NORMAL
+        assert "普通号" in text_of(app, "#ticket-note")
+
+
+async def test_ticket_screen_returns_home_by_itself(url: str, clock: Clock) -> None:
+    """After a few seconds the ticket screen goes back to the start screen on its own."""
+    # Long enough that a loaded machine still sees the ticket screen before it goes.
+    app = make_app(url, KIOSK_TOKEN, clock=clock, reset_after=3.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("5", "n")
+        await ticket_shown(pilot)
+        await until(pilot, lambda: isinstance(app.screen, StartScreen), timeout=20)
+
+
+async def test_retry_reuses_the_request_id(kiosk: KioskApp, connect: Connect) -> None:
+    """Sending the same citizen action twice (a retry) issues one ticket, shown twice."""
+    async with kiosk.run_test(size=SIZE) as pilot:
+        app = await ready(pilot)
+        request = IssueTicket(id="retry-1", category="SB", priority=Priority.NORMAL)
+        app.send_for_ticket(request)
+        first = (await ticket_shown(pilot)).issued.reply.ticket
+        await home(pilot)
+        app.send_for_ticket(request)
+        second = (await ticket_shown(pilot)).issued.reply.ticket
+        assert first.id == second.id == f"{TODAY:%Y%m%d}-E001"
+    probe = await connect("kiosk")
+    assert (await probe.request(IssueTicket, category="SB")).ticket.number == "E002"
+
+
+async def test_english_is_available(url: str, clock: Clock) -> None:
+    """The kiosk speaks Chinese by default and switches to English with one key."""
+    app = make_app(url, KIOSK_TOKEN, clock=clock, reset_after=600)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert "请选择" in text_of(app, "#prompt")
+        await pilot.press("l")
+        await until(pilot, lambda: "Please choose" in text_of(app, "#prompt"))
+        await pilot.press("2", "n")
+        await ticket_shown(pilot)
+        assert "people ahead" in text_of(app, "#ticket-wait")

@@ -1,0 +1,73 @@
+"""Snapshots of the kiosk's start, ticket and closed screens (fixed clock, real server)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pytest_textual_snapshot import SVGImageExtension
+from syrupy.assertion import SnapshotAssertion
+
+from kiosk.app import KioskApp, make_app
+from kiosk.screens import ClosedScreen
+from queue_server.server import Limits, running
+from queue_server.service import HallService
+from tests.conftest import KIOSK_TOKEN, Clock
+from tests.tui.test_kiosk import SIZE, ready, ticket_shown, until
+
+
+@pytest.fixture
+def hall_config(demo_config: dict[str, Any]) -> dict[str, Any]:
+    """The demo hall with its real opening hours."""
+    return copy.deepcopy(demo_config)
+
+
+@pytest.fixture
+async def url(clocked_service: HallService) -> AsyncIterator[str]:
+    """A real server on port 0 whose service runs on the test's clock."""
+    async with running(
+        clocked_service, port=0, limits=Limits(rate=10_000, burst=10_000), poll_interval=0.05
+    ) as srv:
+        yield f"ws://127.0.0.1:{srv.port}"
+
+
+@pytest.fixture
+def svg(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    return snapshot.use_extension(SVGImageExtension)
+
+
+def kiosk(url: str, clock: Clock) -> KioskApp:
+    return make_app(url, KIOSK_TOKEN, clock=clock, reset_after=600)
+
+
+async def test_start_screen(url: str, clock: Clock, svg: SnapshotAssertion) -> None:
+    """The start screen: hall name, clock, notice, one big button per category."""
+    app = kiosk(url, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.pause()
+        assert svg == app.export_screenshot()
+
+
+async def test_ticket_screen(url: str, clock: Clock, svg: SnapshotAssertion) -> None:
+    """The ticket screen: big number, category, people ahead, estimated wait, time."""
+    app = kiosk(url, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("1", "n")
+        await ticket_shown(pilot)
+        await pilot.pause()
+        assert svg == app.export_screenshot()
+
+
+async def test_closed_screen(url: str, clock: Clock, svg: SnapshotAssertion) -> None:
+    """The closed screen shown outside opening hours."""
+    clock.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
+    app = kiosk(url, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ClosedScreen))
+        await pilot.pause()
+        assert svg == app.export_screenshot()

@@ -1,0 +1,109 @@
+"""Snapshots of the window client's screens, against a real server on a fixed clock."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Select
+
+from queue_protocol.client import Credentials, QueueClient
+from queue_protocol.messages import IssueTicket, Priority, Role, WindowState
+from queue_server.server import Limits, running
+from queue_server.service import HallService
+from tests.conftest import KIOSK_TOKEN, Clock
+from tests.tui.test_window_client import log_in, until
+from window_client.app import WindowApp, make_app
+from window_client.screens.dialogs import TransferDialog
+
+SIZE = (120, 40)
+SnapCompare = Callable[..., bool]
+
+
+@pytest.fixture
+def threaded_url(clocked_service: HallService) -> Iterator[str]:
+    """The real server in a thread of its own: snap_compare runs the app in its own loop."""
+    ready = threading.Event()
+    box: dict[str, object] = {}
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        box["stop"], box["loop"] = stop, asyncio.get_running_loop()
+        async with running(
+            clocked_service, port=0, limits=Limits(rate=10_000, burst=10_000), poll_interval=0.05
+        ) as server:
+            box["port"] = server.port
+            ready.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    assert ready.wait(10), "the server did not start"
+    yield f"ws://127.0.0.1:{box['port']}"
+    loop = box["loop"]
+    assert isinstance(loop, asyncio.AbstractEventLoop)
+    loop.call_soon_threadsafe(box["stop"].set)  # type: ignore[attr-defined]
+    thread.join(10)
+
+
+async def serving_scene(pilot: Pilot[None], clock: Clock, url: str) -> WindowApp:
+    """Tickets waiting in two categories (one over target), window 11 serving a green ticket."""
+    app = pilot.app
+    assert isinstance(app, WindowApp)
+    kiosk = QueueClient(url, Credentials(role=Role.KIOSK, token=KIOSK_TOKEN))
+    await kiosk.start()
+    await kiosk.request(IssueTicket, category="SB")
+    clock.advance(minutes=12)
+    await kiosk.request(IssueTicket, category="SW", item="食品经营许可", priority=Priority.GREEN)
+    await kiosk.request(IssueTicket, category="SW")
+    await kiosk.close()
+    clock.advance(minutes=6, seconds=30)
+    screen = await log_in(pilot, 11)
+    await pilot.press("n")
+    await until(pilot, lambda: screen.allowed("start"), "the call")
+    clock.advance(minutes=1, seconds=15)
+    await pilot.press("s")
+    await until(pilot, lambda: app.desk.window_state is WindowState.SERVING, "serving")
+    clock.advance(minutes=4, seconds=5)
+    await until(pilot, lambda: app.busy is None, "the reply")
+    screen.render_desk()
+    return app
+
+
+def test_login_screen(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    """The login screen: server address remembered, window, account and password fields."""
+    app = make_app(server="ws://127.0.0.1:8765", settings_path=tmp_path / "s.json")
+    assert snap_compare(app, terminal_size=SIZE)
+
+
+def test_work_screen_while_serving(
+    snap_compare: SnapCompare, threaded_url: str, clock: Clock, tmp_path: Path
+) -> None:
+    """The work screen while serving: the ticket large, its flags and times, the live queue."""
+    app = make_app(server=threaded_url, settings_path=tmp_path / "s.json", clock=clock)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await serving_scene(pilot, clock, threaded_url)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_transfer_dialog(
+    snap_compare: SnapCompare, threaded_url: str, clock: Clock, tmp_path: Path
+) -> None:
+    """The transfer dialog over the work screen, with a category and a reason filled in."""
+    app = make_app(server=threaded_url, settings_path=tmp_path / "s.json", clock=clock)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await serving_scene(pilot, clock, threaded_url)
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, TransferDialog), "the dialog")
+        app.screen.query_one("#to-category", Select).value = "SB"
+        app.screen.query_one("#reason", Input).value = "属社保医保业务"
+        app.screen.query_one("#reason", Input).focus()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

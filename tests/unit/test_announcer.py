@@ -1,0 +1,148 @@
+"""The announcement sentence, the chime, and the announcer with the real espeak-ng."""
+
+from __future__ import annotations
+
+import ctypes.util
+import itertools
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from display.announcer import Announcement, AnnouncementRecord, Announcer, VoiceState
+from display.chime import chime, read_wav, rms
+from display.voice import VoiceSettings, spell_ticket
+
+# Speech is "not silence" when its RMS is well above what dither or a click would give.
+RMS_FLOOR = 300.0
+
+
+def espeak_missing() -> bool:
+    found = shutil.which("espeak-ng") or ctypes.util.find_library("espeak-ng")
+    return not found and os.environ.get("CI") != "true"  # in CI, never skip: fail instead
+
+
+requires_espeak = pytest.mark.skipif(
+    espeak_missing(), reason="espeak-ng is not installed (apt-get install espeak-ng)"
+)
+
+
+class NoEngine:
+    """Stands in for a machine without espeak-ng: the engine cannot be loaded."""
+
+    def __init__(self, settings: VoiceSettings) -> None:
+        raise OSError("libespeak-ng.so.1: cannot open shared object file")
+
+
+@pytest.fixture
+def announcers() -> Iterator[list[Announcer]]:
+    made: list[Announcer] = []
+    yield made
+    for announcer in made:
+        announcer.stop()
+
+
+def start(made: list[Announcer], **options: object) -> Announcer:
+    announcer = Announcer(**options)  # type: ignore[arg-type]
+    made.append(announcer)
+    announcer.start()
+    return announcer
+
+
+def assert_not_overlapping(records: list[AnnouncementRecord]) -> None:
+    for before, after in itertools.pairwise(records):
+        assert before.ended_at is not None and after.started_at is not None
+        assert before.ended_at <= after.started_at, (before, after)
+
+
+def test_ticket_digits_are_read_one_by_one_in_chinese() -> None:
+    """'A001' is read as A 零 零 一, and the default sentence matches the hall's wording."""
+    assert spell_ticket("A001") == "A零零一"
+    assert spell_ticket("b120") == "B一二零"
+    assert VoiceSettings().sentence("A001", 3) == "请 A零零一号 到 3号窗口 办理"
+
+
+def test_english_template_spells_the_ticket() -> None:
+    """The English template reads each character of the ticket separately."""
+    settings = VoiceSettings(lang="en")
+    assert settings.sentence("A001", 3) == "Number A 0 0 1, please go to window 3"
+    assert settings.voice_name == "en"
+
+
+def test_custom_template_and_voice() -> None:
+    """A hall's own template can use the spelled ticket, the raw number and the window name."""
+    settings = VoiceSettings(template="{window_name}: {ticket} ({number})", voice="cmn")
+    assert settings.sentence("C015", 11, "社会事务11号") == "社会事务11号: C零一五 (C015)"
+
+
+def test_chime_is_generated_and_audible() -> None:
+    """The chime is made by the program: about a second of clearly audible tone."""
+    samples = chime()
+    assert 0.8 < len(samples) / 22050 < 1.2
+    assert rms(samples) > RMS_FLOOR
+
+
+@requires_espeak
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_announcement_renders_audible_wav(
+    lang: str, tmp_path: Path, announcers: list[Announcer]
+) -> None:
+    """An announcement is a WAV longer than a second that is not silence (zh and en)."""
+    announcer = start(
+        announcers, settings=VoiceSettings(lang=lang), audio_dir=tmp_path, playback=False
+    )
+    assert announcer.announce(Announcement(seq=123, number="A001", window=3))
+    assert announcer.wait_for(lambda: bool(announcer.spoken()), timeout=30)
+    samples, rate = read_wav(tmp_path / "000123.wav")
+    assert len(samples) / rate > 1.0
+    assert rms(samples) > RMS_FLOOR
+    # Without the chime, the speech itself is still well above silence.
+    speech = samples[int(rate * 1.2) :]
+    assert rms(speech) > RMS_FLOOR
+    assert announcer.state is VoiceState.ON
+
+
+@requires_espeak
+def test_five_quick_calls_are_spoken_in_order_without_overlap(
+    tmp_path: Path, announcers: list[Announcer]
+) -> None:
+    """Five calls within 100 ms give five announcements, in order, none overlapping."""
+    announcer = start(announcers, audio_dir=tmp_path, playback=False)
+    began = time.monotonic()
+    for i in range(5):
+        announcer.announce(Announcement(seq=10 + i, number=f"A00{i + 1}", window=i + 1))
+    assert time.monotonic() - began < 0.1
+    assert announcer.wait_for(lambda: len(announcer.spoken()) == 5, timeout=60)
+    spoken = announcer.spoken()
+    assert [r.seq for r in spoken] == [10, 11, 12, 13, 14]
+    assert_not_overlapping(spoken)
+    assert sorted(p.name for p in tmp_path.glob("*.wav")) == [f"0000{n}.wav" for n in range(10, 15)]
+
+
+@requires_espeak
+def test_each_seq_is_announced_once(tmp_path: Path, announcers: list[Announcer]) -> None:
+    """The same event seen twice is spoken once; a recall (new seq) is spoken again."""
+    announcer = start(announcers, audio_dir=tmp_path, playback=False)
+    call = Announcement(seq=7, number="C003", window=11)
+    assert announcer.announce(call)
+    assert not announcer.announce(call)
+    assert announcer.announce(Announcement(seq=8, number="C003", window=11, recall=True))
+    assert announcer.wait_for(lambda: len(announcer.spoken()) == 2, timeout=30)
+    assert [r.seq for r in announcer.records] == [7, 8]
+
+
+def test_missing_engine_turns_voice_off(announcers: list[Announcer]) -> None:
+    """Without an engine the announcer reports 'off' with the reason and drops nothing silently."""
+    states: list[VoiceState] = []
+    announcer = start(
+        announcers, engine=NoEngine, playback=False, on_state=lambda s, _why: states.append(s)
+    )
+    assert announcer.wait_for(lambda: announcer.state is VoiceState.OFF, timeout=30)
+    assert "libespeak-ng" in announcer.reason
+    announcer.announce(Announcement(seq=1, number="A001", window=1))
+    assert announcer.wait_for(announcer.idle, timeout=10)
+    assert announcer.records[0].error is not None and "voice off" in announcer.records[0].error
+    assert states[-1] is VoiceState.OFF

@@ -1,0 +1,110 @@
+"""Ticket slips through python-escpos: the bytes sent, faults, and --printer parsing."""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime
+from typing import Any
+
+import pytest
+from escpos.printer import Dummy
+
+from kiosk.printing import (
+    PrinterSpecError,
+    TicketPrinter,
+    TicketSlip,
+    printer_from_spec,
+    write_slip,
+)
+
+SLIP = TicketSlip(
+    hall="东湖区政务服务大厅",
+    number="A001",
+    category="企业开办",
+    item="企业设立登记",
+    people_ahead=3,
+    wait_minutes=12.4,
+    issued_at=datetime(2026, 11, 25, 10, 0),
+    ticket_id="20261125-A001",
+)
+
+
+def test_slip_carries_number_hall_and_qr_code() -> None:
+    """The bytes hold the ticket number, the hall name (GB18030) and a QR code of the id."""
+    printer = Dummy()
+    write_slip(printer, SLIP)
+    out = printer.output
+    assert b"A001" in out
+    assert "东湖区政务服务大厅".encode("gb18030") in out
+    assert "企业开办".encode("gb18030") in out
+    assert "前面还有 3 人".encode("gb18030") in out
+    assert b"2026-11-25 10:00" in out
+    assert b"\x1d(k" in out  # GS ( k: the printer's own QR code command
+    assert b"1P0" + b"20261125-A001" in out  # QR data: store 20261125-A001
+    assert b"\x1dV" in out  # GS V: cut the paper
+
+
+def test_english_slip() -> None:
+    """An English kiosk prints its slip in English."""
+    printer = Dummy()
+    write_slip(printer, TicketSlip(**{**SLIP.__dict__, "lang": "en"}))
+    assert b"3 people ahead of you" in printer.output
+
+
+class BrokenPrinter(Dummy):
+    """A printer whose every write fails, as one out of paper or switched off does."""
+
+    def _raw(self, msg: bytes) -> None:
+        raise OSError("printer offline")
+
+
+def test_fault_becomes_a_print_result(caplog: pytest.LogCaptureFixture) -> None:
+    """A printer that raises on write gives a failed PrintResult and an error in the log."""
+    result = TicketPrinter(BrokenPrinter, "broken").print_slip(SLIP)
+    assert not result.printed and result.error == "printer offline"
+    assert "printing ticket A001 on broken failed" in caplog.text
+
+
+def test_no_printer_prints_nothing() -> None:
+    """--printer none shows tickets on screen only."""
+    printer = printer_from_spec("none")
+    assert not printer.enabled
+    assert printer.print_slip(SLIP).printed is False and printer.print_slip(SLIP).error is None
+
+
+def test_offline_network_printer_is_reported() -> None:
+    """A network printer nobody listens on is reported, not raised."""
+    with socket.socket() as sock:  # find a free port, then leave it closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = printer_from_spec(f"network:127.0.0.1:{port}").print_slip(SLIP)
+    assert not result.printed and result.error
+
+
+def test_file_printer_writes_the_slip(tmp_path: Any) -> None:
+    """file:PATH writes the same bytes a device file would receive."""
+    path = tmp_path / "lp0"
+    path.write_bytes(b"")
+    assert printer_from_spec(f"file:{path}").print_slip(SLIP).printed
+    assert b"A001" in path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("spec", "description"),
+    [
+        ("network:192.168.1.50:9100", "network 192.168.1.50:9100"),
+        ("usb:0416:5011", "usb 0416:5011"),
+        ("file:/dev/usb/lp0", "file /dev/usb/lp0"),
+    ],
+)
+def test_printer_specs(spec: str, description: str) -> None:
+    """Each --printer form builds a printer without touching the device yet."""
+    printer = printer_from_spec(spec)
+    assert printer.enabled and printer.description == description
+
+
+@pytest.mark.parametrize("spec", ["network:host", "usb:xyz:1", "serial:/dev/ttyS0", "file:", ""])
+def test_bad_printer_specs(spec: str) -> None:
+    """A --printer value that cannot be understood is refused with the accepted forms."""
+    with pytest.raises(PrinterSpecError):
+        printer_from_spec(spec)

@@ -1,0 +1,118 @@
+"""The one long-lived connection: QueueClient notices become Textual messages.
+
+`pump` runs inside the app's exclusive connection worker for as long as the staff member
+is logged in. Before the first successful hello, a failure is a refused login (wrong
+password, unknown or taken window, unreachable server); after it, a lost connection is
+reported at once and the client reconnects by itself, resuming with `since_seq`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+from textual.message import Message
+from textual.message_pump import MessagePump
+
+from queue_protocol.client import (
+    Connected,
+    Disconnected,
+    EventReceived,
+    LoginFailed,
+    NotConnected,
+    QueueClient,
+    ServerError,
+    Stopped,
+)
+from queue_protocol.errors import ErrorCode
+from queue_protocol.messages import AnyEvent, HelloReply
+
+
+class ConnectionUp(Message):
+    """A hello succeeded; `hello.snapshot` is the server's state now."""
+
+    def __init__(self, hello: HelloReply, first: bool) -> None:
+        super().__init__()
+        self.hello = hello
+        self.first = first
+
+
+class ConnectionDown(Message):
+    """The connection dropped; the client retries in `retry_in` seconds."""
+
+    def __init__(self, reason: str, retry_in: float) -> None:
+        super().__init__()
+        self.reason = reason
+        self.retry_in = retry_in
+
+
+class ServerEvent(Message):
+    def __init__(self, event: AnyEvent, replayed: bool) -> None:
+        super().__init__()
+        self.event = event
+        self.replayed = replayed
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a login (or a later re-login) failed; `code` None means unreachable."""
+
+    code: ErrorCode | None
+    message: str
+
+
+class LoginRefused(Message):
+    """The very first hello failed; the client has been closed."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__()
+        self.refusal = refusal
+
+
+class ConnectionEnded(Message):
+    """The server refused a re-login after a reconnect (e.g. the window was taken over)."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__()
+        self.refusal = refusal
+
+
+def _refusal(error: ServerError | None) -> Refusal:
+    if error is None:
+        return Refusal(ErrorCode.INTERNAL, "closed")
+    return Refusal(error.code, error.message)
+
+
+async def _start_quietly(client: QueueClient) -> None:
+    # Starting only launches the client's connection task; the outcome arrives as notices.
+    with contextlib.suppress(LoginFailed, NotConnected):
+        await client.start(timeout=3600.0)
+
+
+async def pump(client: QueueClient, target: MessagePump) -> None:
+    """Forward the client's notices to `target` until the client stops or this is cancelled."""
+    starting = asyncio.create_task(_start_quietly(client))
+    connected_once = False
+    try:
+        async for notice in client.notices():
+            if isinstance(notice, Connected):
+                target.post_message(ConnectionUp(notice.hello, first=not connected_once))
+                connected_once = True
+            elif isinstance(notice, EventReceived):
+                target.post_message(ServerEvent(notice.event, notice.replayed))
+            elif isinstance(notice, Disconnected):
+                if not connected_once:
+                    target.post_message(LoginRefused(Refusal(None, notice.reason)))
+                    return
+                target.post_message(ConnectionDown(notice.reason, notice.retry_in))
+            elif isinstance(notice, Stopped):
+                refusal = _refusal(notice.error)
+                message = ConnectionEnded if connected_once else LoginRefused
+                target.post_message(message(refusal))
+                return
+    finally:
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        await client.close()

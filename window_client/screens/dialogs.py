@@ -1,0 +1,205 @@
+"""Modal dialogs of the work screen: transfer, pause reason, call a number, reinstate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, TypeVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, RadioButton, RadioSet, Select, Static
+from textual.widgets.option_list import Option
+
+from queue_protocol.messages import CategoryView, TicketView, WindowView
+from window_client.i18n import t
+
+T = TypeVar("T")
+
+
+class _Dialog(ModalScreen[T | None]):
+    """A dialog box with OK / Cancel; Escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", show=False)]
+
+    def buttons(self) -> ComposeResult:
+        with Horizontal(classes="dialog-buttons"):
+            yield Button(t("act.ok"), id="ok", variant="primary")
+            yield Button(t("act.cancel"), id="cancel")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    def complain(self, message: str) -> None:
+        problem = self.query_one(".dialog-problem", Static)
+        problem.update(message)
+
+
+@dataclass(frozen=True)
+class TransferChoice:
+    to_category: str | None
+    to_window: int | None
+    reason: str
+
+
+class TransferDialog(_Dialog[TransferChoice]):
+    """Transfer the ticket being served to another category or to a named window."""
+
+    def __init__(
+        self,
+        number: str,
+        categories: list[CategoryView],
+        windows: list[WindowView],
+        current_category: str,
+    ) -> None:
+        super().__init__()
+        self._number = number
+        self._categories = categories
+        self._windows = windows
+        self._current_category = current_category
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="transfer-dialog"):
+            yield Static(t("transfer.heading", number=self._number), classes="dialog-heading")
+            with RadioSet(id="transfer-kind"):
+                yield RadioButton(t("transfer.to_category"), id="kind-category", value=True)
+                yield RadioButton(t("transfer.to_window"), id="kind-window")
+            yield Select(
+                [
+                    (f"{c.prefix} {c.name} ({c.code})", c.code)
+                    for c in self._categories
+                    if c.code != self._current_category
+                ],
+                id="to-category",
+                prompt=t("transfer.to_category"),
+            )
+            yield Select(
+                [(f"{w.number} {w.name}", w.number) for w in self._windows],
+                id="to-window",
+                prompt=t("transfer.to_window"),
+            )
+            yield Label(t("transfer.reason"))
+            yield Input(id="reason", max_length=200)
+            yield Static(classes="dialog-problem")
+            yield from self.buttons()
+
+    def on_mount(self) -> None:
+        self._show_kind()
+
+    @on(RadioSet.Changed)
+    def _show_kind(self) -> None:
+        by_window = self.query_one("#kind-window", RadioButton).value
+        self.query_one("#to-category", Select).display = not by_window
+        self.query_one("#to-window", Select).display = by_window
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        by_window = self.query_one("#kind-window", RadioButton).value
+        category = self.query_one("#to-category", Select).value
+        window = self.query_one("#to-window", Select).value
+        reason = self.query_one("#reason", Input).value.strip()
+        target_category = None if by_window or category is Select.NULL else str(category)
+        target_window = window if by_window and isinstance(window, int) else None
+        if target_category is None and target_window is None:
+            self.complain(t("transfer.need_target"))
+            return
+        if not reason:
+            self.complain(t("transfer.need_reason"))
+            self.query_one("#reason", Input).focus()
+            return
+        self.dismiss(TransferChoice(target_category, target_window, reason))
+
+
+class PauseDialog(_Dialog[str]):
+    """Ask why the window pauses; a few usual reasons are one key away."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="pause-dialog"):
+            yield Static(t("pause.heading"), classes="dialog-heading")
+            yield OptionList(*t("pause.presets").split(","), id="presets")
+            yield Label(t("pause.reason"))
+            yield Input(id="reason", max_length=200)
+            yield Static(classes="dialog-problem")
+            yield from self.buttons()
+
+    def on_mount(self) -> None:
+        self.query_one("#reason", Input).focus()
+
+    @on(OptionList.OptionSelected)
+    def _preset(self, event: OptionList.OptionSelected) -> None:
+        self.query_one("#reason", Input).value = str(event.option.prompt)
+        self.query_one("#reason", Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        reason = self.query_one("#reason", Input).value.strip()
+        if not reason:
+            self.complain(t("pause.need_reason"))
+            return
+        self.dismiss(reason)
+
+
+class CallNumberDialog(_Dialog[str]):
+    """Call one ticket by its number, e.g. A005."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="call-number-dialog"):
+            yield Static(t("callnum.heading"), classes="dialog-heading")
+            yield Input(id="number", placeholder=t("callnum.number"), max_length=40)
+            yield Static(classes="dialog-problem")
+            yield from self.buttons()
+
+    def on_mount(self) -> None:
+        self.query_one("#number", Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        number = self.query_one("#number", Input).value.strip().upper()
+        if not number:
+            self.complain(t("callnum.need_number"))
+            return
+        self.dismiss(number)
+
+
+class ReinstateDialog(_Dialog[str]):
+    """Pick one of today's no-shows at this window to put back in the queue."""
+
+    def __init__(self, no_shows: list[tuple[TicketView, str]]) -> None:
+        super().__init__()
+        self._no_shows = no_shows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="reinstate-dialog"):
+            yield Static(t("reinstate.heading"), classes="dialog-heading")
+            yield OptionList(
+                *[Option(label, id=ticket.id) for ticket, label in self._no_shows],
+                id="no-shows",
+            )
+            yield Static(classes="dialog-problem")
+            yield from self.buttons()
+
+    def on_mount(self) -> None:
+        options = self.query_one("#no-shows", OptionList)
+        options.highlighted = 0 if self._no_shows else None
+        options.focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        options = self.query_one("#no-shows", OptionList)
+        if options.highlighted is None:
+            self.complain(t("reinstate.none"))
+            return
+        self.dismiss(options.get_option_at_index(options.highlighted).id)

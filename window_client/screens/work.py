@@ -1,0 +1,227 @@
+"""The work screen: the current ticket large, the actions, the live queue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Button, Static
+
+from queue_protocol.messages import (
+    CallNext,
+    CallTicket,
+    CloseWindow,
+    FinishService,
+    MarkNoShow,
+    PauseWindow,
+    Recall,
+    Reinstate,
+    ResumeWindow,
+    StartService,
+    TransferTicket,
+    WindowState,
+    _Request,
+)
+from window_client.i18n import t
+from window_client.screens.dialogs import (
+    CallNumberDialog,
+    PauseDialog,
+    ReinstateDialog,
+    TransferChoice,
+    TransferDialog,
+)
+from window_client.widgets.queue_panel import QueuePanel
+from window_client.widgets.text_update import set_text
+from window_client.widgets.ticket_panel import TicketPanel
+
+if TYPE_CHECKING:
+    from window_client.app import WindowApp
+
+# Which actions make sense in each window state; everything else is disabled.
+ALLOWED: dict[WindowState, frozenset[str]] = {
+    WindowState.IDLE: frozenset({"call_next", "call_number", "pause", "close"}),
+    WindowState.CALLING: frozenset({"recall", "start", "no_show"}),
+    WindowState.SERVING: frozenset({"finish", "transfer"}),
+    WindowState.PAUSED: frozenset({"resume", "close"}),
+    WindowState.CLOSED: frozenset(),
+}
+# (action, key, text key) in the order of the buttons.
+ACTIONS: tuple[tuple[str, str, str], ...] = (
+    ("call_next", "n", "act.call_next"),
+    ("recall", "r", "act.recall"),
+    ("start", "s", "act.start"),
+    ("finish", "f", "act.finish"),
+    ("no_show", "x", "act.no_show"),
+    ("transfer", "t", "act.transfer"),
+    ("call_number", "c", "act.call_number"),
+    ("reinstate", "i", "act.reinstate"),
+    ("pause", "p", "act.pause"),
+    ("resume", "u", "act.resume"),
+    ("close", "q", "act.close"),
+)
+ACTION_NAMES = frozenset(name for name, _, _ in ACTIONS)
+
+
+class WorkScreen(Screen[None]):
+    """Where staff spend the day; every action has a single key and a button."""
+
+    # The buttons show each key in the chosen language, so the bindings stay out of sight.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(key, name, name, show=False) for name, key, _ in ACTIONS
+    ]
+
+    def __init__(self, app_: WindowApp) -> None:
+        super().__init__()
+        self._app = app_
+        self.ready = False  # set once the widgets exist
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="topbar"):
+            yield Static(id="hall-name")
+            yield Static(id="window-name")
+            yield Static(id="staff-name")
+            yield Static(id="conn-status")
+        yield Static(id="offline-banner")
+        with Horizontal(id="main"):
+            yield TicketPanel(id="ticket-panel")
+            yield QueuePanel(id="queue-panel")
+        with Horizontal(id="actions"):
+            for name, key, label in ACTIONS:
+                caption = Content(f"{t(label)} [{key.upper()}]")  # plain text, not markup
+                yield Button(caption, id=f"act-{name}", compact=True)
+
+    def on_mount(self) -> None:
+        self.ready = True
+        self.render_desk()
+        self.set_interval(1.0, self.render_desk)
+
+    # -- showing the state ------------------------------------------------------------------
+
+    def render_desk(self) -> None:
+        """Draw the window's state as the app knows it now."""
+        if not self.ready:
+            return
+        app, desk = self._app, self._app.desk
+        now = app.clock()
+        window = desk.window
+        set_text(self.query_one("#hall-name", Static), desk.hall_name)
+        if window is not None:
+            set_text(
+                self.query_one("#window-name", Static),
+                t("work.window", name=window.name, number=window.number),
+            )
+        set_text(self.query_one("#staff-name", Static), t("work.staff", name=desk.staff_name))
+        set_text(self.query_one("#conn-status", Static), t("conn.online") if app.online else "")
+        banner = self.query_one("#offline-banner", Static)
+        banner.display = not app.online
+        if not app.online:
+            set_text(banner, t("conn.offline", retry=app.retry_in))
+        self.set_class(not app.online, "-offline")
+        self.query_one(TicketPanel).show(desk, now)
+        self.query_one(QueuePanel).show(desk, now)
+        for name in ACTION_NAMES:
+            self.query_one(f"#act-{name}", Button).disabled = not self.allowed(name)
+        self.refresh_bindings()
+
+    def allowed(self, action: str) -> bool:
+        app = self._app
+        if not app.online or app.busy:
+            return False
+        if action == "reinstate":
+            return bool(app.desk.no_shows())
+        return action in ALLOWED[app.desk.window_state]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ACTION_NAMES:
+            return True if self.allowed(action) else None
+        return True
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        name = (event.button.id or "").removeprefix("act-")
+        if name in ACTION_NAMES and self.allowed(name):
+            getattr(self, f"action_{name}")()
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def _send(self, request: type[_Request], **fields: Any) -> None:
+        """One logical action = one request id, whatever happens to the connection."""
+        self._app.send(request(id=self._app.new_request_id(), **fields))
+
+    def action_call_next(self) -> None:
+        self._send(CallNext)
+
+    def action_recall(self) -> None:
+        self._send(Recall)
+
+    def action_start(self) -> None:
+        self._send(StartService)
+
+    def action_finish(self) -> None:
+        self._send(FinishService)
+
+    def action_no_show(self) -> None:
+        self._send(MarkNoShow)
+
+    def action_resume(self) -> None:
+        self._send(ResumeWindow)
+
+    def action_close(self) -> None:
+        self._send(CloseWindow)
+
+    def action_transfer(self) -> None:
+        desk = self._app.desk
+        ticket = desk.current
+        if ticket is None:
+            return
+        others = [w for n, w in sorted(desk.windows.items()) if n != desk.number]
+        dialog = TransferDialog(
+            ticket.number, list(desk.categories.values()), others, ticket.category
+        )
+        self.app.push_screen(dialog, self._transfer_chosen)
+
+    def _transfer_chosen(self, choice: TransferChoice | None) -> None:
+        if choice is not None:
+            self._send(
+                TransferTicket,
+                to_category=choice.to_category,
+                to_window=choice.to_window,
+                reason=choice.reason,
+            )
+
+    def action_call_number(self) -> None:
+        self._ask(CallNumberDialog(), lambda number: self._send(CallTicket, ticket=number))
+
+    def action_pause(self) -> None:
+        self._ask(PauseDialog(), lambda reason: self._send(PauseWindow, reason=reason))
+
+    def action_reinstate(self) -> None:
+        desk = self._app.desk
+        zone = ZoneInfo(desk.timezone)
+        choices = []
+        for ticket in desk.no_shows():
+            category = desk.categories.get(ticket.category)
+            at: datetime = ticket.no_show_at or ticket.issued_at
+            label = t(
+                "reinstate.line",
+                number=ticket.number,
+                category=category.name if category else ticket.category,
+                at=at.astimezone(zone).strftime("%H:%M"),
+            )
+            choices.append((ticket, label))
+        self._ask(ReinstateDialog(choices), lambda ref: self._send(Reinstate, ticket=ref))
+
+    def _ask(self, dialog: Any, then: Callable[[str], None]) -> None:
+        def answered(value: str | None) -> None:
+            if value:
+                then(value)
+
+        self.app.push_screen(dialog, answered)

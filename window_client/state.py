@@ -1,0 +1,169 @@
+"""What the window client knows about its window, kept equal to the server's state.
+
+The hello snapshot replaces everything; live events then update it. Replayed events
+(sent again after a reconnect) are already in the snapshot, so they only feed the day's
+tallies, never the state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from queue_protocol.messages import (
+    AnyEvent,
+    CategoryView,
+    HelloReply,
+    QueueChanged,
+    QueueStat,
+    ServiceFinished,
+    Snapshot,
+    TicketNoShow,
+    TicketState,
+    TicketView,
+    WindowChanged,
+    WindowStat,
+    WindowState,
+    WindowView,
+)
+
+ACTIVE = frozenset({TicketState.CALLED, TicketState.SERVING})
+
+
+@dataclass
+class DayFigures:
+    """The window's own figures for today: the server's count in the snapshot, plus the
+    live events since."""
+
+    served: int = 0
+    service_seconds: float = 0.0  # total over the served tickets with a measured service
+    timed: int = 0  # how many served tickets `service_seconds` covers
+    no_shows: int = 0
+
+    @property
+    def mean_service_seconds(self) -> float | None:
+        return self.service_seconds / self.timed if self.timed else None
+
+    @classmethod
+    def from_stat(cls, stat: WindowStat | None) -> DayFigures:
+        if stat is None:
+            return cls()
+        mean = stat.mean_service_minutes
+        return cls(
+            served=stat.served,
+            service_seconds=(mean or 0.0) * 60 * stat.served,
+            timed=stat.served if mean is not None else 0,
+            no_shows=stat.no_shows,
+        )
+
+
+@dataclass
+class DeskState:
+    """The hall as seen from one window."""
+
+    number: int
+    staff_name: str = ""
+    hall_name: str = ""
+    timezone: str = "Asia/Shanghai"
+    seq: int = 0
+    window: WindowView | None = None
+    categories: dict[str, CategoryView] = field(default_factory=dict)
+    windows: dict[int, WindowView] = field(default_factory=dict)
+    queues: dict[str, QueueStat] = field(default_factory=dict)
+    tickets: dict[str, TicketView] = field(default_factory=dict)  # this window's tickets
+    today: DayFigures = field(default_factory=DayFigures)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def window_state(self) -> WindowState:
+        return self.window.state if self.window else WindowState.CLOSED
+
+    @property
+    def current(self) -> TicketView | None:
+        """The ticket called or being served at this window."""
+        if self.window is None or self.window.ticket is None:
+            return None
+        return self.tickets.get(self.window.ticket)
+
+    def no_shows(self) -> list[TicketView]:
+        """Today's tickets this window marked as no-show that may still be reinstated."""
+        found = [
+            t
+            for t in self.tickets.values()
+            if t.state is TicketState.NO_SHOW and t.window == self.number
+        ]
+        return sorted(found, key=lambda t: t.no_show_at or t.issued_at)
+
+    def served_categories(self) -> list[CategoryView]:
+        """The categories of this window's profile in its order (all for 全科)."""
+        profile = self.window.profile if self.window else []
+        if not profile:
+            return list(self.categories.values())
+        return [self.categories[c] for c in profile if c in self.categories]
+
+    def over_target(self, code: str, now: datetime) -> bool:
+        stat, category = self.queues.get(code), self.categories.get(code)
+        if stat is None or category is None or stat.oldest_issued_at is None:
+            return False
+        waited = (now - stat.oldest_issued_at).total_seconds() / 60
+        return waited > category.target_wait_minutes
+
+    # -- updating --------------------------------------------------------------------------
+
+    def apply_hello(self, hello: HelloReply) -> None:
+        self.staff_name = hello.staff_name or ""
+        self.apply_snapshot(hello.snapshot)
+
+    def apply_snapshot(self, snapshot: Snapshot) -> None:
+        self.seq = snapshot.seq
+        self.hall_name = snapshot.hall.name
+        self.timezone = snapshot.hall.timezone
+        self.categories = {c.code: c for c in snapshot.categories}
+        self.windows = {w.number: w for w in snapshot.windows}
+        self.window = self.windows.get(self.number)
+        self.queues = {q.category: q for q in snapshot.queues}
+        self.tickets = {t.id: t for t in snapshot.tickets if t.window == self.number}
+        stats = {s.window: s for s in snapshot.window_stats}
+        self.today = DayFigures.from_stat(stats.get(self.number))
+
+    def apply_event(self, event: AnyEvent, *, replayed: bool = False) -> None:
+        if replayed or event.seq <= self.seq:
+            return  # the snapshot already holds its effect
+        self._tally(event)
+        self.seq = event.seq
+        if isinstance(event, WindowChanged):
+            self.apply_window(event.window)
+        elif isinstance(event, QueueChanged):
+            for stat in event.queues:
+                self.queues[stat.category] = stat
+        elif hasattr(event, "ticket"):
+            self.apply_ticket(event.ticket)
+
+    def apply_window(self, view: WindowView) -> None:
+        self.windows[view.number] = view
+        if view.number == self.number:
+            self.window = view
+
+    def apply_ticket(self, ticket: TicketView) -> None:
+        mine = ticket.window == self.number and (
+            ticket.state in ACTIVE or ticket.state is TicketState.NO_SHOW
+        )
+        if mine:
+            self.tickets[ticket.id] = ticket
+        else:
+            self.tickets.pop(ticket.id, None)
+
+    def _tally(self, event: AnyEvent) -> None:
+        if isinstance(event, ServiceFinished) and event.window == self.number:
+            # The server counts tickets that end here (a chain step that continues elsewhere
+            # is not yet served), so the live count does the same.
+            ticket = event.ticket
+            if ticket.state is TicketState.DONE:
+                self.today.served += 1
+                if ticket.started_at is not None:
+                    end = ticket.finished_at or event.at
+                    self.today.service_seconds += (end - ticket.started_at).total_seconds()
+                    self.today.timed += 1
+        elif isinstance(event, TicketNoShow) and event.window == self.number:
+            self.today.no_shows += 1
