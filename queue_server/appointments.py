@@ -38,14 +38,11 @@ from queue_protocol.messages import (
     TicketIssued,
     TicketState,
 )
-from queue_server.domain import tickets as ticket_rules
 from queue_server.domain.estimate import estimate_wait_minutes
 from queue_server.domain.model import Category, HallRules, Ticket
-from queue_server.domain.numbering import ticket_id, ticket_number
 from queue_server.store.tables import (
     AppointmentRow,
     AppointmentRulesRow,
-    NumberCounterRow,
     TicketRow,
     WindowRow,
 )
@@ -458,21 +455,13 @@ def _issue(
 ) -> Ticket:
     """A ticket for a checked-in appointment. The booking already held a place, so the
     category's daily capacity and the closing-time estimate do not apply."""
-    day = tx.config.rules.local_day(tx.now)
-    counter = tx.session.get(NumberCounterRow, (day.isoformat(), category.code))
-    if counter is None:
-        counter = NumberCounterRow(day=day.isoformat(), category=category.code, last=0)
-    counter.last += 1
-    tx.session.add(counter)
-    number = ticket_number(category.prefix, counter.last)
-    ticket = ticket_rules.issue(
-        ticket_id=ticket_id(day, number),
-        number=number,
-        category=category.code,
-        now=tx.now,
+    ticket = svc._number_ticket(
+        tx,
+        category,
         priority=priority,
         item=item,
         appointment_at=appointment_at,
+        enforce_capacity=False,
     )
     svc._save(tx, ticket, new=True)
     tx.emit(TicketIssued, ticket=svc._view(ticket))

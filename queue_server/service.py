@@ -442,26 +442,7 @@ class HallService:
         rules_ = tx.config.rules
         if not rules_.is_open(tx.now):
             raise ProtocolError(ErrorCode.HALL_CLOSED, f"{rules_.name} is closed now")
-        day = rules_.local_day(tx.now)
-        counter = tx.session.get(NumberCounterRow, (day.isoformat(), category.code))
-        if counter is None:
-            counter = NumberCounterRow(day=day.isoformat(), category=category.code, last=0)
-        if category.daily_capacity is not None and counter.last >= category.daily_capacity:
-            raise ProtocolError(
-                ErrorCode.CAPACITY_REACHED,
-                f"{category.name} has issued its {category.daily_capacity} tickets for today",
-            )
-        counter.last += 1
-        tx.session.add(counter)
-        number = ticket_number(category.prefix, counter.last)
-        ticket = rules.issue(
-            ticket_id=ticket_id(day, number),
-            number=number,
-            category=category.code,
-            now=tx.now,
-            priority=r.priority,
-            item=r.item,
-        )
+        ticket = self._number_ticket(tx, category, priority=r.priority, item=r.item)
         ahead, estimate = self._position(tx, ticket)
         closing = rules_.closing_time(tx.now)
         if closing is not None and tx.now + timedelta(minutes=estimate) > closing:
@@ -474,6 +455,43 @@ class HallService:
         tx.emit(TicketIssued, ticket=self._view(ticket))
         return TicketReply(
             re=r.id, ticket=self._view(ticket), people_ahead=ahead, estimated_wait_minutes=estimate
+        )
+
+    def _number_ticket(
+        self,
+        tx: _Tx,
+        category: Category,
+        *,
+        priority: Priority,
+        item: str | None,
+        appointment_at: datetime | None = None,
+        enforce_capacity: bool = True,
+    ) -> Ticket:
+        """A new ticket with the next number of its category for the hall's local day.
+
+        The counter row is written in the command's transaction, so a number is never
+        handed out twice, even by two server processes sharing the database."""
+        day = tx.config.rules.local_day(tx.now)
+        counter = tx.session.get(NumberCounterRow, (day.isoformat(), category.code))
+        if counter is None:
+            counter = NumberCounterRow(day=day.isoformat(), category=category.code, last=0)
+        capacity = category.daily_capacity
+        if enforce_capacity and capacity is not None and counter.last >= capacity:
+            raise ProtocolError(
+                ErrorCode.CAPACITY_REACHED,
+                f"{category.name} has issued its {capacity} tickets for today",
+            )
+        counter.last += 1
+        tx.session.add(counter)
+        number = ticket_number(category.prefix, counter.last)
+        return rules.issue(
+            ticket_id=ticket_id(day, number),
+            number=number,
+            category=category.code,
+            now=tx.now,
+            priority=priority,
+            item=item,
+            appointment_at=appointment_at,
         )
 
     def _do_cancel_ticket(self, tx: _Tx, p: Principal, r: CancelTicket) -> TicketReply:
