@@ -32,6 +32,7 @@ import itertools
 import json
 import os
 import platform
+import random
 import resource
 import shlex
 import signal
@@ -450,8 +451,12 @@ async def call_phase(
     displays: int,
     calls: int,
     time_limit: float,
+    pause: float = 0.0,
 ) -> dict[str, Any]:
+    """Windows call, start and finish; with `pause`, each window waits an exponential time
+    of that mean between citizens (a paced hall), else it calls again at once (saturated)."""
     log = CallLog()
+    rng = random.Random(7)
     screens = await open_many(
         url, [device_hello("display", DISPLAY_TOKEN)] * displays, 20, log.on_display_event
     )
@@ -482,6 +487,8 @@ async def call_phase(
     deadline = time.monotonic() + time_limit
 
     async def work(window: Conn) -> None:
+        if pause:  # windows open one after another, not all in the same millisecond
+            await asyncio.sleep(rng.uniform(0, 2 * pause))
         while time.monotonic() < deadline and next(budget) < calls:
             t0 = time.perf_counter()
             reply, seconds = await window.send({"type": "call_next"})
@@ -497,6 +504,8 @@ async def call_phase(
                     log.error(f"{verb}: {reply.get('code', '?')}")
                     return
             log.cycle.append(time.perf_counter() - t0)
+            if pause:
+                await asyncio.sleep(rng.expovariate(1 / pause))
 
     started = time.perf_counter()
     try:
@@ -523,6 +532,7 @@ async def call_phase(
         if ticket in log.sent
     ]
     return {
+        "pause_s": pause,
         "windows": windows,
         "displays": displays,
         "window_login_s": round(login_seconds, 2),
@@ -603,12 +613,22 @@ async def run_load(port: int, pid: int, categories: list[str], args: argparse.Na
             depth=args.pipeline,
             time_limit=args.time_limit,
         )
+        if args.paced_calls:
+            results["call_paced"] = await call_phase(
+                url,
+                server,
+                windows=args.windows,
+                displays=args.displays,
+                calls=args.paced_calls,
+                time_limit=args.time_limit,
+                pause=args.pace,
+            )
         results["call"] = await call_phase(
             url,
             server,
             windows=args.windows,
             displays=args.displays,
-            calls=args.calls or args.tickets + args.probe,
+            calls=args.calls or args.tickets + args.probe - args.paced_calls,
             time_limit=args.time_limit,
         )
         results["idle"] = await idle_phase(url, server, args.idle)
@@ -674,11 +694,19 @@ def report(data: dict[str, Any]) -> str:
             f"  reply latency {lat(i['latency'])}",
             f"  {cpu(i['cpu'], i['issued'], 'ticket')}",
         ]
-    if "call" in r:
-        c = r["call"]
+    for key in ("call_paced", "call"):
+        if key not in r:
+            continue
+        c = r[key]
+        pace = (
+            f"paced: each window pauses {c['pause_s']:g} s on average between citizens"
+            if c.get("pause_s")
+            else "saturated: every window calls again at once"
+        )
         lines += [
             f"call_next -> ticket_called ({c['windows']} windows, {c['displays']} displays; "
             f"window logins took {c['window_login_s']:.1f} s)",
+            f"  {pace}",
             f"  {c['calls']} calls = {c['calls_per_s']:.1f} calls/s "
             f"(each call_next + start + finish)   errors {c['errors'] or 'none'}",
             f"  call -> every display   {lat(c['call_to_display_latency'])}",
@@ -716,6 +744,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--kiosks", type=int, default=8, help="kiosk connections issuing tickets")
     p.add_argument("--pipeline", type=int, default=4, help="requests in flight per kiosk")
     p.add_argument("--probe", type=int, default=100, help="tickets issued one at a time first")
+    p.add_argument(
+        "--pace", type=float, default=5.0, help="mean seconds a window pauses between citizens"
+    )
+    p.add_argument(
+        "--paced-calls", type=int, default=500, help="calls in the paced phase (0: skip it)"
+    )
     p.add_argument(
         "--calls", type=int, default=0, help="calls in the call phase (default: every ticket)"
     )
