@@ -350,6 +350,7 @@ class CallScreenApp(App[None]):
             self.query_one("#now-arrow", Static).display = True
         rows = [
             t["row"].format(number=c.number, window=c.window, name=c.window_name)
+            + (t["recall"] if c.recall else "")
             for c in self.calls
         ]
         self.query_one("#recent-list", Static).update("\n".join(rows))

@@ -146,6 +146,7 @@ async def test_reconnect_replays_without_speaking_and_recall_speaks(
         first_seq = spoken_seqs(app)[0]
         assert spoken_seqs(app) == [first_seq, recall_seq]  # the replayed call was not spoken
         assert "再次呼叫" in text_of(app, "#now-sentence")
+        assert "再次呼叫" in text_of(app, "#recent-list").splitlines()[0]  # marked in the list
 
 
 @requires_espeak
