@@ -80,7 +80,10 @@ class StartScreen(KioskScreen):
             yield Static(self.kiosk.status_text(), id="status")
 
     def update_status(self) -> None:
-        self.query_one("#status", Static).update(self.kiosk.status_text())
+        # Absent while the screen recomposes after a configuration change; the new
+        # composition shows the current status itself.
+        for status in self.query("#status").results(Static):
+            status.update(self.kiosk.status_text())
 
     @on(Button.Pressed, ".category")
     def choose(self, event: Button.Pressed) -> None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -69,10 +70,22 @@ def clock() -> Clock:
     return Clock()
 
 
+class MiddayClock:
+    """Real time, moved so that the hall's local time starts at noon: a test running across
+    the hall's midnight would otherwise see ticket numbers start again at 001."""
+
+    def __init__(self, timezone: str = "Asia/Shanghai") -> None:
+        local = datetime.now(UTC).astimezone(ZoneInfo(timezone))
+        self.offset = local.replace(hour=12, minute=0, second=0, microsecond=0) - local
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 @pytest.fixture
 def service(engine: Engine, hall_config: dict[str, Any]) -> HallService:
-    """A service on the real wall clock (the server's tests use real time)."""
-    svc = HallService(engine)
+    """A service whose clock runs in real time (the server's tests wait on real events)."""
+    svc = HallService(engine, clock=MiddayClock())
     svc.import_config(hall_config)
     return svc
 
