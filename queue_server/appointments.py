@@ -38,13 +38,11 @@ from queue_protocol.messages import (
     TicketIssued,
     TicketState,
 )
-from queue_server.domain.estimate import estimate_wait_minutes
 from queue_server.domain.model import Category, HallRules, Ticket
 from queue_server.store.tables import (
     AppointmentRow,
     AppointmentRulesRow,
     TicketRow,
-    WindowRow,
 )
 
 if TYPE_CHECKING:
@@ -488,15 +486,6 @@ def _position(svc: HallService, tx: _Tx, ticket: Ticket) -> tuple[int, float]:
             )
         ).one()
     )
-    counts = svc._waiting_counts(tx)
-    from queue_server.hallconfig import window_of
-
-    estimate = estimate_wait_minutes(
-        category=ticket.category,
-        people_ahead=ahead,
-        windows=[window_of(w) for w in tx.session.exec(select(WindowRow)).all()],
-        waiting_by_category={c: n for c, (n, _) in counts.items()},
-        mean_service_minutes=svc._mean_service_minutes(tx, tx.config.categories[ticket.category]),
-    )
+    estimate = svc._estimate(tx, ticket.category, ahead, svc._windows(tx), svc._waiting_counts(tx))
     until_slot = max(0.0, (ticket.appointment_at - tx.now).total_seconds() / 60)
     return ahead, round(max(estimate, until_slot), 1)

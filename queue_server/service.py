@@ -1001,19 +1001,13 @@ class HallService:
 
     def _queue_stats(self, tx: _Tx, categories: set[str]) -> list[QueueStat]:
         counts = self._waiting_counts(tx)
-        windows = [window_of(w) for w in tx.session.exec(select(WindowRow)).all()]
+        windows = self._windows(tx)
         stats = []
         for code in tx.config.categories:
             if code not in categories:
                 continue
             waiting, oldest = counts.get(code, (0, None))
-            estimate = estimate_wait_minutes(
-                category=code,
-                people_ahead=waiting,
-                windows=windows,
-                waiting_by_category={c: n for c, (n, _) in counts.items()},
-                mean_service_minutes=self._mean_service_minutes(tx, tx.config.categories[code]),
-            )
+            estimate = self._estimate(tx, code, waiting, windows, counts)
             stats.append(
                 QueueStat(
                     category=code,
@@ -1046,8 +1040,12 @@ class HallService:
         return tx.service_minutes[category.code]
 
     def _measured_service_minutes(self, tx: _Tx, category: Category) -> float:
+        """Mean window time per ticket of the category's last SERVICE_TIME_SAMPLE done tickets:
+        from the call that led to the final service (call_times[-(recall_count + 1)]: recalls
+        since that call included) to the finish, so the call, the walk to the window and any
+        recalls count as well as the service."""
         rows = tx.session.exec(
-            select(TicketRow.started_at, TicketRow.finished_at)
+            select(TicketRow.call_times, TicketRow.recall_count, TicketRow.finished_at)
             .where(
                 TicketRow.category == category.code,
                 TicketRow.state == TicketState.DONE,
@@ -1056,7 +1054,15 @@ class HallService:
             .order_by(col(TicketRow.finished_at).desc())
             .limit(SERVICE_TIME_SAMPLE)
         ).all()
-        durations = [(b - a).total_seconds() / 60 for a, b in rows if a and b]
+        durations = []
+        for call_times, recalls, finished in rows:
+            calls = json.loads(call_times or "[]")
+            if finished is None or len(calls) <= recalls:
+                continue
+            called = datetime.fromisoformat(calls[-(recalls + 1)])
+            if called.tzinfo is None:
+                called = called.replace(tzinfo=UTC)
+            durations.append((finished - called).total_seconds() / 60)
         if len(durations) < 3:
             return category.service_minutes
         return sum(durations) / len(durations)
@@ -1088,17 +1094,39 @@ class HallService:
             ).one()
         )
         counts = self._waiting_counts(tx)
-        windows = [window_of(w) for w in tx.session.exec(select(WindowRow)).all()]
-        estimate = estimate_wait_minutes(
-            category=ticket.category,
+        windows = self._windows(tx)
+        return ahead, self._estimate(tx, ticket.category, ahead, windows, counts)
+
+    def _windows(self, tx: _Tx) -> list[Window]:
+        return [window_of(w) for w in tx.session.exec(select(WindowRow)).all()]
+
+    def _estimate(
+        self,
+        tx: _Tx,
+        category: str,
+        ahead: int,
+        windows: list[Window],
+        counts: dict[str, tuple[int, datetime | None]],
+    ) -> float:
+        """The estimated wait (domain.estimate) from the waiting counts, the windows, each
+        waiting category's window minutes per ticket (one query per category, cached for the
+        command), the categories' targets and the hall's rank penalty."""
+        config = tx.config
+        waiting = {c: n for c, (n, _) in counts.items()}
+        return estimate_wait_minutes(
+            category=category,
             people_ahead=ahead,
             windows=windows,
-            waiting_by_category={c: n for c, (n, _) in counts.items()},
-            mean_service_minutes=self._mean_service_minutes(
-                tx, tx.config.categories[ticket.category]
-            ),
+            waiting_by_category=waiting,
+            mean_service_minutes=self._mean_service_minutes(tx, config.categories[category]),
+            minutes_by_category={
+                c: self._mean_service_minutes(tx, config.categories[c])
+                for c, n in waiting.items()
+                if n and c in config.categories
+            },
+            targets={c: float(cat.target_wait_minutes) for c, cat in config.categories.items()},
+            rank_penalty=config.rules.rank_penalty,
         )
-        return ahead, estimate
 
     def _waiting_for(self, tx: _Tx, window: Window) -> list[Ticket]:
         """The waiting tickets a call chooses from: only the head (oldest by issue time, then

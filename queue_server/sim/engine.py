@@ -5,8 +5,10 @@ machine (`domain.tickets.issue / call / recall / start / finish / no_show`); eve
 decided by the real policy (`domain.scheduling.choose_next` over the hall's `HallRules`);
 the wait shown at issue is the real `domain.estimate.estimate_wait_minutes`, fed the same
 inputs as `HallService._position` gathers from the database (people ahead in the category,
-waiting counts per category, the windows and their states, the mean of the last
-SERVICE_TIME_SAMPLE finished services of the category).
+waiting counts per category, the windows and their states, for each waiting category the
+mean window time — call to finish — of its last SERVICE_TIME_SAMPLE done tickets, the
+categories' targets and the hall's rank penalty; an appointment ticket gets what
+`appointments._position` passes).
 
 What is simulated: non-homogeneous Poisson arrivals per category (thinning), service
 times per category (lognormal, gamma or exponential with the category's mean), a walk
@@ -160,6 +162,8 @@ class Simulation:
         self.counts: dict[str, int] = dict.fromkeys(self.codes, 0)
         self.pending: dict[str, _Pending] = {}
         self.sequence: dict[str, int] = dict.fromkeys(self.codes, 0)
+        self.targets = {c: float(cat.target_wait_minutes) for c, cat in self.categories.items()}
+        self.rank_penalty = hall.rules.rank_penalty
         self.recent: dict[str, deque[float]] = {
             c: deque(maxlen=SERVICE_TIME_SAMPLE) for c in self.codes
         }
@@ -337,22 +341,40 @@ class Simulation:
             ahead = len(self.queues[code][Priority.APPOINTMENT]) - 1
         else:
             ahead = self.counts[code] - 1  # everyone waiting in the category was issued earlier
-        recent = self.recent[code]
-        if len(recent) < 3:
-            mean = self.categories[code].service_minutes
+        waiting = {c: n for c, n in self.counts.items() if n}
+        windows = [w.views[w.state] for w in self.wins]
+        if ticket.priority is Priority.APPOINTMENT and ticket.appointment_at is not None:
+            # appointments._position passes only the category's own figures
+            estimate = estimate_wait_minutes(
+                category=code,
+                people_ahead=ahead,
+                windows=windows,
+                waiting_by_category=waiting,
+                mean_service_minutes=self._window_minutes(code),
+            )
         else:
-            mean = sum(recent) / len(recent)
-        estimate = estimate_wait_minutes(
-            category=code,
-            people_ahead=ahead,
-            windows=[w.views[w.state] for w in self.wins],
-            waiting_by_category={c: n for c, n in self.counts.items() if n},
-            mean_service_minutes=mean,
-        )
+            estimate = estimate_wait_minutes(
+                category=code,
+                people_ahead=ahead,
+                windows=windows,
+                waiting_by_category=waiting,
+                mean_service_minutes=self._window_minutes(code),
+                minutes_by_category={c: self._window_minutes(c) for c in waiting},
+                targets=self.targets,
+                rank_penalty=self.rank_penalty,
+            )
         if ticket.appointment_at is not None and ticket.priority is Priority.APPOINTMENT:
             until_slot = max(0.0, (ticket.appointment_at - ticket.issued_at) / _MINUTE)
             estimate = round(max(estimate, until_slot), 1)
         return estimate
+
+    def _window_minutes(self, code: str) -> float:
+        """As HallService._mean_service_minutes: the mean window time (call to finish) of the
+        category's recent done tickets, or its configured service time before 3 are done."""
+        recent = self.recent[code]
+        if len(recent) < 3:
+            return self.categories[code].service_minutes
+        return sum(recent) / len(recent)
 
     # -- queues --------------------------------------------------------------------------
 
@@ -436,7 +458,9 @@ class Simulation:
         ticket = win.ticket
         assert ticket is not None and ticket.started_at is not None
         category = self.categories[ticket.category]
-        duration = (self.now_dt - ticket.started_at) / _MINUTE
+        # window time from the call that led to this service (recalls included) to its end
+        called = ticket.call_times[-(ticket.recall_count + 1)]
+        duration = (self.now_dt - called) / _MINUTE
         done = ticketing.finish(ticket, now=self.now_dt, category=category)
         pending = self.pending[done.id]
         win.record.served += 1

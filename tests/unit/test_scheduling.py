@@ -9,7 +9,11 @@ import pytest
 
 from queue_protocol.messages import Policy, Priority, TicketState, WindowState
 from queue_server.domain import scheduling
-from queue_server.domain.estimate import effective_windows, estimate_wait_minutes
+from queue_server.domain.estimate import (
+    PAUSE_RETURN_MINUTES,
+    effective_windows,
+    estimate_wait_minutes,
+)
 from queue_server.domain.model import Category, HallRules, Ticket, Window
 from queue_server.domain.scheduling import (
     choose_next,
@@ -300,18 +304,68 @@ def test_estimate_divides_by_the_windows_that_serve_the_category() -> None:
 
 
 def test_a_shared_window_gives_a_share_in_proportion_to_the_waiting() -> None:
-    """A window serving A and B gives A the fraction of its queue that is A (at least 1/len)."""
+    """With no minutes or targets given, a shared window's share goes by the waiting counts,
+    the later profile category discounted by the rank penalty (1 + 0.5 × rank), no floor."""
     windows = [staffed(1, "A"), staffed(2, "A", "B")]
-    assert effective_windows("A", windows, {"A": 3, "B": 1}) == pytest.approx(1.75)
-    # A is the minority at window 2: it still gets 1/2 of it.
-    assert effective_windows("A", windows, {"A": 1, "B": 9}) == pytest.approx(1.5)
-    # An all-subjects window shares over every category with anyone waiting.
-    assert effective_windows("A", [staffed(3)], {"A": 1, "B": 1, "C": 2}) == pytest.approx(1 / 3)
+    # window 2: A pulls 3, B pulls 1 / 1.5 -> A gets 3 / (3 + 2/3) = 9/11 of it
+    assert effective_windows("A", windows, {"A": 3, "B": 1}) == pytest.approx(1 + 9 / 11)
+    # A is the minority at window 2: 1 / (1 + 9/1.5) = 1/7 of it
+    assert effective_windows("A", windows, {"A": 1, "B": 9}) == pytest.approx(1 + 1 / 7)
+    # Without a rank penalty it is the plain count share.
+    assert effective_windows("A", windows, {"A": 3, "B": 1}, rank_penalty=0) == 1.75
+    # An all-subjects window (rank 0 for all) shares over every category with anyone waiting.
+    assert effective_windows("A", [staffed(3)], {"A": 1, "B": 1, "C": 2}) == pytest.approx(1 / 4)
 
 
-def test_an_idle_window_with_empty_queues_counts_fully() -> None:
-    """With nobody waiting anywhere, each staffed window that serves the category counts as one."""
-    assert effective_windows("A", [staffed(1, "A", "B"), staffed(2)], {}) == 2.0
+def test_a_shared_window_is_shared_by_work_weighted_by_target() -> None:
+    """Each category pulls waiting × minutes per ticket / (target × (1 + 0.5 × rank)):
+    weighted_wait serves a category with a short target sooner, so it gets more of the window."""
+    windows = [staffed(1, "A"), staffed(2, "A", "B")]
+    minutes = {"A": 3.0, "B": 1.5}
+    targets = {"A": 15.0, "B": 10.0}
+    # window 2: A pulls 10 × 3 / 15 = 2, B pulls 20 × 1.5 / (10 × 1.5) = 2 -> A gets 1/2
+    share = effective_windows(
+        "A", windows, {"A": 10, "B": 20}, minutes_by_category=minutes, targets=targets
+    )
+    assert share == pytest.approx(1.5)
+    # By counts alone A would get 10 / (10 + 20/1.5) = 3/7 of window 2.
+    assert effective_windows("A", windows, {"A": 10, "B": 20}) == pytest.approx(1 + 3 / 7)
+    minutes_to_wait = estimate_wait_minutes(
+        category="A",
+        people_ahead=9,
+        windows=windows,
+        waiting_by_category={"A": 10, "B": 20},
+        mean_service_minutes=3.0,
+        minutes_by_category=minutes,
+        targets=targets,
+    )
+    assert minutes_to_wait == 19.0  # (9 + 0.5) × 3 / 1.5
+
+
+def test_paused_windows_count_after_they_are_expected_back() -> None:
+    """A paused window is assumed back PAUSE_RETURN_MINUTES (30) from now: it shortens only a
+    wait longer than that."""
+    assert PAUSE_RETURN_MINUTES == 30
+    windows = [
+        staffed(1, "A"),
+        staffed(2, "A", state=WindowState.PAUSED),
+        staffed(3, "A", state=WindowState.PAUSED),
+    ]
+
+    def est(ahead: int, windows: list[Window]) -> float:
+        return estimate_wait_minutes(
+            category="A",
+            people_ahead=ahead,
+            windows=windows,
+            waiting_by_category={"A": ahead + 1},
+            mean_service_minutes=10,
+        )
+
+    assert est(2, windows) == 25.0  # 2.5 × 10 / 1: done before the paused windows are back
+    # 55 minutes of work: one window for 30 min, then three: 30 + (55 - 30) / 3 = 38.3
+    assert est(5, windows) == 38.3
+    # Only paused windows: as if one window opens now (never later than the paused return).
+    assert est(5, windows[1:]) == 55.0
 
 
 def test_estimate_grows_with_the_queue_and_service_time() -> None:
