@@ -473,18 +473,11 @@ def _position(svc: HallService, tx: _Tx, ticket: Ticket) -> tuple[int, float]:
         return 0, 0.0
     if ticket.priority is not Priority.APPOINTMENT or ticket.appointment_at is None:
         return svc._position(tx, ticket)
-    ahead = int(
-        tx.session.exec(
-            select(func.count())
-            .select_from(TicketRow)
-            .where(
-                TicketRow.state == TicketState.WAITING,
-                TicketRow.category == ticket.category,
-                TicketRow.priority == Priority.APPOINTMENT,
-                TicketRow.id != ticket.id,
-                col(TicketRow.issued_at) < ticket.issued_at,
-            )
-        ).one()
+    ahead = svc._waiting_ahead(
+        tx,
+        ticket,
+        (col(TicketRow.priority) == Priority.APPOINTMENT)
+        & (col(TicketRow.issued_at) < ticket.issued_at),
     )
     estimate = svc._estimate(tx, ticket.category, ahead, svc._windows(tx), svc._waiting_counts(tx))
     until_slot = max(0.0, (ticket.appointment_at - tx.now).total_seconds() / 60)

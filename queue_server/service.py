@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, func, or_, update
+from sqlalchemy import ColumnElement, Engine, func, or_, update
 from sqlmodel import Session, col, select
 
 from queue_protocol.codec import encode
@@ -1081,7 +1081,14 @@ class HallService:
             ahead_filter = or_(ahead_filter, col(TicketRow.priority).in_(priority_classes))
         elif ticket.priority in priority_classes:
             ahead_filter = ahead_filter & col(TicketRow.priority).in_(priority_classes)
-        ahead = int(
+        ahead = self._waiting_ahead(tx, ticket, ahead_filter)
+        counts = self._waiting_counts(tx)
+        windows = self._windows(tx)
+        return ahead, self._estimate(tx, ticket.category, ahead, windows, counts)
+
+    def _waiting_ahead(self, tx: _Tx, ticket: Ticket, ahead: ColumnElement[bool]) -> int:
+        """How many other waiting tickets of the ticket's category meet `ahead`."""
+        return int(
             tx.session.exec(
                 select(func.count())
                 .select_from(TicketRow)
@@ -1089,13 +1096,10 @@ class HallService:
                     TicketRow.state == TicketState.WAITING,
                     TicketRow.category == ticket.category,
                     TicketRow.id != ticket.id,
-                    ahead_filter,
+                    ahead,
                 )
             ).one()
         )
-        counts = self._waiting_counts(tx)
-        windows = self._windows(tx)
-        return ahead, self._estimate(tx, ticket.category, ahead, windows, counts)
 
     def _windows(self, tx: _Tx) -> list[Window]:
         return [window_of(w) for w in tx.session.exec(select(WindowRow)).all()]
