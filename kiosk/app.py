@@ -203,6 +203,8 @@ class KioskApp(App[None]):
             != (snapshot.categories, snapshot.items, snapshot.hall)
         )
         self.snapshot = snapshot
+        if not self.screen_stack:  # a reply that arrives while the app is shutting down
+            return
         top = self.screen
         if not snapshot.hall.open_now:
             if isinstance(top, StartScreen):
