@@ -98,7 +98,11 @@ def clocked_service(engine: Engine, hall_config: dict[str, Any], clock: Clock) -
 
 
 @pytest.fixture
-async def server(service: HallService) -> AsyncIterator[QueueServer]:
+async def server(request: pytest.FixtureRequest) -> AsyncIterator[QueueServer]:
+    """The real server on port 0. Modules marked `hall_clock` get it on the settable test
+    clock (`clocked_service`), others on real time (`service`)."""
+    marked = request.node.get_closest_marker("hall_clock") is not None
+    service: HallService = request.getfixturevalue("clocked_service" if marked else "service")
     async with running(
         service, port=0, limits=Limits(rate=10_000, burst=10_000), poll_interval=0.05
     ) as srv:

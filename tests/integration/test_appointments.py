@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import threading
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ from queue_protocol.messages import (
     TicketStatus,
 )
 from queue_server import cli
-from queue_server.server import Limits, running
 from queue_server.service import HallService, Principal
 from queue_server.store.engine import make_engine
 from tests.conftest import Clock, Connect
@@ -38,19 +36,13 @@ TODAY = date(2026, 11, 25)  # the clock fixture starts at 10:00 Shanghai on this
 PHONE = "13812345678"
 
 
+pytestmark = pytest.mark.hall_clock  # the server runs on the test clock
+
+
 @pytest.fixture
 def hall_config(demo_config: dict[str, Any]) -> dict[str, Any]:
     """The demo hall with its real opening hours (08:30-18:30 on weekdays)."""
     return copy.deepcopy(demo_config)
-
-
-@pytest.fixture
-async def url(clocked_service: HallService) -> AsyncIterator[str]:
-    """A real server on port 0 whose service runs on the test's clock."""
-    async with running(
-        clocked_service, port=0, limits=Limits(rate=10_000, burst=10_000), poll_interval=0.05
-    ) as srv:
-        yield f"ws://127.0.0.1:{srv.port}"
 
 
 async def book(client: QueueClient, slot: str = "10:30", category: str = "QY", **extra: Any) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -25,12 +25,13 @@ from kiosk.screens import (
 from queue_protocol.client import QueueClient, ServerError
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import BookAppointment, IssueTicket, Priority, TicketStatus
-from queue_server.server import Limits, running
-from queue_server.service import HallService
 from tests.conftest import KIOSK_TOKEN, Clock, Connect
 
 TODAY = date(2026, 11, 25)  # the clock fixture starts at 10:00 Shanghai, a Wednesday
 SIZE = (110, 40)
+
+
+pytestmark = pytest.mark.hall_clock  # the server runs on the test clock
 
 
 @pytest.fixture
@@ -39,15 +40,6 @@ def hall_config(demo_config: dict[str, Any]) -> dict[str, Any]:
     data = copy.deepcopy(demo_config)
     next(c for c in data["categories"] if c["code"] == "CJ")["daily_capacity"] = 1
     return data
-
-
-@pytest.fixture
-async def url(clocked_service: HallService) -> AsyncIterator[str]:
-    """A real server on port 0 whose service runs on the test's clock."""
-    async with running(
-        clocked_service, port=0, limits=Limits(rate=10_000, burst=10_000), poll_interval=0.05
-    ) as srv:
-        yield f"ws://127.0.0.1:{srv.port}"
 
 
 @pytest.fixture

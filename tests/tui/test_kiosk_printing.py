@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,19 +10,10 @@ from escpos.printer import Dummy
 from kiosk.app import make_app
 from kiosk.printing import TicketPrinter
 from queue_protocol.messages import IssueTicket
-from queue_server.server import Limits, running
-from queue_server.service import HallService
 from tests.conftest import KIOSK_TOKEN, Clock, Connect
 from tests.tui.test_kiosk import SIZE, ready, text_of, ticket_shown, until
 
-
-@pytest.fixture
-async def url(clocked_service: HallService) -> AsyncIterator[str]:
-    """A real server on port 0 whose service runs on the test's clock."""
-    async with running(
-        clocked_service, port=0, limits=Limits(rate=10_000, burst=10_000), poll_interval=0.05
-    ) as srv:
-        yield f"ws://127.0.0.1:{srv.port}"
+pytestmark = pytest.mark.hall_clock  # the server runs on the test clock
 
 
 class FlakyPrinter(Dummy):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,25 +12,16 @@ from syrupy.assertion import SnapshotAssertion
 
 from kiosk.app import KioskApp, make_app
 from kiosk.screens import ClosedScreen
-from queue_server.server import Limits, running
-from queue_server.service import HallService
 from tests.conftest import KIOSK_TOKEN, Clock
 from tests.tui.test_kiosk import SIZE, ready, ticket_shown, until
+
+pytestmark = pytest.mark.hall_clock  # the server runs on the test clock
 
 
 @pytest.fixture
 def hall_config(demo_config: dict[str, Any]) -> dict[str, Any]:
     """The demo hall with its real opening hours."""
     return copy.deepcopy(demo_config)
-
-
-@pytest.fixture
-async def url(clocked_service: HallService) -> AsyncIterator[str]:
-    """A real server on port 0 whose service runs on the test's clock."""
-    async with running(
-        clocked_service, port=0, limits=Limits(rate=10_000, burst=10_000), poll_interval=0.05
-    ) as srv:
-        yield f"ws://127.0.0.1:{srv.port}"
 
 
 @pytest.fixture
