@@ -26,7 +26,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from queue_protocol.codec import decode_request, encode, request_id_of
+from queue_protocol.codec import RequestError, decode_request, encode, request_id_of
 from queue_protocol.errors import CLOSE_LOGGED_IN_ELSEWHERE, ErrorCode, ProtocolError
 from queue_protocol.messages import ErrorReply, Hello
 from queue_protocol.version import PROTOCOL_VERSION
@@ -254,8 +254,8 @@ class QueueServer:
         assert self.hub is not None
         try:
             request = decode_request(frame)
-        except ProtocolError as exc:
-            return Outcome(_error(_peek_id(frame), exc.code, exc.message), error=exc.code)
+        except RequestError as exc:
+            return Outcome(_error(exc.request_id, exc.code, exc.message), error=exc.code)
         try:
             outcome: Outcome = await self._in_db(self.service.execute, principal, request)
         except Exception:
@@ -277,9 +277,14 @@ class QueueServer:
             except (TimeoutError, ConnectionClosed):
                 await ws.close(1008, "no hello")
                 return None
-            rid = _peek_id(frame)
+            rid: str | None = None
             try:
-                request = decode_request(frame)
+                try:
+                    request = decode_request(frame)
+                except RequestError as exc:
+                    rid = exc.request_id
+                    raise
+                rid = request.id
                 if not isinstance(request, Hello):
                     raise ProtocolError(ErrorCode.NOT_AUTHENTICATED, "say hello first")
                 if request.version != PROTOCOL_VERSION:

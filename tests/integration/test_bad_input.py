@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 from websockets.asyncio.client import ClientConnection, connect
@@ -21,6 +23,7 @@ from queue_protocol.version import MAX_REQUEST_BYTES
 from queue_server.server import WS_MAX_SIZE, Limits, running
 from queue_server.service import HallService
 from tests.conftest import KIOSK_TOKEN
+from tests.frames import HOSTILE, request_like
 
 TIMEOUT = 15.0
 KIOSK_HELLO = {"type": "hello", "id": "h1", "role": "kiosk", "token": KIOSK_TOKEN, "version": 1}
@@ -456,3 +459,86 @@ async def _raw_reply(ws: ClientConnection) -> str:
         assert isinstance(frame, str)
         if json.loads(frame)["type"] != "event":
             return frame
+
+
+# -- hostile frames and fuzzing --------------------------------------------------------------
+
+HOSTILE_FRAMES: list[tuple[str, str, ErrorCode, str | None]] = [
+    ("lone surrogate in the id", '{"type":"snapshot","id":"sur\\ud800"}', ErrorCode.BAD_JSON, None),
+    (
+        "integer of 5,000 digits",
+        '{"type":"snapshot","id":"n1","x":' + "9" * 5000 + "}",
+        ErrorCode.BAD_JSON,
+        "n1",
+    ),
+    (
+        "nesting of 980 levels",
+        '{"type":"snapshot","id":"n2","x":' + "[" * 980 + "]" * 980 + "}",
+        ErrorCode.BAD_JSON,
+        "n2",
+    ),
+    (
+        "nesting of 5,000 levels after the id",
+        '{"type":"snapshot","id":"n3","x":' + "[" * 5000 + "]" * 5000 + "}",
+        ErrorCode.BAD_JSON,
+        "n3",
+    ),
+    (
+        "lone surrogate in a field",
+        '{"type":"issue_ticket","id":"n4","category":"\\udfff"}',
+        ErrorCode.BAD_JSON,
+        "n4",
+    ),
+]
+
+
+async def _replies_until_probe(ws: ClientConnection, probe: str) -> list[dict[str, Any]]:
+    """Every reply received before the reply to `probe` (events skipped)."""
+    replies = []
+    while True:
+        reply = await next_reply(ws)
+        if reply.get("re") == probe:
+            assert reply["type"] == "ok", reply
+            return replies
+        replies.append(reply)
+
+
+@pytest.mark.parametrize(
+    ("frame", "code", "re"),
+    [pytest.param(frame, code, re, id=name) for name, frame, code, re in HOSTILE_FRAMES],
+)
+async def test_hostile_frame_gets_exactly_one_reply(
+    url: str, service: HallService, frame: str, code: ErrorCode, re: str | None
+) -> None:
+    """Frames that once closed the connection with 1011 get one error each, before and after
+    hello, and the connection carries on."""
+    async with connect(url, open_timeout=TIMEOUT, close_timeout=TIMEOUT) as ws:
+        reply = await ask(ws, frame)
+        assert (reply["type"], reply["code"], reply["re"]) == ("error", code, re)
+        assert (await ask(ws, KIOSK_HELLO))["type"] == "ok"
+        before = dump_db(service.engine)
+        await ws.send(frame)
+        await ws.send(json.dumps({"type": "snapshot", "id": "probe"}))
+        replies = await _replies_until_probe(ws, "probe")
+        assert [(r["code"], r["re"]) for r in replies] == [(code, re)]
+        assert dump_db(service.engine) == before
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    frames=st.lists(request_like() | st.sampled_from(HOSTILE) | st.text(max_size=50), max_size=6)
+)
+async def test_random_frames_each_get_one_reply(url: str, frames: list[str]) -> None:
+    """Whatever frames a logged-in kiosk sends, each gets exactly one reply and the
+    connection stays open."""
+    async with session(url) as ws:
+        for n, frame in enumerate(frames):
+            await ws.send(frame)
+            probe = f"probe-{n}"
+            await ws.send(json.dumps({"type": "snapshot", "id": probe}))
+            replies = await _replies_until_probe(ws, probe)
+            assert len(replies) == 1, (frame[:80], replies)
