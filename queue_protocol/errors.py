@@ -1,6 +1,7 @@
 """Machine-readable error codes carried by `error` replies."""
 
 from enum import StrEnum
+from typing import Any
 
 
 class ErrorCode(StrEnum):
@@ -13,6 +14,7 @@ class ErrorCode(StrEnum):
     NOT_AUTHENTICATED = "not_authenticated"  # the first message must be `hello`
     ALREADY_AUTHENTICATED = "already_authenticated"  # `hello` sent twice on one connection
     AUTH_FAILED = "auth_failed"  # wrong user, password or token; or disabled account
+    ACCOUNT_LOCKED = "account_locked"  # too many wrong passwords: locked until `at`
     FORBIDDEN = "forbidden"  # this role may not do this
     WINDOW_TAKEN = "window_taken"  # another staff member is logged in at that window
     NOT_FOUND = "not_found"  # no such ticket, window, category …
@@ -32,9 +34,13 @@ CLOSE_LOGGED_IN_ELSEWHERE = 4001
 
 
 class ProtocolError(Exception):
-    """A request that cannot be carried out; becomes an `error` reply."""
+    """A request that cannot be carried out; becomes an `error` reply.
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    `details` are the reply's structured fields (messages.ErrorReply: reason, at, window, …),
+    from which clients build their own text in the user's language."""
+
+    def __init__(self, code: ErrorCode, message: str, **details: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details

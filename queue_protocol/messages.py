@@ -442,11 +442,24 @@ class ConfigReply(_Reply):
 
 
 class ErrorReply(BaseModel):
+    """An error. `message` is for logs and operators; clients show their own text built from
+    `code` and the structured fields, which docs/protocol.md lists per code."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
     type: Literal["error"] = "error"
     re: str | None = None
     code: ErrorCode
     message: str
+    reason: str | None = Field(None, description="A finer machine code, e.g. past_closing")
+    retry_after_seconds: float | None = Field(None, description="rate_limited: retry after")
+    at: datetime | None = Field(
+        None, description="The time the error is about: lock end, check-in opening, closing"
+    )
+    window: int | None = Field(None, description="The window the error is about")
+    staff_name: str | None = Field(None, description="window_taken: who holds the window")
+    ticket: str | None = Field(None, description="The ticket the error is about (its number)")
+    state: str | None = Field(None, description="invalid_state: the state it is in now")
+    estimated_wait_minutes: float | None = Field(None, description="hall_closed past_closing")
 
 
 REPLY_FOR: dict[str, type[_Reply]] = {

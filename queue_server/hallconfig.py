@@ -3,7 +3,8 @@
 TOML layout (see queue_server/halls/demo.toml):
 
     [hall]        name, timezone, policy, max_wait_minutes, no_show_after_recalls,
-                  reinstate_grace_minutes, notice, holidays = ["2026-10-01", …]
+                  reinstate_grace_minutes, notice, holidays = ["2026-10-01", …],
+                  lock_after_failures (wrong passwords before a lock; 0 = never), lock_minutes
     [hall.hours]  mon … sun = ["08:30", "18:00"]  (a missing day is closed)
     [[categories]] code, name, prefix, target_wait_minutes, daily_capacity, service_minutes,
                   chain = ["企业登记", …]
@@ -310,6 +311,8 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
         no_show_after_recalls=_positive(hall_t, "no_show_after_recalls", "hall", 3, zero=True),
         reinstate_grace_minutes=_positive(hall_t, "reinstate_grace_minutes", "hall", 30, zero=True),
         notice=_opt(hall_t, "notice", str, "hall", ""),
+        lock_after_failures=_positive(hall_t, "lock_after_failures", "hall", 10, zero=True),
+        lock_minutes=_positive(hall_t, "lock_minutes", "hall", 15),
         hours=json.dumps(hours),
         holidays=json.dumps(holidays),
     )
@@ -493,6 +496,8 @@ def export_hall(session: Session) -> dict[str, Any]:
             "no_show_after_recalls": hall.no_show_after_recalls,
             "reinstate_grace_minutes": hall.reinstate_grace_minutes,
             "notice": hall.notice,
+            "lock_after_failures": hall.lock_after_failures,
+            "lock_minutes": hall.lock_minutes,
             "holidays": json.loads(hall.holidays),
             "hours": json.loads(hall.hours),
         },

@@ -30,6 +30,7 @@ from queue_protocol.codec import RequestError, decode_request, encode, request_i
 from queue_protocol.errors import CLOSE_LOGGED_IN_ELSEWHERE, ErrorCode, ProtocolError
 from queue_protocol.messages import ErrorReply, Hello
 from queue_protocol.version import PROTOCOL_VERSION
+from queue_server.auth import Authenticator
 from queue_server.hub import Hub
 from queue_server.service import HallService, Outcome, Principal, Published
 from queue_server.store.tables import EventRow, RequestRow
@@ -85,7 +86,9 @@ class QueueServer:
         self.poll_interval = poll_interval
         self.ssl = ssl
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yichuang-db")
-        self._auth = ThreadPoolExecutor(max_workers=4, thread_name_prefix="yichuang-auth")
+        # Short credential reads for logins; the password checks run in auth's worker process.
+        self._reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="yichuang-auth")
+        self.auth: Authenticator | None = None
         self._server: Server | None = None
         self._poller: asyncio.Task[None] | None = None
         self.hub: Hub | None = None
@@ -99,6 +102,7 @@ class QueueServer:
         await self._in_db(self.service.config)  # fail early on an unconfigured database
         await self._in_db(self._prune_request_log)
         self.hub = Hub(self._read_events, head=await self._in_db(self.service.last_seq))
+        self.auth = Authenticator(self.service.engine, self.service.clock, self._reads)
         self._server = await serve(
             self._handle,
             self.host,
@@ -127,7 +131,7 @@ class QueueServer:
             self._server.close()  # closes every connection with 1001 (going away)
             await self._server.wait_closed()
         self._db.shutdown(wait=True)
-        self._auth.shutdown(wait=True)
+        self._reads.shutdown(wait=True)
 
     async def serve_until_signalled(self, ready: Callable[[int], None] | None = None) -> None:
         """Run until SIGTERM or SIGINT, then stop cleanly."""
@@ -292,10 +296,8 @@ class QueueServer:
                         ErrorCode.VERSION_MISMATCH,
                         f"server speaks protocol {PROTOCOL_VERSION}, client {request.version}",
                     )
-                loop = asyncio.get_running_loop()
-                principal = await loop.run_in_executor(
-                    self._auth, self.service.authenticate, request
-                )
+                assert self.auth is not None
+                principal = await self.auth.login(request, _address(ws))
                 async with self._window_lock(principal.window):
                     if await self._open(ws, principal, request):
                         return principal
@@ -303,7 +305,7 @@ class QueueServer:
             except ProtocolError as exc:
                 failures += 1
                 with contextlib.suppress(ConnectionClosed):
-                    await ws.send(_error(rid, exc.code, exc.message))
+                    await ws.send(_error(rid, exc.code, exc.message, **exc.details))
                 continue
             except ConnectionClosed:
                 return None
@@ -361,6 +363,11 @@ class QueueServer:
         return True
 
 
+def _address(ws: ServerConnection) -> str:
+    remote = ws.remote_address
+    return str(remote[0]) if remote else "?"
+
+
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
@@ -375,8 +382,8 @@ def _peek_id(frame: str | bytes) -> str | None:
         return None
 
 
-def _error(rid: str | None, code: ErrorCode, message: str) -> str:
-    return encode(ErrorReply(re=rid, code=code, message=message))
+def _error(rid: str | None, code: ErrorCode, message: str, **details: Any) -> str:
+    return encode(ErrorReply(re=rid, code=code, message=message, **details))
 
 
 @contextlib.asynccontextmanager

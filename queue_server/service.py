@@ -270,55 +270,6 @@ class HallService:
 
     # -- hello ------------------------------------------------------------------------
 
-    def authenticate(self, hello: Hello) -> Principal:
-        """Check credentials. Raises AUTH_FAILED without saying which part was wrong."""
-        with Session(self.engine) as session:
-            if hello.role in (Role.WINDOW, Role.ADMIN):
-                if not hello.user or not hello.password:
-                    raise ProtocolError(
-                        ErrorCode.BAD_REQUEST, "staff log in with user and password"
-                    )
-                staff = session.get(StaffRow, hello.user)
-                ok = security.verify_password(
-                    staff.password_hash if staff else None, hello.password
-                )
-                if staff is None or not ok or staff.disabled:
-                    raise ProtocolError(ErrorCode.AUTH_FAILED, "wrong account or password")
-                staff_role = StaffRole(staff.role)
-                if hello.role is Role.ADMIN and staff_role is StaffRole.STAFF:
-                    raise ProtocolError(
-                        ErrorCode.FORBIDDEN, f"{staff.account} is not a supervisor or administrator"
-                    )
-                if hello.role is Role.WINDOW:
-                    if hello.window is None:
-                        raise ProtocolError(ErrorCode.BAD_REQUEST, "a window login needs 'window'")
-                    if session.get(WindowRow, hello.window) is None:
-                        raise ProtocolError(
-                            ErrorCode.NOT_FOUND, f"window {hello.window} does not exist"
-                        )
-                return Principal(
-                    role=hello.role,
-                    key=f"staff:{staff.account}",
-                    staff=staff.account,
-                    staff_name=staff.name,
-                    staff_role=staff_role,
-                    window=hello.window if hello.role is Role.WINDOW else None,
-                )
-            if not hello.token:
-                raise ProtocolError(ErrorCode.BAD_REQUEST, "devices log in with a token")
-            device = session.exec(
-                select(DeviceRow).where(DeviceRow.token_hash == security.hash_token(hello.token))
-            ).first()
-            if device is None or device.revoked or device.kind != hello.role.value:
-                raise ProtocolError(ErrorCode.AUTH_FAILED, "unknown or revoked device token")
-            return Principal(
-                role=hello.role,
-                key=f"device:{device.name}",
-                device=device.name,
-                zone=device.zone,
-                windows=frozenset(json.loads(device.windows)),
-            )
-
     def open_session(self, p: Principal, hello: Hello, *, takeover: bool) -> Outcome:
         """Log a window in (unless someone else is working there) and build the snapshot.
 
@@ -399,7 +350,9 @@ class HallService:
             return Outcome(reply, tx.events)
         except ProtocolError as exc:
             return Outcome(
-                encode(ErrorReply(re=request.id, code=exc.code, message=exc.message)),
+                encode(
+                    ErrorReply(re=request.id, code=exc.code, message=exc.message, **exc.details)
+                ),
                 error=exc.code,
             )
 

@@ -8,12 +8,13 @@ from typing import Any
 
 import platformdirs
 from sqlalchemy import Engine, event
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 from queue_server.store import tables  # noqa: F401  (registers the tables)
 
 ENV_DATABASE_URL = "YICHUANG_DATABASE_URL"
 ENV_DATA_DIR = "YICHUANG_DATA_DIR"
+READ_ONLY = "yichuang_read_only"  # execution option of read_session()
 
 
 def data_dir() -> Path:
@@ -60,4 +61,13 @@ def _make_sqlite_durable(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # deferred: a WAL reader takes no lock
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def read_session(engine: Engine) -> Session:
+    """A session for reads only: on SQLite its transaction takes no write lock, so it never
+    waits for the hall's writer nor makes it wait (a login reads the account this way)."""
+    return Session(engine.execution_options(**{READ_ONLY: True}))

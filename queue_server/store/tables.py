@@ -47,6 +47,8 @@ class HallRow(SQLModel, table=True):
     notice: str = ""
     hours: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # {"mon": [..]}
     holidays: str = json_column()
+    lock_after_failures: int = 10  # wrong passwords before an account is locked (0 = never)
+    lock_minutes: int = 15
     config_version: int = 1
     last_seq: int = 0  # the hall-wide event counter; bumped inside each command's transaction
 

@@ -10,6 +10,7 @@ import pytest
 
 from queue_protocol.errors import ErrorCode, ProtocolError
 from queue_protocol.messages import Hello, Role
+from queue_server.auth import authenticate
 from queue_server.cli import main
 from queue_server.service import HallService, Principal
 from queue_server.store.engine import make_engine
@@ -46,14 +47,15 @@ def service(db: str) -> HallService:
 
 
 def login(db: str, user: str, password: str, window: int = 1) -> Principal:
-    return service(db).authenticate(
-        Hello(id="h", role=Role.WINDOW, user=user, password=password, window=window)
+    return authenticate(
+        make_engine(db),
+        Hello(id="h", role=Role.WINDOW, user=user, password=password, window=window),
     )
 
 
 def auth_fails(db: str, hello: Hello) -> ErrorCode:
     with pytest.raises(ProtocolError) as err:
-        service(db).authenticate(hello)
+        authenticate(make_engine(db), hello)
     return err.value.code
 
 
@@ -207,7 +209,7 @@ def test_staff_add_supervisor_may_log_in_as_admin(
     cli(capsys, "staff", "add", "boss", "--name", "领导", "--role", "supervisor",
         "--password-stdin", db=hall, stdin="boss-pass\n")  # fmt: skip
     admin = Hello(id="h", role=Role.ADMIN, user="boss", password="boss-pass")
-    assert service(hall).authenticate(admin).role is Role.ADMIN
+    assert authenticate(make_engine(hall), admin).role is Role.ADMIN
     plain = Hello(id="h", role=Role.ADMIN, user="ck01", password=DEMO_PASSWORD)
     assert auth_fails(hall, plain) is ErrorCode.FORBIDDEN
 
@@ -265,7 +267,7 @@ def test_staff_disable_blocks_login_and_enable_restores_it(
     (line,) = [row for row in listing.splitlines() if row.startswith("ck05")]
     assert "disabled" in line
     assert cli(capsys, "staff", "enable", "ck05", db=hall)[0] == 0
-    assert service(hall).authenticate(hello).staff == "ck05"
+    assert authenticate(make_engine(hall), hello).staff == "ck05"
 
 
 def test_staff_list_shows_accounts_names_and_roles(
@@ -295,7 +297,7 @@ def test_device_add_prints_a_token_that_authenticates(
     assert code == 0
     token = out.strip().splitlines()[-1]
     assert len(token) >= 24
-    p = service(hall).authenticate(Hello(id="h", role=Role.DISPLAY, token=token))
+    p = authenticate(make_engine(hall), Hello(id="h", role=Role.DISPLAY, token=token))
     assert (p.role, p.device, p.zone, p.windows) == (Role.DISPLAY, "二楼屏", "二楼", {7, 8})
     # The token is a display token: it does not log in as a kiosk.
     as_kiosk = Hello(id="h", role=Role.KIOSK, token=token)
@@ -311,7 +313,7 @@ def test_device_revoke_makes_the_token_fail(hall: str, capsys: pytest.CaptureFix
     _, out, _ = cli(capsys, "device", "add", "二号取号机", "--kind", "kiosk", db=hall)
     token = out.strip().splitlines()[-1]
     hello = Hello(id="h", role=Role.KIOSK, token=token)
-    assert service(hall).authenticate(hello).device == "二号取号机"
+    assert authenticate(make_engine(hall), hello).device == "二号取号机"
     code, out, _ = cli(capsys, "device", "revoke", "二号取号机", db=hall)
     assert code == 0
     assert "revoked" in out

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import Hello, IssueTicket, Policy, Role
+from queue_server.auth import authenticate
 from queue_server.hallconfig import ConfigError, demo_hall_path, read_toml
 from queue_server.service import HallService, Principal
 from queue_server.store.engine import make_engine
@@ -94,7 +95,7 @@ def test_plaintext_password_is_hashed_on_import(tmp_path: Path, demo_config: Con
     assert staff["password_hash"].startswith("$argon2id$")
     assert "s3cret-pass" not in tomli_w.dumps(service.export_config())
     hello = Hello(id="h", role=Role.WINDOW, user="new1", password="s3cret-pass", window=1)
-    assert service.authenticate(hello).staff == "new1"
+    assert authenticate(service.engine, hello).staff == "new1"
 
 
 def test_reimport_keeps_tickets_events_and_bumps_the_version(
