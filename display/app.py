@@ -4,6 +4,10 @@ One long-lived worker keeps the connection to the server (through the shared
 `QueueClient`) and posts its notices to the app as messages; the app keeps the last known
 state, so a lost connection only adds a banner. New calls go to the `Announcer`, which
 speaks them in another process: nothing here waits for speech.
+
+At the day's close-out (`day_closed`) the screen forgets the calls of the closed day; the
+waiting counts follow from the `queue_changed` sent with it. Replayed events after a
+reconnect are shown, never spoken.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from queue_protocol.messages import (
     CallView,
     CategoryView,
     ConfigChanged,
+    DayClosed,
     GetSnapshot,
     QueueChanged,
     Role,
@@ -52,6 +57,8 @@ from queue_protocol.messages import (
     SnapshotReply,
     TicketCalled,
     TicketRecalled,
+    TicketRequeued,
+    TicketView,
     WindowChanged,
     WindowView,
 )
@@ -75,8 +82,9 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "voice_starting": "语音启动中",
         "connecting": "正在连接服务器…",
         "disconnected": "与服务器的连接已中断，正在重新连接…（显示的是最后已知的叫号）",
-        "refused": "服务器拒绝了本屏幕：{reason}",
+        "refused": "服务器拒绝了本屏幕（{reason}），请联系管理员",
         "people": "{count}人",
+        "step": "第{step}/{steps}步 {name}",
     },
     "en": {
         "now": "Number {number}, please go to window {window}",
@@ -91,8 +99,9 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "voice_starting": "voice starting",
         "connecting": "Connecting to the server…",
         "disconnected": "Connection lost; reconnecting… (showing the last known calls)",
-        "refused": "The server refused this screen: {reason}",
+        "refused": "The server refused this screen ({reason}); please call an administrator",
         "people": "{count}",
+        "step": "Step {step}/{steps}: {name}",
     },
 }
 
@@ -113,6 +122,19 @@ class DisplayOptions:
     animate: bool = True  # flashing; tests turn it off for deterministic screenshots
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     backoff: Backoff | None = None
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """The one-chain step a call is for (一链办理): `index` is 0-based."""
+
+    index: int
+    steps: int
+    name: str
+
+    @classmethod
+    def of(cls, ticket: TicketView) -> ChainStep | None:
+        return cls(ticket.chain_step, ticket.steps, ticket.step or "") if ticket.steps > 1 else None
 
 
 # -- messages from the connection worker and the announcer ------------------------------
@@ -159,6 +181,9 @@ class CallScreenApp(App[None]):
         self.windows: dict[int, WindowView] = {}
         self.waiting: dict[str, int] = {}
         self.calls: list[CallView] = []  # newest first
+        # The one-chain step of a call, by the call's seq. Calls come with their ticket only
+        # as events: a call known from a snapshot alone shows no step.
+        self.chain_steps: dict[int, ChainStep] = {}
         # connecting / connected / disconnected / refused; no server (tests): nothing to show
         self.connection = "connecting" if options.server else "connected"
         self.refusal = ""
@@ -184,6 +209,7 @@ class CallScreenApp(App[None]):
                     yield Static("→", id="now-arrow")
                     yield Digits("", id="now-window")
                 yield Static("", id="now-window-name")
+                yield Static("", id="now-step")
             with Vertical(id="recent"):
                 yield Static(self.text["recent"], id="recent-title")
                 yield Static("", id="recent-list")
@@ -254,7 +280,9 @@ class CallScreenApp(App[None]):
             log.warning("disconnected (%s); retrying in %.1f s", notice.reason, notice.retry_in)
         elif isinstance(notice, Stopped):
             self.connection = "refused"
-            self.refusal = notice.error.message if notice.error else ""
+            # The code, not the server's message text (that is for the log).
+            self.refusal = notice.error.code.value if notice.error else ""
+            log.error("the server stopped this screen: %s", notice.error)
         elif isinstance(notice, EventReceived):
             self.apply_event(notice)
         self._show_connection()
@@ -281,6 +309,10 @@ class CallScreenApp(App[None]):
         self.windows = {w.number: w for w in snapshot.windows}
         self.waiting = {q.category: q.waiting for q in snapshot.queues}
         self.calls = sorted(snapshot.recent_calls, key=lambda c: c.seq, reverse=True)[:RECENT_CALLS]
+        for call in self.calls:  # the snapshot's calls say their one-chain step too
+            if call.steps > 1:
+                self.chain_steps[call.seq] = ChainStep(call.chain_step, call.steps, call.step or "")
+        self._forget_steps()
         self._show_clock()
         self._show_calls()
         self._show_waiting()
@@ -300,19 +332,30 @@ class CallScreenApp(App[None]):
                 zone=event.zone,
                 recall=isinstance(event, TicketRecalled),
             )
-            self.add_call(call, live=not received.replayed)
+            self.add_call(call, live=not received.replayed, step=ChainStep.of(event.ticket))
         elif isinstance(event, QueueChanged):
             for stat in event.queues:
                 self.waiting[stat.category] = stat.waiting
             self._show_waiting()
         elif isinstance(event, WindowChanged):
+            # Offline or closed windows (reason offline, day_closed, …) stay known: a zone
+            # screen's categories come from its windows' profiles, whatever their state.
             self.windows[event.window.number] = event.window
+        elif isinstance(event, DayClosed):
+            self.close_day(event.seq)
+        elif isinstance(event, TicketRequeued):
+            self.withdraw_call(event.ticket.id)
 
-    def add_call(self, call: CallView, *, live: bool) -> None:
+    def add_call(self, call: CallView, *, live: bool, step: ChainStep | None = None) -> None:
         """Put a call on the screen; a live one also flashes and is announced."""
-        if any(c.seq == call.seq for c in self.calls):
-            return  # already in the snapshot
+        if step is not None:
+            self.chain_steps[call.seq] = step
+        if any(c.seq == call.seq for c in self.calls):  # already in the snapshot
+            if step is not None:
+                self._show_calls()  # which could not say its step
+            return
         self.calls = sorted([call, *self.calls], key=lambda c: c.seq, reverse=True)[:RECENT_CALLS]
+        self._forget_steps()
         self._show_calls()
         if not live:
             return
@@ -322,17 +365,54 @@ class CallScreenApp(App[None]):
                 Announcement(call.seq, call.number, call.window, call.window_name, call.recall)
             )
 
+    def withdraw_call(self, ticket: str) -> None:
+        """A called ticket went back to the queue (its window went away): the citizen is no
+        longer asked to go there, so its calls leave the screen; nothing is spoken."""
+        if any(c.ticket == ticket for c in self.calls):
+            self.calls = [c for c in self.calls if c.ticket != ticket]
+            self._forget_steps()
+            self._stop_flash()
+            self._show_calls()
+
+    def close_day(self, seq: int) -> None:
+        """The day closed at event `seq`: its calls leave the screen. Calls after it (a new
+        day's, known from a snapshot newer than a replayed day_closed) stay; nothing is
+        spoken."""
+        self.calls = [c for c in self.calls if c.seq > seq]
+        self._forget_steps()
+        self._stop_flash()
+        self._show_calls()
+
+    def _forget_steps(self) -> None:
+        shown = {c.seq for c in self.calls}
+        self.chain_steps = {seq: s for seq, s in self.chain_steps.items() if seq in shown}
+
     # -- rendering ------------------------------------------------------------------------------
 
+    def _live(self) -> bool:
+        """Whether the widgets are there to update. Events and timers of the app can still
+        arrive while it shuts down and its screen is being taken apart."""
+        return self.is_running
+
     def _show_clock(self) -> None:
+        if not self._live():
+            return
         now = self.options.clock().astimezone(self.timezone)
         self.query_one("#clock", Static).update(now.strftime("%Y-%m-%d %H:%M:%S"))
         self.query_one("#hall-name", Static).update(self.hall_name or "一窗")
         self.query_one("#notice", Static).update(self.notice)
 
     def _show_calls(self) -> None:
+        if not self._live():
+            return
         t = self.text
         newest = self.calls[0] if self.calls else None
+        step = self.chain_steps.get(newest.seq) if newest is not None else None
+        now_step = self.query_one("#now-step", Static)
+        now_step.display = step is not None
+        now_step.update(
+            t["step"].format(step=step.index + 1, steps=step.steps, name=step.name) if step else ""
+        )
         if newest is None:
             self.query_one("#now-sentence", Static).update(t["none"])
             self.query_one("#now-number", BigTicket).show("")
@@ -356,6 +436,8 @@ class CallScreenApp(App[None]):
         self.query_one("#recent-list", Static).update("\n".join(rows))
 
     def _show_waiting(self) -> None:
+        if not self._live():
+            return
         served = self._categories_served()
         parts = [
             f"{c.name} {self.text['people'].format(count=self.waiting.get(code, 0))}"
@@ -371,6 +453,8 @@ class CallScreenApp(App[None]):
         return {code for w in self.windows.values() for code in w.profile}
 
     def _show_voice(self) -> None:
+        if not self._live():
+            return
         key = {
             VoiceState.ON: "voice_on",
             VoiceState.STARTING: "voice_starting",
@@ -381,6 +465,8 @@ class CallScreenApp(App[None]):
         mark.set_class(key == "voice_off", "off")
 
     def _show_connection(self) -> None:
+        if not self._live():
+            return
         banner = self.query_one("#banner", Static)
         if self.connection == "connected":
             banner.display = False
@@ -394,7 +480,7 @@ class CallScreenApp(App[None]):
         self.post_message(ServerNotice(Disconnected(reason or "test", 1.0)))
 
     def _flash(self) -> None:
-        if not self.options.animate:
+        if not self.options.animate or not self._live():
             return
         now_panel = self.query_one("#now", Vertical)
         self._flash_until = self._monotonic() + FLASH_SECONDS
@@ -403,14 +489,19 @@ class CallScreenApp(App[None]):
         now_panel.add_class("flash")
 
     def _flash_step(self) -> None:
-        now_panel = self.query_one("#now", Vertical)
-        if self._monotonic() >= self._flash_until:
-            now_panel.remove_class("flash")
-            if self._flash_timer is not None:
-                self._flash_timer.stop()
-                self._flash_timer = None
+        if not self._live():
             return
-        now_panel.toggle_class("flash")
+        if self._monotonic() >= self._flash_until:
+            self._stop_flash()
+            return
+        self.query_one("#now", Vertical).toggle_class("flash")
+
+    def _stop_flash(self) -> None:
+        if self._flash_timer is not None:
+            self._flash_timer.stop()
+            self._flash_timer = None
+        if self._live():
+            self.query_one("#now", Vertical).remove_class("flash")
 
     @staticmethod
     def _monotonic() -> float:

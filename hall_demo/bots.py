@@ -40,6 +40,7 @@ GREEN_SHARE = 0.05
 ASSISTED_SHARE = 0.03
 NO_SHOW_SHARE = 0.05
 TRANSFER_SHARE = 0.03
+ITEM_SHARE = 0.5
 
 
 @dataclass
@@ -81,28 +82,20 @@ class Hall:
         self.say = say
         self.tally = Tally()
         self._categories: dict[str, CategoryView] = {}
+        self._items: dict[str, list[str]] = {}  # category -> its service items
+        self._clients: list[QueueClient] = []
 
     async def run(self, stop: asyncio.Event, prefill: int = 20) -> None:
         kiosk = QueueClient(
             self.url, Credentials(role=Role.KIOSK, token="demo-kiosk-token", client="demo")
         )
-        staff = [
-            QueueClient(
-                self.url,
-                Credentials(
-                    role=Role.WINDOW,
-                    user=f"ck{n:02d}",
-                    password="yichuang",
-                    window=n,
-                    client="demo",
-                ),
-            )
-            for n in self.windows
-        ]
-        clients = [kiosk, *staff]
+        self._clients.append(kiosk)
+        staff = [self._staff_client(n) for n in self.windows]
         try:
             hello = await kiosk.start()
             self._categories = {c.code: c for c in hello.snapshot.categories}
+            for item in hello.snapshot.items:
+                self._items.setdefault(item.category, []).append(item.name)
             await asyncio.gather(*(c.start() for c in staff))
             for _ in range(prefill):
                 await self._issue(kiosk)
@@ -116,7 +109,22 @@ class Hall:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         finally:
-            await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+            await asyncio.gather(*(c.close() for c in self._clients), return_exceptions=True)
+
+    def _staff_client(self, window: int) -> QueueClient:
+        """A window's connection; it is closed when the hall stops."""
+        client = QueueClient(
+            self.url,
+            Credentials(
+                role=Role.WINDOW,
+                user=f"ck{window:02d}",
+                password="yichuang",
+                window=window,
+                client="demo",
+            ),
+        )
+        self._clients.append(client)
+        return client
 
     # -- pacing -------------------------------------------------------------------------
 
@@ -146,14 +154,21 @@ class Hall:
             priority = Priority.GREEN
         elif roll < GREEN_SHARE + ASSISTED_SHARE:
             priority = Priority.ASSISTED
+        # Half the citizens say which service item they come for (企业设立登记 is the
+        # five-step one-chain company opening).
+        items = self._items.get(category, [])
+        item = self.random.choice(items) if items and self.random.random() < ITEM_SHARE else None
         try:
-            reply = await kiosk.request(IssueTicket, category=category, priority=priority)
+            reply = await kiosk.request(
+                IssueTicket, category=category, priority=priority, item=item
+            )
         except ServerError as exc:
             self.tally.refuse(exc.code)
             return
         self.tally.issued += 1
+        chain = f" 一链办理{reply.ticket.steps}步" if reply.ticket.steps > 1 else ""
         self.say(
-            f"取号 {reply.ticket.number} {self._categories[category].name}"
+            f"取号 {reply.ticket.number} {self._categories[category].name}{chain}"
             f" (前面 {reply.people_ahead} 人, 预计 {reply.estimated_wait_minutes:.0f} 分钟)"
         )
 
@@ -169,6 +184,10 @@ class Hall:
             except ServerError as exc:  # e.g. queue_empty: look again in a minute
                 self.tally.refuse(exc.code)
                 await asyncio.sleep(self._minutes(1))
+                if exc.code is ErrorCode.WINDOW_TAKEN:  # closed at midnight: log in again
+                    await client.close()
+                    client = self._staff_client(window)
+                    await client.start()
                 continue
             if served and served % 12 == 0:  # a short staggered break (错时休息)
                 await client.request(PauseWindow, reason="短暂休息")
@@ -180,7 +199,8 @@ class Hall:
         reply = await client.request(CallNext)
         self.tally.called += 1
         ticket = reply.ticket
-        self.say(f"叫号 {ticket.number} → {window}号窗口")
+        step = f" 第{ticket.chain_step + 1}/{ticket.steps}步" if ticket.steps > 1 else ""
+        self.say(f"叫号 {ticket.number}{step} → {window}号窗口")
         await asyncio.sleep(self._minutes(self.random.uniform(0.3, 1.0)))  # walking over
         if self.random.random() < NO_SHOW_SHARE:
             await client.request(Recall)

@@ -5,31 +5,42 @@ snapshot current; every citizen action builds one request with one id, so pressi
 "retry" after a network fault re-sends that same request and the server answers it
 without issuing a second ticket. Printing happens after the ticket is issued, off the
 UI thread; a printer fault is shown and logged but never un-issues the ticket.
+
+Citizens tap while screens change. A request from a screen counts only while that screen
+is the one shown (a tap queued just before a change, or the reset timer of a screen being
+left, acts on nothing), and one ticket request at a time is in flight: a second tap while
+the server answers issues nothing and cancels nothing.
+
+What the citizen reads is built from the reply's fields and the error's code and
+structured fields (`ErrorReply`), never from the server's message text.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 
 from kiosk.i18n import Texts
 from kiosk.printing import TicketPrinter, TicketSlip
 from kiosk.screens import (
+    CheckInScreen,
     ClosedScreen,
     IssuedTicket,
     NoticeScreen,
     ServiceScreen,
     StartScreen,
     TicketScreen,
+    chain_text,
+    state_text,
 )
 from queue_protocol.client import (
     Connected,
@@ -47,6 +58,7 @@ from queue_protocol.messages import (
     CategoryView,
     CheckIn,
     CheckInReply,
+    ErrorReply,
     GetSnapshot,
     IssueTicket,
     Priority,
@@ -54,6 +66,7 @@ from queue_protocol.messages import (
     ServiceItemView,
     Snapshot,
     TicketReply,
+    TicketState,
 )
 
 log = logging.getLogger(__name__)
@@ -63,6 +76,11 @@ TicketRequest = IssueTicket | CheckIn
 # Priority classes a citizen may choose at the kiosk; appointment tickets come from check-in.
 KIOSK_PRIORITIES = (Priority.NORMAL, Priority.GREEN, Priority.ASSISTED)
 SNAPSHOT_REFRESH = 60.0  # seconds: notices opening and closing time without any event
+# A ticket in one of these has nothing more to wait for: shown, not printed (a check-in code
+# used again can bring back a ticket that was served, missed, cancelled or expired).
+FINAL_STATES = frozenset(
+    {TicketState.DONE, TicketState.NO_SHOW, TicketState.CANCELLED, TicketState.EXPIRED}
+)
 
 
 def _utc_now() -> datetime:
@@ -100,8 +118,9 @@ class KioskApp(App[None]):
         self.client: QueueClient | None = None
         self.snapshot: Snapshot | None = None
         self.online = False
-        self.fatal: str | None = None
+        self.fatal: str | None = None  # the error code of a server that refused this kiosk
         self.last_ticket: IssuedTicket | None = None  # for tests and the log
+        self.ticket_request: TicketRequest | None = None  # the one waiting for its reply
 
     # -- state the screens read ---------------------------------------------------------
 
@@ -138,7 +157,7 @@ class KioskApp(App[None]):
 
     def status_text(self) -> str:
         if self.fatal:
-            return self.fatal
+            return self.t("refused", code=self.fatal)
         if self.snapshot is None:
             return self.t("connecting")
         if not self.online:
@@ -164,7 +183,7 @@ class KioskApp(App[None]):
         try:
             await client.start(timeout=self.request_timeout)
         except LoginFailed as exc:
-            self.fatal = f"{exc.code}: {exc.message}"
+            self.fatal = exc.code.value
             log.error("the server refused this kiosk: %s", exc)
             self._update_status()
             return
@@ -178,12 +197,14 @@ class KioskApp(App[None]):
                 self.online = False
                 self._update_status()
             elif isinstance(notice, EventReceived):
-                if notice.event.name == "config_changed" and not notice.replayed:
+                # After a close-out the hall is usually closed: the closed screen follows.
+                if notice.event.name in ("config_changed", "day_closed") and not notice.replayed:
                     self.refresh_snapshot()
             elif isinstance(notice, Stopped):
                 self.online = False
                 if notice.error is not None:
-                    self.fatal = f"{notice.error.code}: {notice.error.message}"
+                    log.error("the server stopped this kiosk: %s", notice.error)
+                    self.fatal = notice.error.code.value
                 self._update_status()
 
     @work(exclusive=True, group="snapshot")
@@ -225,19 +246,34 @@ class KioskApp(App[None]):
 
     # -- navigation -------------------------------------------------------------------------
 
-    def go_home(self) -> None:
+    def shown(self, origin: Screen[Any] | None) -> bool:
+        """Whether a request from `origin` may act: only the screen on top may move the
+        citizen on. None: the app itself asks (a reply, a snapshot)."""
+        if origin is None or origin.is_active:
+            return True
+        log.debug("ignored a request from %s, which is not shown", type(origin).__name__)
+        return False
+
+    def go_home(self, origin: Screen[Any] | None = None) -> None:
         """Back to the start screen (or the closed screen when the hall is closed)."""
+        if not self.shown(origin):
+            return
         while len(self.screen_stack) > 2:
             self.pop_screen()
         if self.snapshot is not None and not self.snapshot.hall.open_now:
-            self.push_screen(ClosedScreen())
+            if not isinstance(self.screen, ClosedScreen):
+                self.push_screen(ClosedScreen())
         else:
             self.refresh_snapshot()
 
-    def choose_category(self, code: str) -> None:
-        if not self.ready:
+    def choose_category(self, code: str, origin: Screen[Any] | None = None) -> None:
+        if not self.shown(origin) or not self.ready or self.category(code) is None:
             return
         self.push_screen(ServiceScreen(code))
+
+    def open_check_in(self, origin: Screen[Any] | None = None) -> None:
+        if self.shown(origin):
+            self.push_screen(CheckInScreen())
 
     def toggle_language(self) -> None:
         self.t = Texts("en" if self.t.lang == "zh" else "zh")
@@ -245,17 +281,38 @@ class KioskApp(App[None]):
 
     # -- getting a ticket -------------------------------------------------------------------
 
-    def issue(self, category: str, item: str | None, priority: Priority) -> None:
+    def issue(
+        self,
+        category: str,
+        item: str | None,
+        priority: Priority,
+        origin: Screen[Any] | None = None,
+    ) -> None:
         """One citizen action, one request id (kept for retries)."""
+        if not self.shown(origin):
+            return
         request = IssueTicket(
             id=QueueClient.new_id(), category=category, item=item, priority=priority
         )
+        self.request_ticket(request)
+
+    def check_in(self, code: str, origin: Screen[Any] | None = None) -> None:
+        if self.shown(origin):
+            self.request_ticket(CheckIn(id=QueueClient.new_id(), code=code))
+
+    def request_ticket(self, request: TicketRequest) -> bool:
+        """Send `request` unless another ticket request still waits for its reply (a second
+        tap meanwhile issues nothing); False when it was not sent."""
+        if self.ticket_request is not None:
+            log.info("%s ignored: %s is still waiting", request.type, self.ticket_request.id)
+            return False
+        self.ticket_request = request
         self.send_for_ticket(request)
+        return True
 
-    def check_in(self, code: str) -> None:
-        self.send_for_ticket(CheckIn(id=QueueClient.new_id(), code=code))
-
-    @work(exclusive=True, group="ticket")
+    # Not exclusive: a new request must never cancel one the server may already have
+    # answered with a ticket. `request_ticket` lets one run at a time.
+    @work(group="ticket")
     async def send_for_ticket(self, request: TicketRequest) -> None:
         client = self.client
         try:
@@ -264,7 +321,7 @@ class KioskApp(App[None]):
             reply: TicketReply = await client.request(request, timeout=self.request_timeout)
         except ServerError as exc:
             log.info("%s refused: %s %s", request.type, exc.code, exc.message)
-            self._show_refusal(request, exc)
+            self._show_refusal(request, exc.reply)
             return
         except (TimeoutError, NotConnected, ConnectionError) as exc:
             log.warning("%s %s got no answer: %r", request.type, request.id, exc)
@@ -272,10 +329,12 @@ class KioskApp(App[None]):
                 NoticeScreen(
                     self.t("error_title"),
                     self.t("network"),
-                    retry=lambda: self.send_for_ticket(request),
+                    retry=lambda: self.request_ticket(request),
                 )
             )
             return
+        finally:
+            self.ticket_request = None
         self._show_ticket(reply)
 
     def _show(self, screen: NoticeScreen | TicketScreen) -> None:
@@ -284,21 +343,30 @@ class KioskApp(App[None]):
         self.push_screen(screen)
 
     def _show_ticket(self, reply: TicketReply) -> None:
-        category = self.category(reply.ticket.category)
+        ticket = reply.ticket
+        category = self.category(ticket.category)
         note = ""
         if isinstance(reply, CheckInReply):
-            if reply.note.startswith("already"):
+            if reply.already_checked_in:
                 note = self.t("ticket_again")
             elif not reply.on_time:
                 note = self.t("ticket_late")
-        if not note and reply.ticket.priority is Priority.APPOINTMENT:
+        if not note and ticket.priority is Priority.APPOINTMENT:
             note = self.t("ticket_appointment")
-        issued = IssuedTicket(reply, category.name if category else reply.ticket.category, note)
+        finished = ticket.state in FINAL_STATES
+        issued = IssuedTicket(
+            reply, category.name if category else ticket.category, note, finished=finished
+        )
         self.last_ticket = issued
-        log.info("ticket %s issued (%s)", reply.ticket.id, reply.ticket.priority.value)
+        log.info(
+            "ticket %s %s (%s)",
+            ticket.id,
+            f"shown again, {ticket.state.value}" if finished else "issued",
+            ticket.priority.value,
+        )
         screen = TicketScreen(issued)
         self._show(screen)
-        if self.printer.enabled:
+        if self.printer.enabled and not finished:
             self.print_ticket(screen, issued)
 
     @work(group="printing")
@@ -314,35 +382,64 @@ class KioskApp(App[None]):
             issued_at=ticket.issued_at.astimezone(self.tz),
             ticket_id=ticket.id,
             note=issued.note,
+            chain=chain_text(self.t, ticket),
+            state=state_text(self.t, ticket),
             lang=self.t.lang,
+            secret=issued.reply.secret,
         )
         result = await asyncio.to_thread(self.printer.print_slip, slip)
         if screen.is_attached:
             screen.show_print(result)
 
-    def _show_refusal(self, request: TicketRequest, exc: ServerError) -> None:
-        t = self.t
-        title = t("closed_title")
-        if exc.code is ErrorCode.HALL_CLOSED:
-            message = t("past_closing") if "past closing" in exc.message else t("closed")
-        elif exc.code is ErrorCode.CAPACITY_REACHED and isinstance(request, IssueTicket):
-            category = self.category(request.category)
-            message = t("capacity", category=category.name if category else request.category)
-        elif exc.code is ErrorCode.TOO_EARLY:
-            title = t("check_in_title")
-            match = re.search(r"opens at (\d{1,2}:\d{2})", exc.message)
-            message = (
-                t("too_early", time=match.group(1))
-                if match and " on " not in exc.message
-                else t("too_early_plain", message=exc.message)
-            )
-        elif exc.code is ErrorCode.NOT_FOUND and isinstance(request, CheckIn):
-            title, message = t("check_in_title"), t("wrong_code")
-        elif exc.code is ErrorCode.INVALID_STATE and isinstance(request, CheckIn):
-            title, message = t("check_in_title"), t("cancelled_code")
-        else:
-            title, message = t("error_title"), t("error", message=exc.message)
+    def _show_refusal(self, request: TicketRequest, error: ErrorReply) -> None:
+        title, message = self.refusal_text(request, error)
+        if error.code is ErrorCode.NOT_FOUND and isinstance(request, IssueTicket):
+            self.refresh_snapshot()  # a category or item that changed meanwhile
         self._show(NoticeScreen(title, message))
+
+    def refusal_text(self, request: TicketRequest, error: ErrorReply) -> tuple[str, str]:
+        """The title and message for a refused ticket request, from the error's code and
+        structured fields (its `message` is for the log only)."""
+        t = self.t
+        code, reason = error.code, error.reason
+        checking_in = isinstance(request, CheckIn)
+        if code is ErrorCode.HALL_CLOSED:
+            if reason == "past_closing" and error.at and error.estimated_wait_minutes is not None:
+                closing = error.at.astimezone(self.tz)
+                minutes = f"{error.estimated_wait_minutes:.0f}"
+                return t("closed_title"), t("past_closing", time=f"{closing:%H:%M}", m=minutes)
+            if reason == "past_closing":
+                return t("closed_title"), t("past_closing_plain")
+            return t("closed_title"), t("closed")
+        if code is ErrorCode.CAPACITY_REACHED:
+            category = self.category(request.category) if isinstance(request, IssueTicket) else None
+            if category is None:
+                return t("closed_title"), t("capacity_plain")
+            return t("closed_title"), t("capacity", category=category.name)
+        if code is ErrorCode.TOO_EARLY:
+            if error.at is None:
+                return t("check_in_title"), t("too_early_plain")
+            opens = error.at.astimezone(self.tz)
+            if opens.date() == self.local_now().date():
+                return t("check_in_title"), t("too_early", time=f"{opens:%H:%M}")
+            return t("check_in_title"), t(
+                "too_early_day", date=t.date(opens.date()), time=f"{opens:%H:%M}"
+            )
+        if code is ErrorCode.NOT_FOUND:
+            if checking_in:
+                return t("check_in_title"), t("wrong_code")
+            return t("error_title"), t("changed_choice")
+        if code is ErrorCode.INVALID_STATE and checking_in and reason == "used":
+            state = t.state(TicketState(error.state)) if error.state else ""
+            return t("check_in_title"), t("used_code", number=error.ticket or "", state=state)
+        if code is ErrorCode.INVALID_STATE and checking_in:
+            key = {"cancelled": "cancelled_code", "missed": "missed_code"}.get(
+                reason or "", "invalid_code"
+            )
+            return t("check_in_title"), t(key)
+        if code is ErrorCode.RATE_LIMITED:
+            return t("error_title"), t("busy")
+        return t("error_title"), t("error", code=code.value)
 
 
 def make_app(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from queue_protocol.messages import Priority
+from queue_protocol.messages import Priority, TicketState
 
 LANGUAGES = ("zh", "en")
 
@@ -12,6 +13,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     "zh": {
         "connecting": "正在连接服务器…",
         "offline": "网络连接中断，正在重新连接…",
+        "refused": "服务器拒绝了本机（{code}），请联系管理员。",
         "choose_category": "请选择您要办理的业务",
         "check_in": "预约签到",
         "language": "English",
@@ -42,6 +44,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "ticket_appointment": "预约号：预约时段开始后优先叫号",
         "ticket_late": "您已超过预约签到时间，已为您取普通号。",
         "ticket_again": "您已签到，这是您之前取得的号码。",
+        "ticket_chain": "一链办理 共{steps}步，第{step}步：{name}",
+        "ticket_state": "号票状态：{state}",
+        "ticket_final": "这张号票已经结束，如需办理请重新取号。",
+        "state.waiting": "等候中",
+        "state.called": "正在呼叫，请到窗口办理",
+        "state.serving": "正在办理",
+        "state.done": "已办结",
+        "state.no_show": "已过号",
+        "state.cancelled": "已取消",
+        "state.expired": "已过期（当天已结束）",
         "returning": "{s} 秒后自动返回首页",
         "printing": "正在打印…",
         "printed": "请取走打印的号票。",
@@ -49,13 +61,23 @@ _TEXTS: dict[str, dict[str, str]] = {
         "print_failed": "打印失败：{error}。号码已取到，请记下屏幕上的号码或拍照。",
         "closed_title": "暂停取号",
         "closed": "现在不是办公时间，暂停取号。请在办公时间内再来。",
-        "past_closing": "预计等候时间已超过今天的下班时间，今天不再取号。请明天再来。",
+        "past_closing": (
+            "预计等候约 {m} 分钟，超过了今天的下班时间 {time}，今天不再取号。请明天再来。"
+        ),
+        "past_closing_plain": "预计等候时间已超过今天的下班时间，今天不再取号。请明天再来。",
         "capacity": "今天“{category}”的号已经取完。请明天再来，或通过预约办理。",
+        "capacity_plain": "今天的号已经取完。请明天再来，或通过预约办理。",
         "too_early": "还没到签到时间。请于 {time} 以后再来签到。",
-        "too_early_plain": "还没到签到时间：{message}",
+        "too_early_day": "还没到签到时间。请于 {date} {time} 以后再来签到。",
+        "too_early_plain": "还没到签到时间，请稍后再来签到。",
         "wrong_code": "没有找到这个签到码，请核对后重新输入。",
         "cancelled_code": "这个预约已经取消，请直接取号。",
-        "error": "暂时无法办理：{message}",
+        "missed_code": "这个预约的时间已经过了，请重新预约或直接取号。",
+        "used_code": "这个预约已经签到办理过（{number}，{state}），如需办理请重新取号。",
+        "invalid_code": "这个签到码现在不能签到，请到咨询台询问。",
+        "changed_choice": "这项业务刚刚有调整，请重新选择。",
+        "busy": "现在取号的人较多，请稍候再试。",
+        "error": "暂时无法办理（代码 {code}），请到咨询台询问。",
         "error_title": "暂时无法办理",
         "network": "网络故障，未能取号。请点击“重试”（不会重复取号）。",
         "check_in_title": "预约签到",
@@ -68,6 +90,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "connecting": "Connecting to the server…",
         "offline": "Connection lost; reconnecting…",
+        "refused": "The server refused this kiosk ({code}). Please call an administrator.",
         "choose_category": "Please choose a service",
         "check_in": "Appointment check-in",
         "language": "中文",
@@ -98,6 +121,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "ticket_appointment": "Appointment ticket: called first once your slot begins",
         "ticket_late": "You are past your appointment's check-in time; this is a regular ticket.",
         "ticket_again": "You have already checked in; this is your ticket.",
+        "ticket_chain": "One-chain service: {steps} steps, step {step}: {name}",
+        "ticket_state": "Ticket status: {state}",
+        "ticket_final": "This ticket is finished; please take a new one if you need service.",
+        "state.waiting": "waiting",
+        "state.called": "called: please go to the window",
+        "state.serving": "being served",
+        "state.done": "done",
+        "state.no_show": "missed (no-show)",
+        "state.cancelled": "cancelled",
+        "state.expired": "expired (its day has ended)",
         "returning": "Back to the start in {s} s",
         "printing": "Printing…",
         "printed": "Please take your printed ticket.",
@@ -108,16 +141,30 @@ _TEXTS: dict[str, dict[str, str]] = {
         "closed_title": "No tickets now",
         "closed": "The hall is closed. Please come back during opening hours.",
         "past_closing": (
+            "The expected wait (about {m} min) runs past today's closing time, {time}, so no "
+            "more tickets are issued today. Please come back tomorrow."
+        ),
+        "past_closing_plain": (
             "The expected wait runs past today's closing time, so no more tickets are issued "
             "today. Please come back tomorrow."
         ),
         "capacity": "All of today's tickets for {category} have been taken. Please come back "
         "tomorrow or book an appointment.",
+        "capacity_plain": "All of today's tickets have been taken. Please come back tomorrow "
+        "or book an appointment.",
         "too_early": "Check-in is not open yet. Please come back after {time}.",
-        "too_early_plain": "Check-in is not open yet: {message}",
+        "too_early_day": "Check-in is not open yet. Please come back after {time} on {date}.",
+        "too_early_plain": "Check-in is not open yet. Please come back later.",
         "wrong_code": "No appointment has this code. Please check it and try again.",
         "cancelled_code": "This appointment was cancelled. Please take a regular ticket.",
-        "error": "This cannot be done now: {message}",
+        "missed_code": "This appointment's time has passed. Please book again or take a "
+        "regular ticket.",
+        "used_code": "This appointment was already used (ticket {number}, {state}). Please "
+        "take a new ticket if you need one.",
+        "invalid_code": "This code cannot be checked in now. Please ask at the information desk.",
+        "changed_choice": "This service has just changed. Please choose again.",
+        "busy": "Many people are taking tickets right now. Please try again in a moment.",
+        "error": "This cannot be done now (code {code}). Please ask at the information desk.",
         "error_title": "Cannot do this now",
         "network": "Network problem: no ticket was issued. Press Retry (you will not get two).",
         "check_in_title": "Appointment check-in",
@@ -144,3 +191,10 @@ class Texts:
 
     def priority(self, priority: Priority) -> str:
         return self(f"priority.{priority.value}")
+
+    def state(self, state: TicketState) -> str:
+        return self(f"state.{state.value}")
+
+    def date(self, day: date) -> str:
+        """A day as people write it: 11月26日, or 2026-11-26 in English."""
+        return f"{day.month}月{day.day}日" if self.lang == "zh" else day.isoformat()

@@ -7,7 +7,8 @@
 
 Chinese text is sent as GB18030 after `FS &` (Chinese character mode), which is what the
 thermal printers sold in China expect; the QR code is rendered by the printer itself
-(`GS ( k`) and carries the ticket id, which `ticket_status` answers for.
+(`GS ( k`) and carries the ticket id with the ticket's secret (see `slip_qr_text`): only
+the holder of the slip can use it, so the secret is never printed as text.
 
 A printer fault never stops a ticket: the ticket is issued first, printing comes after,
 and a failure is reported on screen and to the log as a `PrintResult`.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -48,13 +49,26 @@ class TicketSlip:
     ticket_id: str
     item: str | None = None
     note: str = ""
+    chain: str = ""  # the one-chain note ("一链办理 共5步，第1步：企业登记"), or nothing
+    state: str = ""  # the ticket's state when it is not simply waiting (a lost slip again)
     lang: str = "zh"
+    # The ticket's secret for the QR code; kept out of reprs so it never reaches a log.
+    secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
 class PrintResult:
     printed: bool
     error: str | None = None  # what went wrong, for the screen and the log
+
+
+def slip_qr_text(ticket_id: str, secret: str | None) -> str:
+    """What the slip's QR code says: the ticket and the secret that proves holding its slip.
+
+    A later issue turns this into the http address of a status page; keep it built here.
+    """
+    text = f"yichuang:t/{ticket_id}"
+    return f"{text}?k={secret}" if secret else text
 
 
 def write_slip(printer: Any, slip: TicketSlip) -> None:
@@ -72,12 +86,17 @@ def write_slip(printer: Any, slip: TicketSlip) -> None:
     printer.textln(slip.number)
     printer.set(align="center", bold=False, normal_textsize=True)
     cjk(slip.category if not slip.item else f"{slip.category} · {slip.item}")
-    cjk(t("ticket_ahead", n=slip.people_ahead))
-    cjk(t("ticket_wait", m=f"{slip.wait_minutes:.0f}"))
+    if slip.chain:
+        cjk(slip.chain)
+    if slip.state:
+        cjk(slip.state)
+    else:
+        cjk(t("ticket_ahead", n=slip.people_ahead))
+        cjk(t("ticket_wait", m=f"{slip.wait_minutes:.0f}"))
     cjk(t("ticket_time", t=slip.issued_at.strftime("%Y-%m-%d %H:%M")))
     if slip.note:
         cjk(slip.note)
-    printer.qr(slip.ticket_id, size=6, native=True)
+    printer.qr(slip_qr_text(slip.ticket_id, slip.secret), size=6, native=True)
     printer.ln()
     cjk(t("ticket_hint"))
     printer.cut()

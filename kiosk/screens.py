@@ -15,8 +15,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Static
 
 from kiosk.bigtext import big
+from kiosk.i18n import Texts
 from kiosk.printing import PrintResult
-from queue_protocol.messages import Priority, TicketReply
+from queue_protocol.messages import Priority, TicketReply, TicketState, TicketView
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
@@ -27,9 +28,15 @@ CODE_LENGTH = 6
 
 
 class KioskScreen(Screen[None]):
+    """A kiosk screen. Its requests to the app name it as their origin: the app ignores
+    those of a screen no longer shown (see `KioskApp.shown`)."""
+
     @property
     def kiosk(self) -> KioskApp:
         return cast("KioskApp", self.app)
+
+    def go_home(self) -> None:
+        self.kiosk.go_home(self)
 
 
 class Header(Horizontal):
@@ -44,9 +51,13 @@ class Header(Horizontal):
         self.set_interval(1.0, self.update_texts)
 
     def update_texts(self) -> None:
+        # Tolerant of its own parts being gone: its timer can fire once more while its
+        # screen is taken apart (going back home, or a recompose).
         kiosk = cast("KioskApp", self.app)
-        self.query_one("#hall-name", Static).update(kiosk.hall_name)
-        self.query_one("#clock", Static).update(kiosk.local_now().strftime(kiosk.t("clock")))
+        for name in self.query("#hall-name").results(Static):
+            name.update(kiosk.hall_name)
+        for clock in self.query("#clock").results(Static):
+            clock.update(kiosk.local_now().strftime(kiosk.t("clock")))
 
 
 # ---------------------------------------------------------------------------
@@ -88,15 +99,15 @@ class StartScreen(KioskScreen):
     @on(Button.Pressed, ".category")
     def choose(self, event: Button.Pressed) -> None:
         assert event.button.id is not None
-        self.kiosk.choose_category(event.button.id.removeprefix("cat-"))
+        self.kiosk.choose_category(event.button.id.removeprefix("cat-"), self)
 
     def action_category(self, n: int) -> None:
         if 0 < n <= len(self.kiosk.categories):
-            self.kiosk.choose_category(self.kiosk.categories[n - 1].code)
+            self.kiosk.choose_category(self.kiosk.categories[n - 1].code, self)
 
     @on(Button.Pressed, "#check-in")
     def action_check_in(self) -> None:
-        self.app.push_screen(CheckInScreen())
+        self.kiosk.open_check_in(self)
 
     @on(Button.Pressed, "#language")
     def action_language(self) -> None:
@@ -175,15 +186,16 @@ class ServiceScreen(KioskScreen):
 
             def confirmed(ok: bool | None) -> None:
                 if ok:
-                    self.kiosk.issue(self.category, self.item, chosen)
+                    self.kiosk.issue(self.category, self.item, chosen, self)
 
-            self.app.push_screen(ConfirmGreenScreen(), confirmed)
+            if self.kiosk.shown(self):
+                self.app.push_screen(ConfirmGreenScreen(), confirmed)
             return
-        self.kiosk.issue(self.category, self.item, chosen)
+        self.kiosk.issue(self.category, self.item, chosen, self)
 
     @on(Button.Pressed, "#back")
     def action_back(self) -> None:
-        self.kiosk.go_home()
+        self.go_home()
 
 
 class ConfirmGreenScreen(ModalScreen[bool]):
@@ -223,6 +235,21 @@ class IssuedTicket:
     reply: TicketReply
     category_name: str
     note: str = ""
+    finished: bool = False  # done, no-show, cancelled or expired: nothing to wait for
+
+
+def chain_text(t: Texts, ticket: TicketView) -> str:
+    """The one-chain note for a ticket of a chain item ("一链办理 共5步，第1步：企业登记")."""
+    if ticket.steps <= 1:
+        return ""
+    return t("ticket_chain", steps=ticket.steps, step=ticket.chain_step + 1, name=ticket.step or "")
+
+
+def state_text(t: Texts, ticket: TicketView) -> str:
+    """The ticket's state, said only when it is not simply waiting (a lost slip again)."""
+    if ticket.state is TicketState.WAITING:
+        return ""
+    return t("ticket_state", state=t.state(ticket.state))
 
 
 class TicketScreen(KioskScreen):
@@ -253,26 +280,40 @@ class TicketScreen(KioskScreen):
                 yield Static(big(ticket.number), id="number")
             yield Static(ticket.number, id="number-text")
             yield Static(what, id="ticket-category")
-            yield Static(
-                f"{t('ticket_ahead', n=reply.people_ahead)}    "
-                f"{t('ticket_wait', m=f'{reply.estimated_wait_minutes:.0f}')}",
-                id="ticket-wait",
-            )
+            chain = chain_text(t, ticket)
+            if chain:
+                yield Static(chain, id="ticket-chain")
+            state = state_text(t, ticket)
+            if state:
+                yield Static(state, id="ticket-state")
+            if self.issued.finished:
+                yield Static(t("ticket_final"), id="ticket-wait")
+            else:
+                yield Static(
+                    f"{t('ticket_ahead', n=reply.people_ahead)}    "
+                    f"{t('ticket_wait', m=f'{reply.estimated_wait_minutes:.0f}')}",
+                    id="ticket-wait",
+                )
             yield Static(t("ticket_time", t=issued_at.strftime("%Y-%m-%d %H:%M")), id="ticket-time")
             yield Static(self.issued.note, id="ticket-note")
-            yield Static(
-                t("printing") if self.kiosk.printer.enabled else t("screen_only"),
-                id="print-status",
-            )
+            if self.issued.finished:
+                printing = ""
+            elif self.kiosk.printer.enabled:
+                printing = t("printing")
+            else:
+                printing = t("screen_only")
+            yield Static(printing, id="print-status")
             with Horizontal(classes="buttons"):
                 yield Button(t("done"), id="done", variant="primary")
                 yield Button(t("reprint"), id="reprint", classes="-hidden")
             yield Static(t("returning", s=f"{self.kiosk.reset_after:.0f}"), id="returning")
 
     def on_mount(self) -> None:
-        self.set_timer(self.kiosk.reset_after, self.kiosk.go_home)
+        self.set_timer(self.kiosk.reset_after, self.go_home)
 
     def show_print(self, result: PrintResult) -> None:
+        if not self.is_active:  # the citizen has left (or is leaving) this ticket
+            return
         t = self.kiosk.t
         status = self.query_one("#print-status", Static)
         reprint = self.query_one("#reprint", Button)
@@ -287,11 +328,11 @@ class TicketScreen(KioskScreen):
 
     @on(Button.Pressed, "#done")
     def action_done(self) -> None:
-        self.kiosk.go_home()
+        self.go_home()
 
     @on(Button.Pressed, "#reprint")
     def action_reprint(self) -> None:
-        if not self.query_one("#reprint", Button).has_class("-hidden"):
+        if self.is_active and not self.query_one("#reprint", Button).has_class("-hidden"):
             self.query_one("#print-status", Static).update(self.kiosk.t("printing"))
             self.kiosk.print_ticket(self, self.issued)
 
@@ -342,11 +383,11 @@ class CheckInScreen(KioskScreen):
     def submit(self) -> None:
         code = self.query_one("#code", Input).value.strip()
         if code:
-            self.kiosk.check_in(code)
+            self.kiosk.check_in(code, self)
 
     @on(Button.Pressed, "#back")
     def action_back(self) -> None:
-        self.kiosk.go_home()
+        self.go_home()
 
 
 class NoticeScreen(KioskScreen):
@@ -378,15 +419,15 @@ class NoticeScreen(KioskScreen):
             yield Static(t("returning", s=f"{self.kiosk.reset_after:.0f}"), id="returning")
 
     def on_mount(self) -> None:
-        self.set_timer(self.kiosk.reset_after, self.kiosk.go_home)
+        self.set_timer(self.kiosk.reset_after, self.go_home)
 
     @on(Button.Pressed, "#done")
     def action_done(self) -> None:
-        self.kiosk.go_home()
+        self.go_home()
 
     @on(Button.Pressed, "#retry")
     def do_retry(self) -> None:
-        if self.retry is not None:
+        if self.retry is not None and self.kiosk.shown(self):
             self.retry()
 
 

@@ -48,6 +48,8 @@ R = TypeVar("R", bound=_Request)
 FATAL_HELLO_ERRORS = frozenset(
     {
         ErrorCode.AUTH_FAILED,
+        ErrorCode.ACCOUNT_LOCKED,
+        ErrorCode.STAFF_ELSEWHERE,
         ErrorCode.FORBIDDEN,
         ErrorCode.NOT_FOUND,
         ErrorCode.WINDOW_TAKEN,
@@ -63,7 +65,8 @@ class ServerError(Exception):
     def __init__(self, error: ErrorReply) -> None:
         super().__init__(f"{error.code}: {error.message}")
         self.code = error.code
-        self.message = error.message
+        self.message = error.message  # for logs; show the user text made from `reply`
+        self.reply = error  # the code and its structured fields (reason, at, window, …)
 
 
 class LoginFailed(ServerError):
@@ -110,8 +113,13 @@ class Connected:
 
 @dataclass(frozen=True)
 class Disconnected:
+    """The connection is down; the client retries in `retry_in` seconds. `refused` is the
+    server's answer when it turned the hello away for a while (rate_limited, with its
+    retry time), so a program can say why instead of "the server cannot be reached"."""
+
     reason: str
     retry_in: float
+    refused: ErrorReply | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,8 @@ class QueueClient:
         self._connected = asyncio.Event()
         self._stopped: ServerError | None = None
         self._closing = False
+        self._retry_after = 0.0  # seconds the server asked us to wait (rate_limited hello)
+        self._refused: ErrorReply | None = None  # that refusal, for the Disconnected notice
         self._pending: dict[str, _Pending] = {}
         self._updates: asyncio.Queue[Notice] = asyncio.Queue(max_queue)
         self._task: asyncio.Task[None] | None = None
@@ -287,6 +297,7 @@ class QueueClient:
                                         ErrorReply(
                                             code=ErrorCode.WINDOW_TAKEN,
                                             message="logged in again elsewhere; this session ended",
+                                            reason="logged_in_elsewhere",
                                         )
                                     )
                                 )
@@ -294,16 +305,23 @@ class QueueClient:
                         return
             except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
                 reason = str(exc) or type(exc).__name__
-            except InvalidURI as exc:
-                self._stop(ServerError(ErrorReply(code=ErrorCode.BAD_REQUEST, message=str(exc))))
+            except (InvalidURI, ValueError) as exc:  # ValueError: e.g. a port over 65535
+                self._stop(
+                    ServerError(
+                        ErrorReply(
+                            code=ErrorCode.BAD_REQUEST, message=str(exc), reason="bad_address"
+                        )
+                    )
+                )
                 return
             finally:
                 self._ws = None
                 self._connected.clear()
             if self._closing or self._stopped:
                 return
-            delay = await anext(delays)
-            self._notify(Disconnected(reason, delay))
+            delay = max(await anext(delays), self._retry_after)  # as the server asked
+            self._notify(Disconnected(reason, delay, self._refused))
+            self._retry_after, self._refused = 0.0, None
             await asyncio.sleep(delay)
 
     async def _hello(self, ws: ClientConnection) -> bool:
@@ -330,6 +348,8 @@ class QueueClient:
                 if error.code in FATAL_HELLO_ERRORS:
                     self._stop(LoginFailed(error))
                     return False
+                self._retry_after = error.retry_after_seconds or 0.0
+                self._refused = error
                 raise ConnectionClosed(None, None)  # transient: retry later
             reply = HelloReply.model_validate(raw)
             break

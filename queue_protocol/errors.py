@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     ACCOUNT_LOCKED = "account_locked"  # too many wrong passwords: locked until `at`
     FORBIDDEN = "forbidden"  # this role may not do this
     WINDOW_TAKEN = "window_taken"  # another staff member is logged in at that window
+    STAFF_ELSEWHERE = "staff_elsewhere"  # this account works at another window (`window`)
     NOT_FOUND = "not_found"  # no such ticket, window, category …
     INVALID_STATE = "invalid_state"  # the ticket or window is not in a state that allows it
     QUEUE_EMPTY = "queue_empty"  # nothing waiting that this window may call

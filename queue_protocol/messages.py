@@ -47,6 +47,7 @@ class TicketState(StrEnum):
     DONE = "done"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # still open when its day was closed out
 
 
 class WindowState(StrEnum):
@@ -83,6 +84,11 @@ class TicketView(_View):
     priority: Priority = Priority.NORMAL
     state: TicketState
     issued_at: datetime
+    queued_at: datetime | None = Field(
+        None,
+        description="When it (re)entered the queue: its issue time, kept on transfer and"
+        " reinstatement, reset when it goes on to a one-chain step. Calls go by this time.",
+    )
     call_times: list[datetime] = []
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -91,7 +97,9 @@ class TicketView(_View):
     staff: str | None = None
     recall_count: int = 0
     transfers: list[Transfer] = []
-    chain_step: int = Field(0, description="Index of the current step in a one-chain category")
+    chain_step: int = Field(0, description="Index of the current one-chain step (0 = first)")
+    steps: int = Field(1, description="Steps of its one-chain item (1 = no chain)")
+    step: str | None = Field(None, description="Name of the current one-chain step")
     target_window: int | None = Field(None, description="Only this window may call it")
     appointment_at: datetime | None = None
 
@@ -106,6 +114,9 @@ class WindowView(_View):
     staff_name: str | None = None
     pause_reason: str | None = None
     ticket: str | None = Field(None, description="Id of the ticket called or being served")
+    connected: bool = Field(
+        False, description="A window client is connected for it now (false: offline or closed)"
+    )
 
 
 class CategoryView(_View):
@@ -114,7 +125,6 @@ class CategoryView(_View):
     prefix: str
     target_wait_minutes: int
     daily_capacity: int | None = None
-    chain: list[str] = Field([], description="Steps of a one-chain (一链办理) category")
 
 
 class ServiceItemView(_View):
@@ -123,12 +133,15 @@ class ServiceItemView(_View):
     time_limit_days: int = Field(0, description="Promised processing limit; 0 = 即办件")
     materials: list[str] = []
     appointment: bool = False
+    chain: list[str] = Field([], description="Steps of a one-chain (一链办理) item, in order")
 
 
 class QueueStat(_View):
     category: str
     waiting: int
-    oldest_issued_at: datetime | None = None
+    oldest_queued_at: datetime | None = Field(
+        None, description="Since when the longest-waiting ticket has been queued"
+    )
     estimated_wait_minutes: float = 0.0
 
 
@@ -142,6 +155,9 @@ class CallView(_View):
     window_name: str
     zone: str = ""
     recall: bool = False
+    chain_step: int = Field(0, description="One-chain: the step called (0 = first)")
+    steps: int = Field(1, description="One-chain: the ticket's number of steps (1 = none)")
+    step: str | None = Field(None, description="One-chain: the name of the step called")
 
 
 class HallView(_View):
@@ -156,7 +172,10 @@ class WindowStat(_View):
     """A window's figures for today (hall local day)."""
 
     window: int
-    served: int = Field(description="Tickets finished at this window today")
+    served: int = Field(
+        description="Services finished at this window today: each one-chain step counts where"
+        " it was given, a transfer does not"
+    )
     no_shows: int
     mean_service_minutes: float | None = Field(None, description="None before the first finish")
 
@@ -249,6 +268,13 @@ class FinishService(_WindowRequest):
     type: Literal["finish_service"] = "finish_service"
 
 
+class EndChain(_WindowRequest):
+    """Finish the service and end the ticket's one-chain visit at this step."""
+
+    type: Literal["end_chain"] = "end_chain"
+    reason: ShortText
+
+
 class MarkNoShow(_WindowRequest):
     type: Literal["mark_no_show"] = "mark_no_show"
 
@@ -313,6 +339,9 @@ class Rate(_Request):
     ticket: TicketRef
     level: int = Field(ge=1, le=5, description="1 非常满意 … 5 非常不满意")
     comment: str | None = Field(None, max_length=500)
+    secret: str | None = Field(
+        None, max_length=64, description="The ticket's secret (slip QR); kiosks must give it"
+    )
 
 
 class SetWindowProfile(_Request):
@@ -338,6 +367,7 @@ AnyRequest = Annotated[
     | Recall
     | StartService
     | FinishService
+    | EndChain
     | MarkNoShow
     | Reinstate
     | TransferTicket
@@ -361,6 +391,7 @@ WINDOW_REQUESTS: tuple[type[_WindowRequest], ...] = (
     Recall,
     StartService,
     FinishService,
+    EndChain,
     MarkNoShow,
     Reinstate,
     TransferTicket,
@@ -392,6 +423,11 @@ class TicketReply(_Reply):
     ticket: TicketView
     people_ahead: int = 0
     estimated_wait_minutes: float = 0.0
+    secret: str | None = Field(
+        None,
+        description="issue_ticket and check_in only: the ticket's secret for its slip's QR code"
+        " (rating, status page); sent to the issuing device only, never in an event",
+    )
 
 
 class WindowReply(_Reply):
@@ -411,7 +447,7 @@ class AppointmentView(_View):
     slot: str
     name: str
     phone: str = Field(description="Masked, e.g. 138****5678")
-    state: str = Field(description="booked | cancelled | checked_in")
+    state: str = Field(description="booked | cancelled | checked_in | missed")
     ticket: str | None = Field(None, description="Id of the ticket issued at check-in")
 
 
@@ -428,7 +464,10 @@ class AppointmentReply(_Reply):
 
 class CheckInReply(TicketReply):
     on_time: bool = True
-    note: str = ""
+    note: str = Field("", description="For operators' logs; clients use the fields")
+    already_checked_in: bool = Field(
+        False, description="The code was used before: the same ticket, with a new secret"
+    )
 
 
 class AppointmentListReply(_Reply):
@@ -472,6 +511,7 @@ REPLY_FOR: dict[str, type[_Reply]] = {
     "recall": WindowReply,
     "start_service": WindowReply,
     "finish_service": WindowReply,
+    "end_chain": WindowReply,
     "mark_no_show": WindowReply,
     "reinstate": TicketReply,
     "transfer": WindowReply,
@@ -530,6 +570,9 @@ class ServiceFinished(_TicketEvent):
     name: Literal["service_finished"] = "service_finished"
     window: int
     next_step: str | None = Field(None, description="One-chain: the step the ticket waits for")
+    chain_ended: str | None = Field(
+        None, description="One-chain ended early at this step (end_chain): the reason given"
+    )
 
 
 class TicketNoShow(_TicketEvent):
@@ -550,9 +593,48 @@ class TicketCancelled(_TicketEvent):
     name: Literal["ticket_cancelled"] = "ticket_cancelled"
 
 
+class TicketRequeued(_TicketEvent):
+    """A called ticket back in the queue at its old place: its window went offline and was
+    closed, or a supervisor closed it."""
+
+    name: Literal["ticket_requeued"] = "ticket_requeued"
+    window: int
+    reason: str = Field(description="offline | closed_by_supervisor")
+
+
+class TicketExpired(_TicketEvent):
+    """A ticket still open when its day was closed out (SPEC §3)."""
+
+    name: Literal["ticket_expired"] = "ticket_expired"
+
+
+class DaySummary(_View):
+    issued: int = 0
+    done: int = 0
+    no_show: int = 0
+    cancelled: int = 0
+    expired: int = 0
+    appointments_missed: int = Field(0, description="Booked and never checked in")
+
+
+class DayClosed(_Event):
+    """The hall's day was closed out: every ticket of it still open has expired, every
+    window is closed. Nothing of that day is called, counted or shown as waiting again."""
+
+    name: Literal["day_closed"] = "day_closed"
+    day: date = Field(description="The hall-local date closed")
+    closed_at: datetime = Field(description="The close-out moment: closing + grace, or midnight")
+    summary: DaySummary
+
+
 class WindowChanged(_Event):
     name: Literal["window_changed"] = "window_changed"
     window: WindowView
+    reason: str | None = Field(
+        None,
+        description="Why, when not by the window's own action: day_closed, offline,"
+        " closed_by_supervisor, moved (its staff logged in at another window)",
+    )
 
 
 class QueueChanged(_Event):
@@ -592,6 +674,9 @@ AnyEvent = Annotated[
     | TicketReinstated
     | TicketTransferred
     | TicketCancelled
+    | TicketRequeued
+    | TicketExpired
+    | DayClosed
     | WindowChanged
     | QueueChanged
     | ConfigChanged
@@ -611,6 +696,9 @@ EVENT_NAMES: tuple[str, ...] = (
     "ticket_reinstated",
     "ticket_transferred",
     "ticket_cancelled",
+    "ticket_requeued",
+    "ticket_expired",
+    "day_closed",
     "window_changed",
     "queue_changed",
     "config_changed",

@@ -16,7 +16,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ from queue_protocol.messages import (
     TicketIssued,
     TicketState,
 )
+from queue_server import security
 from queue_server.domain.model import Category, HallRules, Ticket
 from queue_server.store.tables import (
     AppointmentRow,
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 CODE_ALPHABET = "ACDEFHJKMNPQRTUVWXY3479"
 CODE_LENGTH = 6
 BOOKED, CANCELLED, CHECKED_IN = "booked", "cancelled", "checked_in"
+MISSED = "missed"  # still booked when its day was closed out: the citizen never came
 HOLDING = (BOOKED, CHECKED_IN)  # states that take up a place in a slot
 _SLOT = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -262,6 +264,7 @@ def book(svc: HallService, tx: _Tx, r: BookAppointment) -> AppointmentReply:
             ErrorCode.CAPACITY_REACHED,
             f"the {r.day} {r.slot} slot of {category.name} is fully booked "
             f"({plan.capacity} places)",
+            reason="slot_full",
         )
     code = new_code()
     while tx.session.get(AppointmentRow, code) is not None:
@@ -290,6 +293,12 @@ def cancel(tx: _Tx, rid: str, code: str) -> AppointmentReply:
     row = _appointment(tx, code)
     if row.state == CANCELLED:
         raise ProtocolError(ErrorCode.INVALID_STATE, f"appointment {row.code} is already cancelled")
+    if row.state == MISSED:
+        raise ProtocolError(
+            ErrorCode.INVALID_STATE,
+            f"appointment {row.code} ({row.day} {row.slot}) is past",
+            reason="missed",
+        )
     if row.state == CHECKED_IN:
         raise ProtocolError(
             ErrorCode.INVALID_STATE,
@@ -310,9 +319,30 @@ def check_in(svc: HallService, tx: _Tx, rid: str, code: str) -> CheckInReply:
         raise ProtocolError(
             ErrorCode.INVALID_STATE,
             f"appointment {row.code} ({row.day} {row.slot}) was cancelled; please take a ticket",
+            reason="cancelled",
+        )
+    if row.state == MISSED and tx.config.rules.is_open(tx.now):  # closed: said below
+        raise ProtocolError(
+            ErrorCode.INVALID_STATE,
+            f"appointment {row.code} ({row.day} {row.slot}) has passed; please book again",
+            reason="missed",
         )
     if row.state == CHECKED_IN and row.ticket is not None:
-        # The same code again (a citizen who lost the slip): the same ticket, nothing new.
+        # The same code again (a citizen who lost the slip): the same ticket, reprinted with
+        # a new secret (the lost slip's no longer rates it).
+        ticket_row = svc._ticket_row(tx, row.ticket)
+        if ticket_row.state not in ("waiting", "called", "serving"):
+            raise ProtocolError(
+                ErrorCode.INVALID_STATE,
+                f"appointment {row.code} was used: ticket {ticket_row.number} is "
+                f"{ticket_row.state}",
+                reason="used",
+                ticket=ticket_row.number,
+                state=ticket_row.state,
+            )
+        secret = security.new_ticket_secret()
+        ticket_row.secret_hash = security.hash_token(secret)
+        tx.session.add(ticket_row)
         ticket = svc._ticket(tx, row.ticket)
         ahead, estimate = _position(svc, tx, ticket)
         return CheckInReply(
@@ -322,11 +352,15 @@ def check_in(svc: HallService, tx: _Tx, rid: str, code: str) -> CheckInReply:
             estimated_wait_minutes=estimate,
             on_time=ticket.priority is Priority.APPOINTMENT,
             note=f"already checked in at {_local(tx, row.checked_in_at):%H:%M}; same ticket",
+            secret=secret,
+            already_checked_in=True,
         )
     hall = tx.config.rules
     rules = tx.config.appointments
     if not hall.is_open(tx.now):
-        raise ProtocolError(ErrorCode.HALL_CLOSED, f"{hall.name} is closed now")
+        raise ProtocolError(
+            ErrorCode.HALL_CLOSED, f"{hall.name} is closed now", reason="closed_now"
+        )
     category = svc._category(tx, row.category)
     when = timing(row.slot_at, tx.now, rules)
     if when is Timing.EARLY:
@@ -337,9 +371,10 @@ def check_in(svc: HallService, tx: _Tx, rid: str, code: str) -> CheckInReply:
             ErrorCode.TOO_EARLY,
             f"check-in for the {row.slot} appointment opens at {opens:%H:%M}{on}; "
             "please come back then",
+            at=opens.astimezone(UTC),
         )
     on_time = when is Timing.ON_TIME
-    ticket = _issue(
+    ticket, secret = _issue(
         svc,
         tx,
         category,
@@ -364,6 +399,7 @@ def check_in(svc: HallService, tx: _Tx, rid: str, code: str) -> CheckInReply:
         estimated_wait_minutes=estimate,
         on_time=on_time,
         note=note,
+        secret=secret,
     )
 
 
@@ -424,17 +460,22 @@ def _taken(tx: _Tx, day: str, category: str, slot: str) -> int:
 
 def _require_open_at(hall: HallRules, day: date, slot: str) -> None:
     if day in hall.hours.holidays:
-        raise ProtocolError(ErrorCode.HALL_CLOSED, f"{hall.name} is closed on {day} (holiday)")
+        raise ProtocolError(
+            ErrorCode.HALL_CLOSED, f"{hall.name} is closed on {day} (holiday)", reason="holiday"
+        )
     if not hall.hours.days:
         return
     interval = hall.hours.interval(day)
     if interval is None:
-        raise ProtocolError(ErrorCode.HALL_CLOSED, f"{hall.name} is closed on {day}")
+        raise ProtocolError(
+            ErrorCode.HALL_CLOSED, f"{hall.name} is closed on {day}", reason="closed_day"
+        )
     opens, closes = interval
     if not opens <= time.fromisoformat(slot) < closes:
         raise ProtocolError(
             ErrorCode.HALL_CLOSED,
             f"{hall.name} is open {opens:%H:%M}-{closes:%H:%M} on {day}; no slot at {slot}",
+            reason="outside_hours",
         )
 
 
@@ -450,9 +491,10 @@ def _issue(
     priority: Priority,
     item: str | None,
     appointment_at: datetime | None,
-) -> Ticket:
-    """A ticket for a checked-in appointment. The booking already held a place, so the
-    category's daily capacity and the closing-time estimate do not apply."""
+) -> tuple[Ticket, str]:
+    """A ticket for a checked-in appointment, and its slip's secret. The booking already
+    held a place, so the category's daily capacity and the closing-time estimate do not
+    apply."""
     ticket = svc._number_ticket(
         tx,
         category,
@@ -461,9 +503,9 @@ def _issue(
         appointment_at=appointment_at,
         enforce_capacity=False,
     )
-    svc._save(tx, ticket, new=True)
+    secret = svc._save_new(tx, ticket)
     tx.emit(TicketIssued, ticket=svc._view(ticket))
-    return ticket
+    return ticket, secret
 
 
 def _position(svc: HallService, tx: _Tx, ticket: Ticket) -> tuple[int, float]:
@@ -477,7 +519,7 @@ def _position(svc: HallService, tx: _Tx, ticket: Ticket) -> tuple[int, float]:
         tx,
         ticket,
         (col(TicketRow.priority) == Priority.APPOINTMENT)
-        & (col(TicketRow.issued_at) < ticket.issued_at),
+        & (col(TicketRow.queued_at) < ticket.queue_time),
     )
     estimate = svc._estimate(tx, ticket.category, ahead, svc._windows(tx), svc._waiting_counts(tx))
     until_slot = max(0.0, (ticket.appointment_at - tx.now).total_seconds() / 60)

@@ -1,8 +1,8 @@
 """Who is on the other end of a `hello`: credentials checked off the write path (SPEC §9).
 
 A login never holds the database's write lock: the account or device is read in a short
-read-only transaction, and the password is checked afterwards, outside any transaction, in
-a separate worker process of low CPU priority (argon2id costs about 0.16 s of two cores;
+read-only transaction, and the password is checked afterwards, outside any transaction, on
+threads of low CPU priority (argon2id costs about 0.16 s of two cores and releases the GIL;
 run niced, it yields to the hall's own work instead of stalling it).
 
 What unauthenticated clients can make the server do is bounded three ways:
@@ -20,12 +20,12 @@ Failures are remembered in memory, per server process; a restart forgets them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import multiprocessing
 import os
+import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -50,7 +50,7 @@ FORGET_AFTER = timedelta(minutes=15)  # failures older than this no longer count
 TARPIT_SECONDS = 2.0  # the longest a refusal without a password check is held back
 MAX_CONCURRENT_CHECKS = 2
 MAX_WAITING_CHECKS = 32
-CHECKER_NICENESS = 10  # the password worker's CPU priority, below the server's
+CHECKER_NICENESS = 10  # the password checkers' CPU priority, below the server's
 MAX_TRACKED = 50_000  # addresses and accounts remembered before the oldest are dropped
 
 
@@ -238,46 +238,35 @@ class LoginGuard:
 
 
 # ---------------------------------------------------------------------------------------
-# Password checks in a niced worker process
+# Password checks on niced threads
 
 
 def _lower_priority() -> None:
-    os.nice(CHECKER_NICENESS)
+    """Run this checker thread (and the lane threads argon2 starts from it, which inherit its
+    priority) below the server's own threads: Linux keeps a nice value per thread."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECKER_NICENESS)
 
 
-_pool: ProcessPoolExecutor | None = None
-
-
-def _checker_pool() -> Executor:
-    """One worker pool per Python process, shared by every server in it (tests run many)."""
-    global _pool
-    if _pool is None:
-        _pool = ProcessPoolExecutor(
-            max_workers=MAX_CONCURRENT_CHECKS,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_lower_priority,
-        )
-    return _pool
-
-
-def _reset_checker_pool() -> None:
-    global _pool
-    if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
-    _pool = None
+def checker_threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(
+        max_workers=MAX_CONCURRENT_CHECKS,
+        thread_name_prefix="yichuang-password",
+        initializer=_lower_priority,
+    )
 
 
 Verify = Callable[[str | None, str], bool]
 
 
 class PasswordChecks:
-    """At most `concurrent` checks at once, at most MAX_WAITING_CHECKS waiting; by default
-    in the niced worker process."""
+    """At most `concurrent` checks at once on `executor` (argon2 releases the GIL), at most
+    MAX_WAITING_CHECKS waiting."""
 
     def __init__(
         self,
+        executor: Executor,
         verify: Verify = security.verify_password,
-        executor: Executor | None = None,
         concurrent: int = MAX_CONCURRENT_CHECKS,
     ) -> None:
         self._verify = verify
@@ -302,15 +291,9 @@ class PasswordChecks:
         try:
             async with self._slots:
                 loop = asyncio.get_running_loop()
-                try:
-                    return await loop.run_in_executor(
-                        self._executor or _checker_pool(), self._verify, password_hash, password
-                    )
-                except BrokenProcessPool:  # the worker died (killed, out of memory): anew
-                    _reset_checker_pool()
-                    return await loop.run_in_executor(
-                        _checker_pool(), self._verify, password_hash, password
-                    )
+                return await loop.run_in_executor(
+                    self._executor, self._verify, password_hash, password
+                )
         finally:
             self._waiting -= 1
 
@@ -321,12 +304,17 @@ class PasswordChecks:
 
 class Authenticator:
     def __init__(
-        self, engine: Engine, clock: Clock, reads: Executor, tarpit: float = TARPIT_SECONDS
+        self,
+        engine: Engine,
+        clock: Clock,
+        reads: Executor,
+        checks: Executor,
+        tarpit: float = TARPIT_SECONDS,
     ) -> None:
         self.engine = engine
         self.tarpit = tarpit
         self.guard = LoginGuard(clock)
-        self.checks = PasswordChecks()
+        self.checks = PasswordChecks(checks)
         self._reads = reads  # threads for the short credential reads
 
     async def login(self, hello: Hello, address: str) -> Principal:

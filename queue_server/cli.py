@@ -6,7 +6,7 @@ queue-server import FILE               replace the configuration (tickets are ke
 queue-server export [FILE]             write the configuration as TOML (hashes only)
 queue-server staff add|passwd|disable|enable|list
 queue-server device add|revoke|list
-queue-server window add|set-profile|remove|list
+queue-server window add|set-profile|remove|list|close
 queue-server appointments list --day YYYY-MM-DD [--category QY] | cancel CODE
 """
 
@@ -27,10 +27,16 @@ from sqlmodel import Session
 
 from queue_protocol.errors import ProtocolError
 from queue_protocol.messages import Role, StaffRole
+from queue_server.clock import hall_clock
 from queue_server.hallconfig import ALL_SUBJECTS, ConfigError, demo_hall_path, read_toml
 from queue_server.server import Limits, QueueServer
 from queue_server.service import HallService
-from queue_server.store.engine import ENV_DATABASE_URL, default_database_url, make_engine
+from queue_server.store.engine import (
+    ENV_DATABASE_URL,
+    SchemaOutdated,
+    default_database_url,
+    make_engine,
+)
 from queue_server.store.tables import HallRow
 
 
@@ -50,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.run(args) or 0)
-    except (CliError, ConfigError) as exc:
+    except (CliError, ConfigError, SchemaOutdated) as exc:
         print(f"queue-server: {exc}", file=sys.stderr)
         return 1
     except ProtocolError as exc:
@@ -175,6 +181,18 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_window_remove)
     p = window.add_parser("list", parents=[common], help="list windows")
     p.set_defaults(run=_window_list)
+    p = window.add_parser(
+        "close",
+        parents=[common],
+        help="close a window whose staff has gone (its called ticket goes back to the queue)",
+    )
+    p.add_argument("number", type=int)
+    p.add_argument(
+        "--requeue",
+        action="store_true",
+        help="also put a ticket being served back in the queue at its place",
+    )
+    p.set_defaults(run=_window_close)
 
     appts = sub.add_parser("appointments", help="appointments (预约)").add_subparsers(
         title="appointment commands"
@@ -201,7 +219,11 @@ def _service(args: argparse.Namespace, *, need_hall: bool = True) -> HallService
                     "the database holds no hall yet; run `queue-server init --demo` "
                     "or `queue-server init HALL.toml`"
                 )
-    return HallService(engine)
+    try:
+        clock = hall_clock()
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    return HallService(engine, clock=clock)
 
 
 def _has_hall(service: HallService) -> bool:
@@ -379,7 +401,17 @@ def _window_list(args: argparse.Namespace) -> int:
     for w in _service(args).list_windows():
         profile = ",".join(w.profile) or ALL_SUBJECTS
         staff = w.staff_name or ""
-        print(f"{w.number:>4} {w.name:<14} {w.zone:<8} {profile:<14} {w.state.value:<8} {staff}")
+        online = "" if w.state.value == "closed" else ("online" if w.connected else "offline")
+        print(
+            f"{w.number:>4} {w.name:<14} {w.zone:<8} {profile:<14} {w.state.value:<8} "
+            f"{online:<7} {staff}"
+        )
+    return 0
+
+
+def _window_close(args: argparse.Namespace) -> int:
+    window = _service(args).close_window_now(args.number, requeue=args.requeue)
+    print(f"window {window.number} is closed")
     return 0
 
 

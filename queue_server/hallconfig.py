@@ -4,11 +4,14 @@ TOML layout (see queue_server/halls/demo.toml):
 
     [hall]        name, timezone, policy, max_wait_minutes, no_show_after_recalls,
                   reinstate_grace_minutes, notice, holidays = ["2026-10-01", …],
-                  lock_after_failures (wrong passwords before a lock; 0 = never), lock_minutes
+                  lock_after_failures (wrong passwords before a lock; 0 = never), lock_minutes,
+                  close_out_grace_minutes (the day closes this long after closing time),
+                  window_offline_minutes (a window without its client this long is closed),
+                  staff_multiple_windows (may one account hold two windows; default false)
     [hall.hours]  mon … sun = ["08:30", "18:00"]  (a missing day is closed)
-    [[categories]] code, name, prefix, target_wait_minutes, daily_capacity, service_minutes,
-                  chain = ["企业登记", …]
-    [[items]]     name, category, time_limit_days, materials = […], appointment
+    [[categories]] code, name, prefix, target_wait_minutes, daily_capacity, service_minutes
+    [[items]]     name, category, time_limit_days, materials = […], appointment,
+                  chain = ["企业登记", …]  (one-chain steps: one visit, one service per step)
     [[windows]]   number, name, zone, profile = "全科" | ["QY", …]
     [[staff]]     account, name, role, password_hash (or password, hashed on import)
     [[devices]]   name, kind, token_hash (or token, hashed on import), zone, windows
@@ -30,7 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from queue_protocol.messages import Policy, StaffRole
+from queue_protocol.messages import Policy, StaffRole, WindowState
 from queue_server import security
 from queue_server.appointments import AppointmentRules, export_rules, load_rules, parse_rules
 from queue_server.appointments import rules_row as appointments_row
@@ -84,16 +87,7 @@ def load_config(session: Session) -> HallConfig:
         version=hall.config_version,
         rules=rules_of(hall),
         categories={c.code: category_of(c) for c in categories},
-        items={
-            i.name: ServiceItem(
-                name=i.name,
-                category=i.category,
-                time_limit_days=i.time_limit_days,
-                materials=tuple(json.loads(i.materials)),
-                appointment=i.appointment,
-            )
-            for i in items
-        },
+        items={i.name: item_of(i) for i in items},
         appointments=load_rules(session),
         staff_names={s.account: s.name for s in session.exec(select(StaffRow)).all()},
     )
@@ -116,6 +110,20 @@ def rules_of(hall: HallRow) -> HallRules:
             days=hours, holidays=frozenset(date.fromisoformat(d) for d in json.loads(hall.holidays))
         ),
         notice=hall.notice,
+        close_out_grace_minutes=hall.close_out_grace_minutes,
+        window_offline_minutes=hall.window_offline_minutes,
+        staff_multiple_windows=hall.staff_multiple_windows,
+    )
+
+
+def item_of(row: ServiceItemRow) -> ServiceItem:
+    return ServiceItem(
+        name=row.name,
+        category=row.category,
+        time_limit_days=row.time_limit_days,
+        materials=tuple(json.loads(row.materials)),
+        appointment=row.appointment,
+        chain=tuple(json.loads(row.chain)),
     )
 
 
@@ -126,14 +134,11 @@ def category_of(row: CategoryRow) -> Category:
         prefix=row.prefix,
         target_wait_minutes=row.target_wait_minutes,
         daily_capacity=row.daily_capacity,
-        chain=tuple(json.loads(row.chain)),
         service_minutes=row.service_minutes,
     )
 
 
 def window_of(row: WindowRow) -> Window:
-    from queue_protocol.messages import WindowState
-
     return Window(
         number=row.number,
         name=row.name,
@@ -144,6 +149,12 @@ def window_of(row: WindowRow) -> Window:
         pause_reason=row.pause_reason,
         ticket=row.ticket,
     )
+
+
+def live_window_of(row: WindowRow) -> Window:
+    """A window as capacity counts it: without a connected client it serves no one."""
+    window = window_of(row)
+    return window if row.connected else window.but(state=WindowState.CLOSED)
 
 
 # ---------------------------------------------------------------------------
@@ -211,6 +222,7 @@ def import_hall(session: Session, data: dict[str, Any]) -> int:
     hall = session.get(HallRow, 1)
     version = (hall.config_version + 1) if hall else 1
     last_seq = hall.last_seq if hall else 0
+    closed_out_at = hall.closed_out_at if hall else None
     for model in (ServiceItemRow, DeviceRow, StaffRow, AppointmentRulesRow):
         session.exec(delete(model))
     # Windows keep their live state when they survive the import.
@@ -220,6 +232,7 @@ def import_hall(session: Session, data: dict[str, Any]) -> int:
     new_hall: HallRow = rows["hall"]
     new_hall.config_version = version
     new_hall.last_seq = last_seq
+    new_hall.closed_out_at = closed_out_at
     if hall is not None:
         session.delete(hall)
         session.flush()
@@ -313,6 +326,9 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
         notice=_opt(hall_t, "notice", str, "hall", ""),
         lock_after_failures=_positive(hall_t, "lock_after_failures", "hall", 10, zero=True),
         lock_minutes=_positive(hall_t, "lock_minutes", "hall", 15),
+        close_out_grace_minutes=_positive(hall_t, "close_out_grace_minutes", "hall", 30, zero=True),
+        window_offline_minutes=_positive(hall_t, "window_offline_minutes", "hall", 5),
+        staff_multiple_windows=_opt(hall_t, "staff_multiple_windows", bool, "hall", False),
         hours=json.dumps(hours),
         holidays=json.dumps(holidays),
     )
@@ -333,6 +349,11 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"{where}.prefix: {prefix!r} is used by another category")
         codes.add(code)
         prefixes.add(prefix)
+        if "chain" in c:
+            raise ConfigError(
+                f"{where}.chain: a one-chain belongs to the service items that form it; "
+                "move `chain` to those [[items]]"
+            )
         capacity = _opt(c, "daily_capacity", int, where, None)
         if capacity is not None and capacity < 1:
             raise ConfigError(f"{where}.daily_capacity: must be at least 1")
@@ -348,7 +369,6 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
                 target_wait_minutes=_positive(c, "target_wait_minutes", where, 15),
                 daily_capacity=capacity,
                 service_minutes=service_minutes,
-                chain=json.dumps(_str_list(_opt(c, "chain", list, where, []), f"{where}.chain")),
             )
         )
     if not categories:
@@ -370,6 +390,7 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
                     _str_list(_opt(it, "materials", list, where, []), f"{where}.materials")
                 ),
                 appointment=_opt(it, "appointment", bool, where, False),
+                chain=json.dumps(_chain(it, where), ensure_ascii=False),
             )
         )
     if len({i.name for i in items}) != len(items):
@@ -471,6 +492,15 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _chain(item: dict[str, Any], where: str) -> list[str]:
+    steps = _str_list(_opt(item, "chain", list, where, []), f"{where}.chain")
+    if len(steps) == 1:
+        raise ConfigError(f"{where}.chain: a one-chain has at least two steps")
+    if any(not step.strip() for step in steps) or len(set(steps)) != len(steps):
+        raise ConfigError(f"{where}.chain: steps must be named, each once")
+    return steps
+
+
 def _positive(table: dict[str, Any], key: str, where: str, default: int, zero: bool = False) -> int:
     value: int = _opt(table, key, int, where, default)
     if value < 0 or (value == 0 and not zero):
@@ -498,6 +528,9 @@ def export_hall(session: Session) -> dict[str, Any]:
             "notice": hall.notice,
             "lock_after_failures": hall.lock_after_failures,
             "lock_minutes": hall.lock_minutes,
+            "close_out_grace_minutes": hall.close_out_grace_minutes,
+            "window_offline_minutes": hall.window_offline_minutes,
+            "staff_multiple_windows": hall.staff_multiple_windows,
             "holidays": json.loads(hall.holidays),
             "hours": json.loads(hall.hours),
         },
@@ -514,7 +547,6 @@ def export_hall(session: Session) -> dict[str, Any]:
             "prefix": c.prefix,
             "target_wait_minutes": c.target_wait_minutes,
             "service_minutes": c.service_minutes,
-            "chain": json.loads(c.chain),
         }
         if c.daily_capacity is not None:
             entry["daily_capacity"] = c.daily_capacity
@@ -527,6 +559,7 @@ def export_hall(session: Session) -> dict[str, Any]:
                 "time_limit_days": it.time_limit_days,
                 "materials": json.loads(it.materials),
                 "appointment": it.appointment,
+                "chain": json.loads(it.chain),
             }
         )
     for w in session.exec(select(WindowRow).order_by(col(WindowRow.number))).all():

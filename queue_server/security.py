@@ -32,6 +32,11 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_ticket_secret() -> str:
+    """The secret printed in a slip's QR code: 96 random bits, short enough for a small QR."""
+    return secrets.token_urlsafe(12)
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 

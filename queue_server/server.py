@@ -1,7 +1,8 @@
 """The websockets front: hello/auth, dispatch, error replies, /healthz, clean shutdown.
 
 Database work runs on one dedicated thread (commands are serialised there, each in its
-own transaction); password hashing runs on another pool so a login never delays a call.
+own transaction); password checks run on niced threads of their own (queue_server.auth), so
+a login never delays a call.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -30,7 +31,7 @@ from queue_protocol.codec import RequestError, decode_request, encode, request_i
 from queue_protocol.errors import CLOSE_LOGGED_IN_ELSEWHERE, ErrorCode, ProtocolError
 from queue_protocol.messages import ErrorReply, Hello
 from queue_protocol.version import PROTOCOL_VERSION
-from queue_server.auth import Authenticator
+from queue_server.auth import Authenticator, checker_threads
 from queue_server.hub import Hub
 from queue_server.service import HallService, Outcome, Principal, Published
 from queue_server.store.tables import EventRow, RequestRow
@@ -43,6 +44,8 @@ MAX_HELLO_FAILURES = 5  # then the connection is closed (slows password guessing
 WS_MAX_SIZE = 1024 * 1024  # frames above this close the connection (1009); 64 KiB get an error
 REQUEST_LOG_DAYS = 2  # how long request ids are remembered for idempotent retries
 PRUNE_EVERY = 3600.0  # seconds between prunings of the request log
+# A window's client gone this long (a reconnect takes well under it) no longer counts.
+DISCONNECT_GRACE = timedelta(seconds=10)
 
 
 @dataclass
@@ -86,13 +89,19 @@ class QueueServer:
         self.poll_interval = poll_interval
         self.ssl = ssl
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yichuang-db")
-        # Short credential reads for logins; the password checks run in auth's worker process.
+        # Short credential reads for logins; the password checks on niced threads of their own.
         self._reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="yichuang-auth")
+        self._checks = checker_threads()
         self.auth: Authenticator | None = None
         self._server: Server | None = None
         self._poller: asyncio.Task[None] | None = None
         self.hub: Hub | None = None
         self._window_locks: dict[int, asyncio.Lock] = {}
+        # Windows whose last client connection went away, and since when (hall clock); those
+        # already reported offline. See _watch_windows.
+        self._gone: dict[int, datetime] = {}
+        self._offline: set[int] = set()
+        self.connections_changed = asyncio.Condition()  # notified when a connection ends
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -101,8 +110,16 @@ class QueueServer:
         """Listen; returns the bound port (useful with port 0)."""
         await self._in_db(self.service.config)  # fail early on an unconfigured database
         await self._in_db(self._prune_request_log)
+        # A close-out owed since the server last ran (it was down across midnight) comes
+        # first; then no window has its client yet, so each is watched from now on.
+        await self._in_db(self.service.close_out_if_due)
+        await self._in_db(self.service.windows_disconnected)
+        started = self.service.clock()
+        self._gone = dict.fromkeys(await self._in_db(self.service.open_windows), started)
         self.hub = Hub(self._read_events, head=await self._in_db(self.service.last_seq))
-        self.auth = Authenticator(self.service.engine, self.service.clock, self._reads)
+        self.auth = Authenticator(
+            self.service.engine, self.service.clock, self._reads, self._checks
+        )
         self._server = await serve(
             self._handle,
             self.host,
@@ -132,6 +149,7 @@ class QueueServer:
             await self._server.wait_closed()
         self._db.shutdown(wait=True)
         self._reads.shutdown(wait=True)
+        self._checks.shutdown(wait=True)
 
     async def serve_until_signalled(self, ready: Callable[[int], None] | None = None) -> None:
         """Run until SIGTERM or SIGINT, then stop cleanly."""
@@ -189,7 +207,9 @@ class QueueServer:
         return await self._in_db(self._read_events_sync, after, limit)
 
     async def _poll_store(self) -> None:
-        """Pick up events committed by other processes (CLI changes, a second server)."""
+        """A few times a second: carry out a day close-out that has come due, watch windows
+        whose client went away, and pick up events committed by other processes (CLI
+        changes, a second server)."""
         assert self.hub is not None
         pruned = time.monotonic()
         while True:
@@ -198,11 +218,36 @@ class QueueServer:
                 if time.monotonic() - pruned > PRUNE_EVERY:
                     await self._in_db(self._prune_request_log)
                     pruned = time.monotonic()
+                self._publish((await self._in_db(self.service.close_out_if_due)).events)
+                await self._watch_windows()
                 latest = await self._in_db(self.service.last_seq)
                 if latest > self.hub.head:
                     self._publish(await self._read_events(self.hub.head, 10_000))
             except Exception:
                 log.exception("polling the store failed; retrying")
+
+    async def _watch_windows(self) -> None:
+        """A window whose client has been gone DISCONNECT_GRACE no longer counts as capacity
+        and shows as offline; gone `window_offline_minutes`, it is closed (a ghost: the
+        client quit, lost its terminal or crashed). A login in between ends the watch."""
+        assert self.hub is not None
+        config = self.service.cached_config
+        if not self._gone or config is None:
+            return
+        now = self.service.clock()
+        close_after = timedelta(minutes=config.rules.window_offline_minutes)
+        for number, since in sorted(self._gone.items()):
+            if self.hub.windows_in_use(number):
+                del self._gone[number]
+                continue
+            if number not in self._offline and now - since >= DISCONNECT_GRACE:
+                self._offline.add(number)
+                self._publish((await self._in_db(self.service.window_disconnected, number)).events)
+            if now - since >= close_after:
+                del self._gone[number]
+                self._offline.discard(number)
+                outcome = await self._in_db(self.service.close_offline_window, number)
+                self._publish(outcome.events)
 
     def _prune_request_log(self) -> None:
         cutoff = self.service.clock() - timedelta(days=REQUEST_LOG_DAYS)
@@ -253,6 +298,11 @@ class QueueServer:
         finally:
             for sub in [s for s in self.hub.subscribers if s.send == ws.send]:
                 await self.hub.unsubscribe(sub)
+            window = principal.window
+            if window is not None and not self.hub.windows_in_use(window):
+                self._gone.setdefault(window, self.service.clock())
+            async with self.connections_changed:
+                self.connections_changed.notify_all()
 
     async def _answer(self, principal: Principal, frame: str | bytes) -> Outcome:
         assert self.hub is not None
@@ -318,6 +368,11 @@ class QueueServer:
         await ws.close(1008, "too many failed hellos")
         return None
 
+    def window_gone(self, window: int) -> bool:
+        """No client is connected for `window` and the server is watching it go."""
+        assert self.hub is not None
+        return not self.hub.windows_in_use(window) and window in self._gone
+
     def _window_lock(self, window: int | None) -> asyncio.Lock | contextlib.nullcontext[None]:
         """Window logins are decided one at a time per window, so two staff members logging
         in at the same window at the same moment cannot both get it."""
@@ -332,9 +387,21 @@ class QueueServer:
         if principal.window is not None:
             holders = self.hub.windows_in_use(principal.window)
             takeover = all(h.principal.staff == principal.staff for h in holders)
-        outcome = await self._in_db(
-            functools.partial(self.service.open_session, principal, request, takeover=takeover)
+        live = frozenset(
+            s.principal.window for s in self.hub.subscribers if s.principal.window is not None
         )
+        outcome = await self._in_db(
+            functools.partial(
+                self.service.open_session,
+                principal,
+                request,
+                takeover=takeover,
+                live_windows=live,
+            )
+        )
+        if principal.window is not None:
+            self._gone.pop(principal.window, None)
+            self._offline.discard(principal.window)
         self._publish(outcome.events)
         snapshot_seq = json.loads(outcome.reply)["snapshot"]["seq"]
         cursor = snapshot_seq

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -38,6 +39,9 @@ from queue_protocol.messages import (
     CloseWindow,
     ConfigChanged,
     ConfigReply,
+    DayClosed,
+    DaySummary,
+    EndChain,
     ErrorReply,
     FinishService,
     GetSnapshot,
@@ -67,11 +71,13 @@ from queue_protocol.messages import (
     StartService,
     TicketCalled,
     TicketCancelled,
+    TicketExpired,
     TicketIssued,
     TicketNoShow,
     TicketRecalled,
     TicketReinstated,
     TicketReply,
+    TicketRequeued,
     TicketState,
     TicketStatus,
     TicketTransferred,
@@ -84,30 +90,43 @@ from queue_protocol.messages import (
     WindowView,
 )
 from queue_server import appointments, hallconfig, security
-from queue_server.domain import scheduling
+from queue_server.clock import Clock, utc_now
+from queue_server.domain import day, scheduling
 from queue_server.domain import tickets as rules
 from queue_server.domain.estimate import estimate_wait_minutes
-from queue_server.domain.model import Category, Ticket, Window
+from queue_server.domain.model import Category, ServiceItem, Ticket, Window
 from queue_server.domain.numbering import ticket_id, ticket_number
-from queue_server.hallconfig import HallConfig, load_config, window_of
+from queue_server.hallconfig import HallConfig, live_window_of, load_config, window_of
 from queue_server.store.tables import (
+    AppointmentRow,
     DeviceRow,
     EventRow,
     HallRow,
     NumberCounterRow,
     RequestRow,
+    ServiceRow,
     StaffRow,
     TicketRow,
     WindowRow,
 )
 
-Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
+
 
 CALL_EVENTS = frozenset({"ticket_called", "ticket_recalled"})
 # What each role is sent; windows and supervisors see every event.
 VISIBLE_EVENTS: dict[Role, frozenset[str] | None] = {
-    Role.DISPLAY: frozenset({*CALL_EVENTS, "window_changed", "queue_changed", "config_changed"}),
-    Role.KIOSK: frozenset({"queue_changed", "config_changed"}),
+    Role.DISPLAY: frozenset(
+        {
+            *CALL_EVENTS,
+            "ticket_requeued",  # a called ticket whose window went away: no longer called
+            "window_changed",
+            "queue_changed",
+            "config_changed",
+            "day_closed",
+        }
+    ),
+    Role.KIOSK: frozenset({"queue_changed", "config_changed", "day_closed"}),
     Role.WINDOW: None,
     Role.ADMIN: None,
 }
@@ -123,6 +142,7 @@ VERB_ROLES: dict[str, frozenset[Role]] = {
     "recall": frozenset({Role.WINDOW, Role.ADMIN}),
     "start_service": frozenset({Role.WINDOW, Role.ADMIN}),
     "finish_service": frozenset({Role.WINDOW, Role.ADMIN}),
+    "end_chain": frozenset({Role.WINDOW, Role.ADMIN}),
     "mark_no_show": frozenset({Role.WINDOW, Role.ADMIN}),
     "reinstate": frozenset({Role.WINDOW, Role.ADMIN}),
     "transfer": frozenset({Role.WINDOW, Role.ADMIN}),
@@ -139,12 +159,10 @@ VERB_ROLES: dict[str, frozenset[Role]] = {
 }
 READ_ONLY_VERBS = frozenset({"ticket_status", "snapshot", "list_appointments"})
 TICKET_ID = re.compile(r"^\d{8}-[A-Z]{1,2}\d{3,}$")
+# Service outcomes that count as served at the window (a transfer passes the citizen on).
+SERVED_OUTCOMES = ("done", "next_step", "chain_ended")
 RECENT_CALLS = 8
 SERVICE_TIME_SAMPLE = 20
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -165,7 +183,10 @@ class Principal:
         visible = VISIBLE_EVENTS[self.role]
         if visible is not None and name not in visible:
             return False
-        if self.role is Role.DISPLAY and name in CALL_EVENTS | {"window_changed"}:
+        if self.role is Role.DISPLAY and name in CALL_EVENTS | {
+            "window_changed",
+            "ticket_requeued",
+        }:
             if self.zone is not None and zone != self.zone:
                 return False
             if self.windows and window not in self.windows:
@@ -207,6 +228,7 @@ class _Tx:
     touched: set[str] = field(default_factory=set)  # categories whose queue changed
     # Read once per command: the estimate needs them for every category it reports.
     service_minutes: dict[str, float] = field(default_factory=dict)
+    closed_out: tuple[datetime, int] | None = None  # a close-out done here: moment, expired
 
     def emit(self, event_type: type[BaseModel], **fields: Any) -> None:
         """Append an event with the next hall-wide seq; it is sent only after the commit."""
@@ -243,6 +265,7 @@ class HallService:
         self.engine = engine
         self.clock = clock
         self._config: HallConfig | None = None
+        self._closed_out_at: datetime | None = None  # as of the last transaction
 
     # -- transactions -----------------------------------------------------------------
 
@@ -255,14 +278,121 @@ class HallService:
             if self._config is None or self._config.version != hall.config_version:
                 self._config = load_config(session)
             tx = _Tx(session=session, now=self.clock(), config=self._config, hall=hall)
+            # Before anything else: a command never sees another day's open tickets.
+            owed = self._close_out_owed(tx.config, hall.closed_out_at, tx.now)
+            if owed is not None:
+                self._close_out(tx, owed)
             yield tx
             if tx.touched:
                 tx.emit(QueueChanged, queues=self._queue_stats(tx, tx.touched))
             session.add(hall)
+        self._closed_out_at = hall.closed_out_at
+        if tx.closed_out is not None:  # logged once committed
+            moment, expired = tx.closed_out
+            log.info("day close-out at %s: %d tickets expired", moment.isoformat(), expired)
 
     def config(self) -> HallConfig:
         with self._transaction() as tx:
             return tx.config
+
+    @property
+    def cached_config(self) -> HallConfig | None:
+        """The configuration as of the last transaction (no database work)."""
+        return self._config
+
+    # -- the day's close-out (domain.day) ---------------------------------------------
+
+    @staticmethod
+    def _close_out_owed(
+        config: HallConfig, closed_out_at: datetime | None, now: datetime
+    ) -> datetime | None:
+        moment = day.due(config.rules, now)
+        return moment if closed_out_at is None or moment > closed_out_at else None
+
+    def close_out_if_due(self) -> Outcome:
+        """Carry out a close-out that is owed (the server asks a few times a second and at
+        start-up); idempotent. Costs no database work when none is owed."""
+        config = self._config
+        if (
+            config is not None
+            and self._closed_out_at is not None
+            and self._close_out_owed(config, self._closed_out_at, self.clock()) is None
+        ):
+            return Outcome("")
+        with self._transaction() as tx:
+            return Outcome("", tx.events)
+
+    def _close_out(self, tx: _Tx, moment: datetime) -> None:
+        """Expire every ticket issued before `moment` that is still open, mark unkept
+        appointments missed, close every window, and record a day_closed event per day."""
+        rules_ = tx.config.rules
+        previous = tx.hall.closed_out_at
+        open_rows = tx.session.exec(
+            select(TicketRow)
+            .where(
+                col(TicketRow.state).in_([s.value for s in rules.OPEN_STATES]),
+                col(TicketRow.issued_at) < moment,
+            )
+            .order_by(col(TicketRow.queued_at), col(TicketRow.id))
+        ).all()
+        # The day this moment closes, unless an earlier close-out closed it already (a 19:00
+        # close-out, then midnight): then only days with tickets expiring now are reported.
+        closing = day.day_closed_by(moment, rules_).isoformat()
+        already = previous is not None and day.day_closed_by(previous, rules_).isoformat()
+        days = set() if closing == already else {closing}
+        for row in open_rows:
+            expired = rules.expire(_ticket_of(row), at=moment)
+            self._save(tx, expired)
+            tx.touched.add(expired.category)
+            tx.emit(TicketExpired, ticket=self._view(expired))
+            days.add(row.day)
+        missed = tx.session.exec(
+            select(AppointmentRow).where(
+                AppointmentRow.state == appointments.BOOKED, col(AppointmentRow.slot_at) < moment
+            )
+        ).all()
+        for appointment in missed:
+            appointment.state = appointments.MISSED
+            tx.session.add(appointment)
+            days.add(appointment.day)
+        for window in tx.session.exec(select(WindowRow).order_by(col(WindowRow.number))).all():
+            if window.state != WindowState.CLOSED or window.staff is not None:
+                window.state, window.staff, window.ticket = WindowState.CLOSED, None, None
+                window.pause_reason, window.connected = None, False
+                self._window_changed(tx, window, reason="day_closed")
+        tx.hall.closed_out_at = moment
+        tx.closed_out = (moment, len(open_rows))
+        if previous is None and not open_rows and not missed:
+            return  # a new hall: nothing of an earlier day to close
+        for closed in sorted(days):
+            tx.emit(
+                DayClosed,
+                day=date.fromisoformat(closed),
+                closed_at=moment,
+                summary=self._day_summary(tx, closed),
+            )
+
+    def _day_summary(self, tx: _Tx, day_: str) -> DaySummary:
+        counts = dict(
+            tx.session.exec(
+                select(TicketRow.state, func.count())
+                .where(TicketRow.day == day_)
+                .group_by(TicketRow.state)
+            ).all()
+        )
+        missed = tx.session.exec(
+            select(func.count())
+            .select_from(AppointmentRow)
+            .where(AppointmentRow.day == day_, AppointmentRow.state == appointments.MISSED)
+        ).one()
+        return DaySummary(
+            issued=sum(counts.values()),
+            done=counts.get(TicketState.DONE, 0),
+            no_show=counts.get(TicketState.NO_SHOW, 0),
+            cancelled=counts.get(TicketState.CANCELLED, 0),
+            expired=counts.get(TicketState.EXPIRED, 0),
+            appointments_missed=int(missed),
+        )
 
     def last_seq(self) -> int:
         with Session(self.engine) as session:
@@ -270,33 +400,55 @@ class HallService:
 
     # -- hello ------------------------------------------------------------------------
 
-    def open_session(self, p: Principal, hello: Hello, *, takeover: bool) -> Outcome:
+    def open_session(
+        self,
+        p: Principal,
+        hello: Hello,
+        *,
+        takeover: bool,
+        live_windows: frozenset[int] = frozenset(),
+    ) -> Outcome:
         """Log a window in (unless someone else is working there) and build the snapshot.
 
         `takeover` is true when no live connection holds the window, so the window may pass
         to another staff member; the same member reconnecting keeps the ticket in hand.
+        `live_windows` are the windows with a connected client now: one account works at one
+        window (unless the hall allows more), so a login elsewhere is refused while the other
+        window is connected or holds a ticket, and otherwise closes it (the member moved).
         """
         with self._transaction() as tx:
             if p.role is Role.WINDOW:
                 assert p.window is not None
                 row = self._window_row(tx, p.window)
                 if row.staff not in (None, p.staff):
+                    holder = self._staff_name(tx, row.staff)
                     if not takeover and row.state != WindowState.CLOSED:
                         raise ProtocolError(
                             ErrorCode.WINDOW_TAKEN,
-                            f"window {row.number} is in use by {self._staff_name(tx, row.staff)}",
+                            f"window {row.number} is in use by {holder}",
+                            reason="in_use",
+                            window=row.number,
+                            staff_name=holder,
                         )
                     if row.ticket is not None:
                         raise ProtocolError(
                             ErrorCode.WINDOW_TAKEN,
-                            f"window {row.number} still holds a ticket of "
-                            f"{self._staff_name(tx, row.staff)}; a supervisor must close it",
+                            f"window {row.number} still holds a ticket of {holder}; "
+                            "a supervisor must close it",
+                            reason="holds_ticket",
+                            window=row.number,
+                            staff_name=holder,
                         )
-                if row.staff != p.staff or row.state == WindowState.CLOSED:
+                if not tx.config.rules.staff_multiple_windows:
+                    self._leave_other_windows(tx, p, live_windows)
+                if row.staff != p.staff or row.state == WindowState.CLOSED or not row.connected:
                     row.staff = p.staff
+                    row.connected = True
                     if row.state == WindowState.CLOSED:
                         row.state = WindowState.IDLE
+                        row.pause_reason = None
                     self._window_changed(tx, row)
+                    tx.touched.update(tx.config.categories)  # capacity changed
             reply = HelloReply(
                 re=hello.id,
                 role=p.role,
@@ -306,6 +458,103 @@ class HallService:
                 snapshot=self._snapshot(tx, p),
             )
             return Outcome(encode(reply), tx.events)
+
+    def _leave_other_windows(self, tx: _Tx, p: Principal, live_windows: frozenset[int]) -> None:
+        """The member's other windows: refuse while one is connected or holds a ticket,
+        else close it."""
+        others = tx.session.exec(
+            select(WindowRow).where(
+                WindowRow.staff == p.staff,
+                WindowRow.number != p.window,
+                WindowRow.state != WindowState.CLOSED,
+            )
+        ).all()
+        for other in others:
+            if other.number in live_windows or other.ticket is not None:
+                raise ProtocolError(
+                    ErrorCode.STAFF_ELSEWHERE,
+                    f"{p.staff} is logged in at window {other.number}; close it there first",
+                    reason="holds_ticket" if other.ticket is not None else "connected",
+                    window=other.number,
+                )
+            other.state, other.staff, other.pause_reason, other.connected = (
+                WindowState.CLOSED,
+                None,
+                None,
+                False,
+            )
+            self._window_changed(tx, other, reason="moved")
+
+    # -- windows without their client (ghosts) -----------------------------------------
+
+    def window_disconnected(self, number: int) -> Outcome:
+        """The window's last client connection has been gone a short while: it no longer
+        counts as capacity (estimates), and displays and supervisors see it offline."""
+        with self._transaction() as tx:
+            row = tx.session.get(WindowRow, number)
+            if row is not None and row.connected:
+                row.connected = False
+                self._window_changed(tx, row, reason="offline")
+                tx.touched.update(tx.config.categories)
+            return Outcome("", tx.events)
+
+    def windows_disconnected(self) -> Outcome:
+        """At server start no window has a client yet."""
+        with self._transaction() as tx:
+            for row in tx.session.exec(select(WindowRow).where(col(WindowRow.connected))).all():
+                row.connected = False
+                self._window_changed(tx, row, reason="offline")
+                tx.touched.update(tx.config.categories)
+            return Outcome("", tx.events)
+
+    def open_windows(self) -> list[int]:
+        """Windows that are not closed (the server watches their connections)."""
+        with self._transaction() as tx:
+            return list(
+                tx.session.exec(
+                    select(WindowRow.number).where(WindowRow.state != WindowState.CLOSED)
+                ).all()
+            )
+
+    def close_offline_window(self, number: int) -> Outcome:
+        """A window whose client has been gone `window_offline_minutes`: closed, its called
+        ticket back in the queue at its old place. A window in the middle of a service stays
+        (offline) until its staff member returns or a supervisor closes it."""
+        with self._transaction() as tx:
+            row = tx.session.get(WindowRow, number)
+            if row is None or row.state in (WindowState.CLOSED, WindowState.SERVING):
+                return Outcome("", tx.events)
+            self._close(tx, row, reason="offline", requeue=True)
+            log.info("window %d closed: its client has been gone too long", number)
+            return Outcome("", tx.events)
+
+    def close_window_now(self, number: int, *, requeue: bool) -> WindowView:
+        """`queue-server window close N`: a supervisor closes a window (its client gone, or
+        the member left). A called ticket goes back to the queue; a ticket being served only
+        with `requeue`, else the window is left as it is."""
+        with self._transaction() as tx:
+            row = self._window_row(tx, number)
+            if row.state == WindowState.SERVING and not requeue:
+                raise ProtocolError(
+                    ErrorCode.INVALID_STATE,
+                    f"window {number} is serving {row.ticket}; let its staff finish, or "
+                    "close it with --requeue to put the ticket back in the queue",
+                    state=row.state,
+                    window=number,
+                )
+            if row.state != WindowState.CLOSED or row.staff is not None:
+                self._close(tx, row, reason="closed_by_supervisor", requeue=True)
+            return self._window_view(tx, row)
+
+    def _close(self, tx: _Tx, row: WindowRow, *, reason: str, requeue: bool) -> None:
+        if row.ticket is not None and requeue:
+            back = rules.requeue(self._ticket(tx, row.ticket))
+            self._save(tx, back)
+            tx.emit(TicketRequeued, ticket=self._view(back), window=row.number, reason=reason)
+        row.state, row.staff, row.ticket, row.pause_reason = WindowState.CLOSED, None, None, None
+        row.connected = False
+        self._window_changed(tx, row, reason=reason)
+        tx.touched.update(tx.config.categories)
 
     # -- dispatch ---------------------------------------------------------------------
 
@@ -325,7 +574,7 @@ class HallService:
             if verb in READ_ONLY_VERBS:
                 with self._transaction() as tx:
                     self._check_still_allowed(tx, p)
-                    return Outcome(encode(handler(tx, p, request)))
+                    return Outcome(encode(handler(tx, p, request)), tx.events)
             fingerprint = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
             with self._transaction() as tx:
                 self._check_still_allowed(tx, p)
@@ -337,6 +586,9 @@ class HallService:
                             f"request id {request.id!r} was used for another request",
                         )
                     return Outcome(logged.reply)
+                # The reply is kept whole for REQUEST_LOG_DAYS, a slip's secret included: a
+                # retried issue_ticket must get the identical answer (its first never
+                # arrived, so nothing was printed).
                 reply = encode(handler(tx, p, request))
                 tx.session.add(
                     RequestRow(
@@ -382,19 +634,16 @@ class HallService:
 
     def _do_issue_ticket(self, tx: _Tx, p: Principal, r: IssueTicket) -> TicketReply:
         category = self._category(tx, r.category)
-        if r.item is not None:
-            item = tx.config.items.get(r.item)
-            if item is None or item.category != category.code:
-                raise ProtocolError(
-                    ErrorCode.NOT_FOUND, f"no service item {r.item!r} in category {category.code}"
-                )
+        self._item(tx, category, r.item)
         if r.priority is Priority.APPOINTMENT:
             raise ProtocolError(
                 ErrorCode.BAD_REQUEST, "appointment tickets come from check_in with a booking code"
             )
         rules_ = tx.config.rules
         if not rules_.is_open(tx.now):
-            raise ProtocolError(ErrorCode.HALL_CLOSED, f"{rules_.name} is closed now")
+            raise ProtocolError(
+                ErrorCode.HALL_CLOSED, f"{rules_.name} is closed now", reason="closed_now"
+            )
         ticket = self._number_ticket(tx, category, priority=r.priority, item=r.item)
         ahead, estimate = self._position(tx, ticket)
         closing = rules_.closing_time(tx.now)
@@ -403,12 +652,38 @@ class HallService:
                 ErrorCode.HALL_CLOSED,
                 f"the expected wait ({estimate:.0f} min) runs past closing time "
                 f"{closing:%H:%M}; please come back tomorrow",
+                reason="past_closing",
+                at=closing.astimezone(UTC),
+                estimated_wait_minutes=estimate,
             )
-        self._save(tx, ticket, new=True)
+        secret = self._save_new(tx, ticket)
         tx.emit(TicketIssued, ticket=self._view(ticket))
         return TicketReply(
-            re=r.id, ticket=self._view(ticket), people_ahead=ahead, estimated_wait_minutes=estimate
+            re=r.id,
+            ticket=self._view(ticket),
+            people_ahead=ahead,
+            estimated_wait_minutes=estimate,
+            secret=secret,
         )
+
+    def _item(self, tx: _Tx, category: Category, name: str | None) -> ServiceItem | None:
+        if name is None:
+            return None
+        item = tx.config.items.get(name)
+        if item is None or item.category != category.code:
+            raise ProtocolError(
+                ErrorCode.NOT_FOUND,
+                f"no service item {name!r} in category {category.code}",
+                reason="item",
+            )
+        return item
+
+    def _save_new(self, tx: _Tx, ticket: Ticket) -> str:
+        """Write a new ticket with a fresh secret for its slip; returns the secret (kept only
+        as a hash: it is the citizen's proof of holding the slip)."""
+        secret = security.new_ticket_secret()
+        self._save(tx, ticket, new=True, secret_hash=security.hash_token(secret))
+        return secret
 
     def _number_ticket(
         self,
@@ -433,10 +708,12 @@ class HallService:
             raise ProtocolError(
                 ErrorCode.CAPACITY_REACHED,
                 f"{category.name} has issued its {capacity} tickets for today",
+                reason="daily_capacity",
             )
         counter.last += 1
         tx.session.add(counter)
         number = ticket_number(category.prefix, counter.last)
+        service_item = tx.config.items.get(item) if item else None
         return rules.issue(
             ticket_id=ticket_id(day, number),
             number=number,
@@ -445,6 +722,7 @@ class HallService:
             priority=priority,
             item=item,
             appointment_at=appointment_at,
+            chain=service_item.chain if service_item else (),
         )
 
     def _do_cancel_ticket(self, tx: _Tx, p: Principal, r: CancelTicket) -> TicketReply:
@@ -463,15 +741,43 @@ class HallService:
         )
 
     def _do_rate(self, tx: _Tx, p: Principal, r: Rate) -> TicketReply:
+        """A rating is bound to the ticket it rates: given with the slip's secret (the QR
+        code), by the window that served the ticket (a paper form entered there), or by a
+        supervisor. A kiosk without the secret cannot rate anyone's ticket by its number."""
         row = self._ticket_row(tx, r.ticket)
+        if r.secret is not None:
+            if row.secret_hash is None or not security.token_matches(row.secret_hash, r.secret):
+                raise ProtocolError(
+                    ErrorCode.FORBIDDEN, "this is not the slip of that ticket", reason="bad_secret"
+                )
+            channel = "qr"
+        elif p.role is Role.WINDOW:
+            if row.window != p.window:
+                raise ProtocolError(
+                    ErrorCode.FORBIDDEN,
+                    f"ticket {row.number} was not served at window {p.window}",
+                    reason="not_served_here",
+                )
+            channel = "window"
+        elif p.role is Role.ADMIN:
+            channel = "supervisor"
+        else:
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN,
+                "rating needs the ticket's secret from its slip",
+                reason="secret_required",
+            )
         if row.state != TicketState.DONE:
             raise ProtocolError(
                 ErrorCode.INVALID_STATE,
                 f"ticket {row.number} can be rated once its service is done",
+                state=row.state,
             )
         if row.rating is not None:
-            raise ProtocolError(ErrorCode.INVALID_STATE, f"ticket {row.number} is already rated")
-        row.rating, row.rating_comment = r.level, r.comment
+            raise ProtocolError(
+                ErrorCode.INVALID_STATE, f"ticket {row.number} is already rated", reason="rated"
+            )
+        row.rating, row.rating_comment, row.rating_channel = r.level, r.comment, channel
         tx.session.add(row)
         return TicketReply(re=r.id, ticket=self._view(_ticket_of(row)))
 
@@ -577,16 +883,45 @@ class HallService:
     def _do_finish_service(self, tx: _Tx, p: Principal, r: FinishService) -> WindowReply:
         row = self._acting_window(tx, p, r.window, need=WindowState.SERVING, doing="finish")
         before = self._current(tx, row)
-        category = self._category(tx, before.category)
-        ticket = rules.finish(before, now=tx.now, category=category)
+        ticket = rules.finish(before, now=tx.now)
         self._save(tx, ticket)
+        next_step = ticket.step if ticket.state is TicketState.WAITING else None
+        self._record_service(tx, before, row, "next_step" if next_step else "done")
         row.state, row.ticket = WindowState.IDLE, None
-        next_step = (
-            category.chain[ticket.chain_step] if ticket.state is TicketState.WAITING else None
-        )
         tx.emit(ServiceFinished, ticket=self._view(ticket), window=row.number, next_step=next_step)
         self._window_changed(tx, row)
         return WindowReply(re=r.id, window=self._window_view(tx, row), ticket=self._view(ticket))
+
+    def _do_end_chain(self, tx: _Tx, p: Principal, r: EndChain) -> WindowReply:
+        row = self._acting_window(tx, p, r.window, need=WindowState.SERVING, doing="end a chain")
+        before = self._current(tx, row)
+        ticket = rules.end_chain(before, now=tx.now)
+        self._save(tx, ticket)
+        self._record_service(tx, before, row, "chain_ended")
+        row.state, row.ticket = WindowState.IDLE, None
+        tx.emit(ServiceFinished, ticket=self._view(ticket), window=row.number, chain_ended=r.reason)
+        self._window_changed(tx, row)
+        return WindowReply(re=r.id, window=self._window_view(tx, row), ticket=self._view(ticket))
+
+    def _record_service(self, tx: _Tx, served: Ticket, row: WindowRow, outcome: str) -> None:
+        """One service of `served` (as it was while serving) at window `row` ends now."""
+        assert served.started_at is not None
+        calls = len(served.call_times) - served.recall_count
+        tx.session.add(
+            ServiceRow(
+                ticket=served.id,
+                day=_day_of(served),
+                step=served.chain_step,
+                step_name=served.step,
+                category=served.category,
+                window=row.number,
+                staff=served.staff,
+                called_at=served.call_times[calls - 1] if calls > 0 else served.started_at,
+                started_at=served.started_at,
+                ended_at=tx.now,
+                outcome=outcome,
+            )
+        )
 
     def _do_mark_no_show(self, tx: _Tx, p: Principal, r: MarkNoShow) -> WindowReply:
         row = self._acting_window(tx, p, r.window, need=WindowState.CALLING, doing="mark a no-show")
@@ -600,7 +935,16 @@ class HallService:
     def _do_reinstate(self, tx: _Tx, p: Principal, r: Reinstate) -> TicketReply:
         self._acting_window(tx, p, r.window, need=None, doing="reinstate")
         grace = timedelta(minutes=tx.config.rules.reinstate_grace_minutes)
-        ticket = rules.reinstate(self._ticket(tx, r.ticket), now=tx.now, grace=grace)
+        missed = self._ticket(tx, r.ticket)
+        closed = tx.hall.closed_out_at
+        if closed is not None and missed.issued_at < closed:
+            raise ProtocolError(
+                ErrorCode.INVALID_STATE,
+                f"ticket {missed.number} belongs to a day already closed; please take a new ticket",
+                reason="day_closed",
+                ticket=missed.number,
+            )
+        ticket = rules.reinstate(missed, now=tx.now, grace=grace)
         self._save(tx, ticket)
         tx.emit(TicketReinstated, ticket=self._view(ticket))
         ahead, estimate = self._position(tx, ticket)
@@ -613,12 +957,18 @@ class HallService:
         if r.to_category is not None:
             self._category(tx, r.to_category)
         if r.to_window is not None and tx.session.get(WindowRow, r.to_window) is None:
-            raise ProtocolError(ErrorCode.NOT_FOUND, f"window {r.to_window} does not exist")
+            raise ProtocolError(
+                ErrorCode.NOT_FOUND,
+                f"window {r.to_window} does not exist",
+                reason="window",
+                window=r.to_window,
+            )
         before = self._current(tx, row)
         ticket = rules.transfer(
             before, now=tx.now, to_category=r.to_category, to_window=r.to_window, reason=r.reason
         )
         self._save(tx, ticket)
+        self._record_service(tx, before, row, "transferred")
         tx.touched.add(before.category)
         row.state, row.ticket = WindowState.IDLE, None
         tx.emit(TicketTransferred, ticket=self._view(ticket), transfer=ticket.transfers[-1])
@@ -645,7 +995,9 @@ class HallService:
                 f"window {row.number} is {row.state}; finish or hand over its ticket first",
             )
         row.state, row.staff, row.pause_reason = WindowState.CLOSED, None, None
+        row.connected = False
         self._window_changed(tx, row)
+        tx.touched.update(tx.config.categories)  # capacity changed
         return WindowReply(re=r.id, window=self._window_view(tx, row))
 
     # -- configuration ------------------------------------------------------------------
@@ -859,7 +1211,6 @@ class HallService:
                     prefix=c.prefix,
                     target_wait_minutes=c.target_wait_minutes,
                     daily_capacity=c.daily_capacity,
-                    chain=list(c.chain),
                 )
                 for c in config.categories.values()
             ],
@@ -870,6 +1221,7 @@ class HallService:
                     time_limit_days=i.time_limit_days,
                     materials=list(i.materials),
                     appointment=i.appointment,
+                    chain=list(i.chain),
                 )
                 for i in config.items.values()
             ],
@@ -881,28 +1233,29 @@ class HallService:
         )
 
     def _window_stats(self, tx: _Tx, p: Principal) -> list[WindowStat]:
-        """Today's served / no-show counts and mean service time, per window."""
+        """Today's served / no-show counts and mean service time, per window. Each service
+        counts at the window that gave it: every one-chain step where it was served."""
         if p.role not in (Role.WINDOW, Role.ADMIN):
             return []
         day = tx.config.rules.local_day(tx.now).isoformat()
-        query = select(
-            TicketRow.window, TicketRow.state, TicketRow.started_at, TicketRow.finished_at
-        ).where(
+        services = select(ServiceRow.window, ServiceRow.started_at, ServiceRow.ended_at).where(
+            ServiceRow.day == day, col(ServiceRow.outcome).in_(SERVED_OUTCOMES)
+        )
+        missed = select(TicketRow.window).where(
             TicketRow.day == day,
-            col(TicketRow.state).in_([TicketState.DONE, TicketState.NO_SHOW]),
+            TicketRow.state == TicketState.NO_SHOW,
             col(TicketRow.window).is_not(None),
         )
         if p.role is Role.WINDOW:
-            query = query.where(TicketRow.window == p.window)
+            services = services.where(ServiceRow.window == p.window)
+            missed = missed.where(TicketRow.window == p.window)
         served: dict[int, list[float]] = {}
+        for window, started, ended in tx.session.exec(services).all():
+            served.setdefault(window, []).append((ended - started).total_seconds() / 60)
         no_shows: dict[int, int] = {}
-        for window, state, started, finished in tx.session.exec(query).all():
-            assert window is not None
-            if state == TicketState.NO_SHOW:
-                no_shows[window] = no_shows.get(window, 0) + 1
-            else:
-                minutes = (finished - started).total_seconds() / 60 if started and finished else 0
-                served.setdefault(window, []).append(minutes)
+        for missed_at in tx.session.exec(missed).all():
+            assert missed_at is not None
+            no_shows[missed_at] = no_shows.get(missed_at, 0) + 1
         if p.role is Role.ADMIN:
             numbers = list(
                 tx.session.exec(select(WindowRow.number).order_by(col(WindowRow.number)))
@@ -922,28 +1275,31 @@ class HallService:
         ]
 
     def _recent_calls(self, tx: _Tx, p: Principal) -> list[CallView]:
+        """The day's last calls (none of a day already closed out)."""
         calls: list[CallView] = []
-        rows = tx.session.exec(
-            select(EventRow)
-            .where(col(EventRow.name).in_(CALL_EVENTS))
-            .order_by(col(EventRow.seq).desc())
-            .limit(200)
-        )
+        query = select(EventRow).where(col(EventRow.name).in_(CALL_EVENTS))
+        if tx.hall.closed_out_at is not None:
+            query = query.where(col(EventRow.at) >= tx.hall.closed_out_at)
+        rows = tx.session.exec(query.order_by(col(EventRow.seq).desc()).limit(200))
         for row in rows:
             if not p.may_see(row.name, row.window, row.zone):
                 continue
             event = json.loads(row.payload)
+            ticket = event["ticket"]
             calls.append(
                 CallView(
                     seq=row.seq,
                     at=row.at,
-                    ticket=event["ticket"]["id"],
-                    number=event["ticket"]["number"],
-                    category=event["ticket"]["category"],
+                    ticket=ticket["id"],
+                    number=ticket["number"],
+                    category=ticket["category"],
                     window=event["window"],
                     window_name=event["window_name"],
                     zone=event.get("zone", ""),
                     recall=row.name == "ticket_recalled",
+                    chain_step=ticket.get("chain_step", 0),
+                    steps=ticket.get("steps", 1),
+                    step=ticket.get("step"),
                 )
             )
             if len(calls) == RECENT_CALLS:
@@ -965,7 +1321,7 @@ class HallService:
                 QueueStat(
                     category=code,
                     waiting=waiting,
-                    oldest_issued_at=oldest,
+                    oldest_queued_at=oldest,
                     estimated_wait_minutes=estimate,
                 )
             )
@@ -973,7 +1329,7 @@ class HallService:
 
     def _waiting_counts(self, tx: _Tx) -> dict[str, tuple[int, datetime | None]]:
         rows = tx.session.exec(
-            select(TicketRow.category, func.count(), func.min(TicketRow.issued_at))
+            select(TicketRow.category, func.count(), func.min(TicketRow.queued_at))
             .where(TicketRow.state == TicketState.WAITING)
             .group_by(TicketRow.category)
         ).all()
@@ -1023,12 +1379,14 @@ class HallService:
     def _position(self, tx: _Tx, ticket: Ticket) -> tuple[int, float]:
         """People ahead of a waiting ticket in its category, and its estimated wait.
 
-        Older tickets are ahead; green-channel and assisted tickets are ahead of normal ones
-        whenever they came, and a priority ticket has only older priority tickets ahead."""
+        Tickets queued earlier are ahead; green-channel and assisted tickets are ahead of
+        normal ones whenever they came, and a priority ticket has only earlier priority
+        tickets ahead."""
         priority_classes = [Priority.GREEN, Priority.ASSISTED]
+        queued = ticket.queue_time
         ahead_filter = or_(
-            col(TicketRow.issued_at) < ticket.issued_at,
-            (col(TicketRow.issued_at) == ticket.issued_at) & (col(TicketRow.id) < ticket.id),
+            col(TicketRow.queued_at) < queued,
+            (col(TicketRow.queued_at) == queued) & (col(TicketRow.id) < ticket.id),
         )
         if ticket.priority is Priority.NORMAL:
             ahead_filter = or_(ahead_filter, col(TicketRow.priority).in_(priority_classes))
@@ -1055,7 +1413,8 @@ class HallService:
         )
 
     def _windows(self, tx: _Tx) -> list[Window]:
-        return [window_of(w) for w in tx.session.exec(select(WindowRow)).all()]
+        """The windows as capacity: one without a connected client counts as closed."""
+        return [live_window_of(w) for w in tx.session.exec(select(WindowRow)).all()]
 
     def _estimate(
         self,
@@ -1106,7 +1465,7 @@ class HallService:
                     col(TicketRow.priority),
                     col(TicketRow.target_window),
                 ),
-                order_by=(col(TicketRow.issued_at), col(TicketRow.id)),
+                order_by=(col(TicketRow.queued_at), col(TicketRow.id)),
             )
             .label("rank")
         )
@@ -1124,13 +1483,20 @@ class HallService:
         category = tx.config.categories.get(code)
         if category is None:
             known = ", ".join(tx.config.categories)
-            raise ProtocolError(ErrorCode.NOT_FOUND, f"no category {code!r} (known: {known})")
+            raise ProtocolError(
+                ErrorCode.NOT_FOUND, f"no category {code!r} (known: {known})", reason="category"
+            )
         return category
 
     def _window_row(self, tx: _Tx, number: int) -> WindowRow:
         row = tx.session.get(WindowRow, number)
         if row is None:
-            raise ProtocolError(ErrorCode.NOT_FOUND, f"window {number} does not exist")
+            raise ProtocolError(
+                ErrorCode.NOT_FOUND,
+                f"window {number} does not exist",
+                reason="window",
+                window=number,
+            )
         return row
 
     def _acting_window(
@@ -1149,10 +1515,18 @@ class HallService:
         row = self._window_row(tx, number)
         if p.role is Role.WINDOW and row.staff != p.staff:
             raise ProtocolError(
-                ErrorCode.WINDOW_TAKEN, f"window {number} is no longer logged in as {p.staff}"
+                ErrorCode.WINDOW_TAKEN,
+                f"window {number} is no longer logged in as {p.staff}",
+                reason="not_logged_in",
+                window=number,
             )
         if need is not None and row.state != need:
-            raise ProtocolError(ErrorCode.INVALID_STATE, _window_state_message(row, doing))
+            raise ProtocolError(
+                ErrorCode.INVALID_STATE,
+                _window_state_message(row, doing),
+                state=row.state,
+                window=row.number,
+            )
         return row
 
     def _current(self, tx: _Tx, row: WindowRow) -> Ticket:
@@ -1169,14 +1543,22 @@ class HallService:
                 select(TicketRow).where(TicketRow.day == day, TicketRow.number == ref.upper())
             ).first()
         if row is None:
-            raise ProtocolError(ErrorCode.NOT_FOUND, f"no ticket {ref!r}")
+            raise ProtocolError(
+                ErrorCode.NOT_FOUND, f"no ticket {ref!r}", reason="ticket", ticket=ref[:40]
+            )
         return row
 
     def _ticket(self, tx: _Tx, ref: str) -> Ticket:
         return _ticket_of(self._ticket_row(tx, ref))
 
     def _save(
-        self, tx: _Tx, ticket: Ticket, *, new: bool = False, claim_from: TicketState | None = None
+        self,
+        tx: _Tx,
+        ticket: Ticket,
+        *,
+        new: bool = False,
+        claim_from: TicketState | None = None,
+        secret_hash: str | None = None,
     ) -> None:
         """Write a ticket. With `claim_from`, the write only happens if the ticket is still in
         that state, so two windows (even in two server processes) never call the same ticket."""
@@ -1184,7 +1566,7 @@ class HallService:
         if new or claim_from is TicketState.WAITING or ticket.state is TicketState.WAITING:
             tx.touched.add(ticket.category)  # the waiting queue of this category changed
         if new:
-            tx.session.add(TicketRow(day=_day_of(ticket), **values))
+            tx.session.add(TicketRow(day=_day_of(ticket), secret_hash=secret_hash, **values))
             return
         statement = update(TicketRow).where(col(TicketRow.id) == ticket.id)
         if claim_from is not None:
@@ -1204,6 +1586,7 @@ class HallService:
             priority=ticket.priority,
             state=ticket.state,
             issued_at=ticket.issued_at,
+            queued_at=ticket.queue_time,
             call_times=list(ticket.call_times),
             started_at=ticket.started_at,
             finished_at=ticket.finished_at,
@@ -1213,6 +1596,8 @@ class HallService:
             recall_count=ticket.recall_count,
             transfers=list(ticket.transfers),
             chain_step=ticket.chain_step,
+            steps=ticket.steps,
+            step=ticket.step,
             target_window=ticket.target_window,
             appointment_at=ticket.appointment_at,
         )
@@ -1232,11 +1617,12 @@ class HallService:
             staff_name=self._staff_name(tx, row.staff) if row.staff else None,
             pause_reason=row.pause_reason,
             ticket=row.ticket,
+            connected=row.connected,
         )
 
-    def _window_changed(self, tx: _Tx, row: WindowRow) -> None:
+    def _window_changed(self, tx: _Tx, row: WindowRow, reason: str | None = None) -> None:
         tx.session.add(row)
-        tx.emit(WindowChanged, window=self._window_view(tx, row))
+        tx.emit(WindowChanged, window=self._window_view(tx, row), reason=reason)
 
 
 def _credentials_valid(p: Principal, device: DeviceRow | None, staff: StaffRow | None) -> bool:
@@ -1275,6 +1661,7 @@ def _ticket_of(row: TicketRow) -> Ticket:
         number=row.number,
         category=row.category,
         issued_at=row.issued_at,
+        queued_at=row.queued_at,
         priority=Priority(row.priority),
         state=TicketState(row.state),
         item=row.item,
@@ -1287,6 +1674,7 @@ def _ticket_of(row: TicketRow) -> Ticket:
         recall_count=row.recall_count,
         transfers=tuple(Transfer.model_validate(t) for t in json.loads(row.transfers)),
         chain_step=row.chain_step,
+        chain=tuple(json.loads(row.chain)),
         target_window=row.target_window,
         appointment_at=row.appointment_at,
     )
@@ -1301,6 +1689,7 @@ def _columns_of(ticket: Ticket) -> dict[str, Any]:
         "priority": ticket.priority.value,
         "state": ticket.state.value,
         "issued_at": ticket.issued_at,
+        "queued_at": ticket.queue_time,
         "call_times": json.dumps([t.isoformat() for t in ticket.call_times]),
         "started_at": ticket.started_at,
         "finished_at": ticket.finished_at,
@@ -1310,6 +1699,7 @@ def _columns_of(ticket: Ticket) -> dict[str, Any]:
         "recall_count": ticket.recall_count,
         "transfers": json.dumps([t.model_dump(mode="json") for t in ticket.transfers]),
         "chain_step": ticket.chain_step,
+        "chain": json.dumps(ticket.chain, ensure_ascii=False),
         "target_window": ticket.target_window,
         "appointment_at": ticket.appointment_at,
     }

@@ -109,6 +109,12 @@ async def server(request: pytest.FixtureRequest) -> AsyncIterator[QueueServer]:
         yield srv
 
 
+async def window_gone(server: QueueServer, window: int, timeout: float = 10.0) -> None:
+    """Wait until the server has seen the window's client go (before moving the clock)."""
+    async with asyncio.timeout(timeout), server.connections_changed:
+        await server.connections_changed.wait_for(lambda: server.window_gone(window))
+
+
 @pytest.fixture
 def url(server: QueueServer) -> str:
     return f"ws://127.0.0.1:{server.port}"

@@ -11,21 +11,26 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
 
 from queue_protocol.client import Backoff, Credentials, QueueClient, ServerError
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
     ConfigChanged,
+    ErrorReply,
     GetSnapshot,
     Role,
+    ServiceFinished,
     SnapshotReply,
     TicketReply,
+    WindowChanged,
     WindowReply,
     WindowState,
     _Request,
 )
 from window_client import i18n
 from window_client.connection import (
+    ClientMessage,
     ConnectionDown,
     ConnectionEnded,
     ConnectionUp,
@@ -35,6 +40,7 @@ from window_client.connection import (
     pump,
 )
 from window_client.i18n import Language, t
+from window_client.refusals import Asked, describe
 from window_client.screens.login import LoginForm, LoginScreen
 from window_client.screens.work import WorkScreen
 from window_client.settings import Remembered, default_path
@@ -95,20 +101,24 @@ class WindowApp(App[None]):
 
     def show_login(self, message: str = "", *, error: bool = True) -> None:
         self.login_screen = LoginScreen(
-            self.remembered.server, self.remembered.window, account=self.account
+            self.remembered.server,
+            self.remembered.window,
+            account=self.account,
+            message=message,
+            error=error,
         )
         if self.work_screen is not None:
-            self.switch_screen(self.login_screen)
             self.work_screen = None
+            # A dialog open over the work screen goes with it: the login replaces both.
+            while isinstance(self.screen, ModalScreen) and len(self.screen_stack) > 2:
+                self.pop_screen()
+            self.switch_screen(self.login_screen)
         else:
             self.push_screen(self.login_screen)
-        if message:
-            self.call_after_refresh(self.login_screen.show_message, message, error=error)
 
     def login(self, form: LoginForm) -> None:
         """Start the connection for this form; the outcome arrives as messages."""
-        server = form.server if "://" in form.server else f"ws://{form.server}"
-        self.remembered = Remembered(server=server, window=form.window)
+        self.remembered = Remembered(server=form.server, window=form.window)
         self.remembered.save(self.settings_path)
         credentials = Credentials(
             role=Role.WINDOW,
@@ -117,9 +127,10 @@ class WindowApp(App[None]):
             window=form.window,
             client="queue-window",
         )
-        self.desk = DeskState(number=form.window)
+        # The hall's timezone, as last seen, for times in a refusal (e.g. a lock's end).
+        self.desk = DeskState(number=form.window, timezone=self.desk.timezone)
         self.busy = None
-        self.client = QueueClient(server, credentials, backoff=self.backoff)
+        self.client = QueueClient(form.server, credentials, backoff=self.backoff)
         self.run_connection(self.client)
 
     @work(exclusive=True, group="connection")
@@ -127,6 +138,9 @@ class WindowApp(App[None]):
         await pump(client, self)
 
     def logout(self, message: str, *, error: bool = False) -> None:
+        """End the session (if one is still going) and show the login screen with `message`."""
+        if self.client is None:
+            return  # already logged out: a second reason to leave changes nothing
         self.workers.cancel_group(self, "connection")
         self.workers.cancel_group(self, "requests")
         self.client = None
@@ -134,9 +148,20 @@ class WindowApp(App[None]):
         self.busy = None
         self.show_login(message, error=error)
 
+    def _logout_of(self, client: QueueClient, message: str, *, error: bool = False) -> None:
+        """Log out of `client`'s session, unless that session has already ended."""
+        if client is self.client:
+            self.logout(message, error=error)
+
     # -- connection messages ----------------------------------------------------------------
 
+    def _current(self, message: ClientMessage) -> bool:
+        """Whether `message` comes from the session going on now (not from one let go)."""
+        return message.client is self.client
+
     def on_connection_up(self, message: ConnectionUp) -> None:
+        if not self._current(message):
+            return
         self.desk.apply_hello(message.hello)
         self.online = True
         if self.work_screen is None:
@@ -148,17 +173,49 @@ class WindowApp(App[None]):
         self.refresh_desk()
 
     def on_connection_down(self, message: ConnectionDown) -> None:
+        if not self._current(message):
+            return
         self.online = False
         self.retry_in = message.retry_in
         self.refresh_desk()
 
     def on_server_event(self, message: ServerEvent) -> None:
-        self.desk.apply_event(message.event, replayed=message.replayed)
-        if isinstance(message.event, ConfigChanged) and not message.replayed:
+        if not self._current(message):
+            return
+        event = message.event
+        self.desk.apply_event(event, replayed=message.replayed)
+        if isinstance(event, ConfigChanged) and not message.replayed:
             self.send(GetSnapshot(id=self.new_request_id()), quiet=True)
+        if isinstance(event, WindowChanged):
+            self._window_changed(message.client, event, replayed=message.replayed)
+        elif (
+            isinstance(event, ServiceFinished)
+            and event.chain_ended
+            and event.window == self.desk.number
+            and not message.replayed
+        ):
+            self.notify(t("done.chain_ended", number=event.ticket.number), timeout=3)
         self.refresh_desk()
 
+    def _window_changed(self, client: QueueClient, event: WindowChanged, *, replayed: bool) -> None:
+        """The hall closed this window (not this desk's own close_window, which has no
+        reason and whose reply logs out): back to the login screen, saying why."""
+        view = event.window
+        if view.number != self.desk.number or view.state is not WindowState.CLOSED:
+            return
+        if event.reason is None:
+            return
+        if replayed and self.desk.window_state is not WindowState.CLOSED:
+            # Closed while this desk was away; the hello that brought it back reopened it
+            # (the snapshot says so), so the staff member carries on, told what happened.
+            why = closed_text(event.reason, short=True)
+            self.notify(t("closed.while_offline", why=why), severity="warning", timeout=10)
+            return
+        self._logout_of(client, closed_text(event.reason), error=event.reason != "day_closed")
+
     def on_login_refused(self, message: LoginRefused) -> None:
+        if not self._current(message):
+            return
         self.workers.cancel_group(self, "connection")
         self.client = None
         if self.login_screen is not None:
@@ -166,21 +223,18 @@ class WindowApp(App[None]):
             self.login_screen.set_busy(False)
 
     def on_connection_ended(self, message: ConnectionEnded) -> None:
+        if not self._current(message):
+            return
         self.logout(t("login.stopped", detail=self.describe_refusal(message.refusal)), error=True)
 
     def describe_refusal(self, refusal: Refusal) -> str:
-        window = self.desk.number
-        if refusal.code is None:
+        """Why the hello was refused, from the error reply's code and fields."""
+        if refusal.error is None:
             return t("login.unreachable", url=self.remembered.server)
-        known = {
-            ErrorCode.AUTH_FAILED: t("login.auth_failed"),
-            ErrorCode.NOT_FOUND: t("login.unknown_window", window=window),
-            ErrorCode.WINDOW_TAKEN: t("login.window_taken", detail=refusal.message),
-            ErrorCode.VERSION_MISMATCH: t("login.version", detail=refusal.message),
-        }
-        if refusal.code is ErrorCode.BAD_REQUEST and "uri" in refusal.message.lower():
-            return t("login.bad_address", detail=refusal.message)
-        return known.get(refusal.code, t("login.refused", detail=refusal.message))
+        return self.describe_error(refusal.error, Asked(window=self.desk.number))
+
+    def describe_error(self, error: ErrorReply, asked: Asked | None = None) -> str:
+        return describe(error, asked=asked, timezone=self.desk.timezone)
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -207,30 +261,39 @@ class WindowApp(App[None]):
                 except TimeoutError:
                     continue
         except ServerError as exc:
-            if exc.code is ErrorCode.QUEUE_EMPTY:
-                self.notify(t("error.queue_empty"), severity="warning", timeout=3)
-            elif not quiet:
-                self.notify(exc.message, title=t("error.title"), severity="error", timeout=6)
+            self.log.warning(f"{type(request).__name__} refused: {exc}")  # message: log only
+            if client is self.client:  # a session already ended has nothing more to say
+                self._refused(request, exc.reply, quiet=quiet)
         except Exception as exc:  # never a traceback on the staff member's screen
             self.log.error(f"{type(request).__name__} failed: {exc!r}")
-            if not quiet:
-                detail = str(exc) or type(exc).__name__
-                self.notify(t("error.unexpected", detail=detail), severity="error")
+            if not quiet and client is self.client:
+                self.notify(t("error.unexpected", detail=type(exc).__name__), severity="error")
         else:
-            self._apply_reply(reply)
+            if client is self.client:
+                self._apply_reply(client, reply)
         finally:
             if self.busy is request:
                 self.busy = None
             self.refresh_desk()
 
-    def _apply_reply(self, reply: Any) -> None:
+    def _refused(self, request: _Request, error: ErrorReply, *, quiet: bool) -> None:
+        if error.code is ErrorCode.QUEUE_EMPTY:
+            self.notify(t("error.queue_empty"), severity="warning", timeout=3)
+        elif not quiet:
+            text = self.describe_error(error, Asked.of(request))
+            self.notify(text, title=t("error.title"), severity="error", timeout=6)
+        if error.code is ErrorCode.INVALID_STATE:
+            # This desk's picture was behind the server's (e.g. a supervisor acted).
+            self.send(GetSnapshot(id=self.new_request_id()), quiet=True)
+
+    def _apply_reply(self, client: QueueClient, reply: Any) -> None:
         desk = self.desk
         if isinstance(reply, WindowReply):
             if reply.ticket is not None:
                 desk.apply_ticket(reply.ticket)
             desk.apply_window(reply.window)
             if reply.window.state is WindowState.CLOSED and reply.window.number == desk.number:
-                self.call_later(self.logout, t("login.logged_out"))
+                self.call_later(self._logout_of, client, t("login.logged_out"))
         elif isinstance(reply, TicketReply):
             desk.apply_ticket(reply.ticket)
             self.notify(t("done.reinstated", number=reply.ticket.number), timeout=3)
@@ -240,6 +303,17 @@ class WindowApp(App[None]):
     def refresh_desk(self) -> None:
         if self.work_screen is not None:
             self.work_screen.render_desk()
+
+
+CLOSE_REASONS = frozenset({"day_closed", "offline", "closed_by_supervisor", "moved"})
+
+
+def closed_text(reason: str, *, short: bool = False) -> str:
+    """Why the hall closed this window, in words (window_changed `reason`): a sentence, or
+    with `short` a few words to put in one."""
+    if reason not in CLOSE_REASONS:
+        return reason if short else t("closed.other", reason=reason)
+    return t(f"closed.why.{reason}" if short else f"closed.{reason}")
 
 
 def make_app(

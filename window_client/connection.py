@@ -26,62 +26,73 @@ from queue_protocol.client import (
     Stopped,
 )
 from queue_protocol.errors import ErrorCode
-from queue_protocol.messages import AnyEvent, HelloReply
+from queue_protocol.messages import AnyEvent, ErrorReply, HelloReply
 
 
-class ConnectionUp(Message):
+class ClientMessage(Message):
+    """A notice of one QueueClient: the app ignores those of a client it has let go (a
+    message posted just before a logout may still arrive after it)."""
+
+    def __init__(self, client: QueueClient) -> None:
+        super().__init__()
+        self.client = client
+
+
+class ConnectionUp(ClientMessage):
     """A hello succeeded; `hello.snapshot` is the server's state now."""
 
-    def __init__(self, hello: HelloReply, first: bool) -> None:
-        super().__init__()
+    def __init__(self, client: QueueClient, hello: HelloReply, first: bool) -> None:
+        super().__init__(client)
         self.hello = hello
         self.first = first
 
 
-class ConnectionDown(Message):
+class ConnectionDown(ClientMessage):
     """The connection dropped; the client retries in `retry_in` seconds."""
 
-    def __init__(self, reason: str, retry_in: float) -> None:
-        super().__init__()
+    def __init__(self, client: QueueClient, reason: str, retry_in: float) -> None:
+        super().__init__(client)
         self.reason = reason
         self.retry_in = retry_in
 
 
-class ServerEvent(Message):
-    def __init__(self, event: AnyEvent, replayed: bool) -> None:
-        super().__init__()
+class ServerEvent(ClientMessage):
+    def __init__(self, client: QueueClient, event: AnyEvent, replayed: bool) -> None:
+        super().__init__(client)
         self.event = event
         self.replayed = replayed
 
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a login (or a later re-login) failed; `code` None means unreachable."""
+    """Why a login (or a later re-login) failed: the server's error reply, whose code and
+    fields make the text shown; `error` None means no server answered (unreachable)."""
 
-    code: ErrorCode | None
-    message: str
+    error: ErrorReply | None
 
 
-class LoginRefused(Message):
+class LoginRefused(ClientMessage):
     """The very first hello failed; the client has been closed."""
 
-    def __init__(self, refusal: Refusal) -> None:
-        super().__init__()
+    def __init__(self, client: QueueClient, refusal: Refusal) -> None:
+        super().__init__(client)
         self.refusal = refusal
 
 
-class ConnectionEnded(Message):
+class ConnectionEnded(ClientMessage):
     """The server refused a re-login after a reconnect (e.g. the window was taken over)."""
 
-    def __init__(self, refusal: Refusal) -> None:
-        super().__init__()
+    def __init__(self, client: QueueClient, refusal: Refusal) -> None:
+        super().__init__(client)
         self.refusal = refusal
+
+
+# The client stopped without an error reply (it does not do so today): an internal fault.
+_STOPPED = ErrorReply(code=ErrorCode.INTERNAL, message="the client stopped")
 
 
 def _refusal(error: ServerError | None) -> Refusal:
-    if error is None:
-        return Refusal(ErrorCode.INTERNAL, "closed")
-    return Refusal(error.code, error.message)
+    return Refusal(error.reply if error is not None else _STOPPED)
 
 
 async def _start_quietly(client: QueueClient) -> None:
@@ -97,19 +108,19 @@ async def pump(client: QueueClient, target: MessagePump) -> None:
     try:
         async for notice in client.notices():
             if isinstance(notice, Connected):
-                target.post_message(ConnectionUp(notice.hello, first=not connected_once))
+                target.post_message(ConnectionUp(client, notice.hello, first=not connected_once))
                 connected_once = True
             elif isinstance(notice, EventReceived):
-                target.post_message(ServerEvent(notice.event, notice.replayed))
+                target.post_message(ServerEvent(client, notice.event, notice.replayed))
             elif isinstance(notice, Disconnected):
-                if not connected_once:
-                    target.post_message(LoginRefused(Refusal(None, notice.reason)))
+                if not connected_once:  # refused for a while (rate_limited), or unreachable
+                    target.post_message(LoginRefused(client, Refusal(notice.refused)))
                     return
-                target.post_message(ConnectionDown(notice.reason, notice.retry_in))
+                target.post_message(ConnectionDown(client, notice.reason, notice.retry_in))
             elif isinstance(notice, Stopped):
                 refusal = _refusal(notice.error)
                 message = ConnectionEnded if connected_once else LoginRefused
-                target.post_message(message(refusal))
+                target.post_message(message(client, refusal))
                 return
     finally:
         starting.cancel()

@@ -21,27 +21,45 @@ STRINGS: dict[str, dict[Language, str]] = {
         "en": "Fill in the server, window number, account and password",
     },
     "login.bad_window": {"zh": "窗口号须为 1–9999 的数字", "en": "A window number is 1–9999"},
-    "login.auth_failed": {"zh": "账号或密码错误", "en": "Wrong account or password"},
-    "login.unknown_window": {"zh": "窗口 {window} 不存在", "en": "Window {window} does not exist"},
-    "login.window_taken": {
-        "zh": "该窗口已被他人登录：{detail}",
-        "en": "This window is taken by someone else: {detail}",
-    },
     "login.unreachable": {
         "zh": "无法连接服务器 {url}：请检查地址和网络",
         "en": "Cannot reach the server at {url}: check the address and the network",
     },
     "login.bad_address": {
-        "zh": "服务器地址无效：{detail}",
-        "en": "Invalid server address: {detail}",
+        "zh": "服务器地址无效：{url}（应为 ws://主机:端口 或 wss://主机:端口）",
+        "en": "Invalid server address: {url} (expected ws://host:port or wss://host:port)",
     },
-    "login.version": {
-        "zh": "客户端与服务器版本不符：{detail}",
-        "en": "Client and server versions differ: {detail}",
-    },
-    "login.refused": {"zh": "登录被拒绝：{detail}", "en": "Login refused: {detail}"},
     "login.logged_out": {"zh": "已关闭窗口并退出登录", "en": "Window closed, logged out"},
     "login.stopped": {"zh": "连接已终止：{detail}", "en": "The connection ended: {detail}"},
+    # the window closed by the hall, not by this desk (window_changed reason)
+    "closed.day_closed": {
+        "zh": "今日已结束办理，窗口已关闭",
+        "en": "The hall's day is over: the window has been closed",
+    },
+    "closed.offline": {
+        "zh": "窗口离线时间过长，已被关闭，请重新登录",
+        "en": "The window was offline too long and has been closed; log in again",
+    },
+    "closed.closed_by_supervisor": {
+        "zh": "值班主任已关闭本窗口",
+        "en": "A supervisor has closed this window",
+    },
+    "closed.moved": {
+        "zh": "该账号已在其他窗口登录，本窗口已关闭",
+        "en": "This account logged in at another window, so this one was closed",
+    },
+    "closed.other": {
+        "zh": "窗口已被关闭（{reason}）",
+        "en": "The window has been closed ({reason})",
+    },
+    "closed.while_offline": {
+        "zh": "连接中断期间窗口曾被关闭（{why}），重新连接后已重新打开",
+        "en": "While offline the window was closed ({why}); it is open again since reconnecting",
+    },
+    "closed.why.day_closed": {"zh": "今日办理结束", "en": "the day was closed"},
+    "closed.why.offline": {"zh": "离线过久", "en": "offline too long"},
+    "closed.why.closed_by_supervisor": {"zh": "值班主任关闭", "en": "by a supervisor"},
+    "closed.why.moved": {"zh": "该账号在其他窗口登录", "en": "the account logged in elsewhere"},
     # connection
     "conn.online": {"zh": "● 已连接", "en": "● Online"},
     "conn.offline": {
@@ -61,6 +79,7 @@ STRINGS: dict[str, dict[Language, str]] = {
     "ticket.state.done": {"zh": "已办结", "en": "done"},
     "ticket.state.no_show": {"zh": "过号", "en": "no-show"},
     "ticket.state.cancelled": {"zh": "已取消", "en": "cancelled"},
+    "ticket.state.expired": {"zh": "已过期", "en": "expired"},
     # work screen
     "work.window": {"zh": "{name}（{number}号窗口）", "en": "{name} (window {number})"},
     "work.staff": {"zh": "工作人员：{name}", "en": "Staff: {name}"},
@@ -79,6 +98,12 @@ STRINGS: dict[str, dict[Language, str]] = {
         "en": "{at} {src} → {dst}: {reason}",
     },
     "ticket.window_n": {"zh": "{n}号窗口", "en": "window {n}"},
+    "ticket.chain": {
+        "zh": "一链办理 第{index}/{steps}步：{step}",
+        "en": "One-chain step {index} of {steps}: {step}",
+    },
+    "ticket.next_step": {"zh": "下一步", "en": "Next step"},
+    "ticket.last_step": {"zh": "最后一步", "en": "last step"},
     "ticket.none": {"zh": "—", "en": "—"},
     "prio.normal": {"zh": "普通", "en": "Normal"},
     "prio.appointment": {"zh": "预约", "en": "Appointment"},
@@ -106,6 +131,7 @@ STRINGS: dict[str, dict[Language, str]] = {
     "act.pause": {"zh": "暂停", "en": "Pause"},
     "act.resume": {"zh": "恢复服务", "en": "Resume"},
     "act.close": {"zh": "关窗退出", "en": "Close & log out"},
+    "act.end_chain": {"zh": "结束一链", "en": "End chain"},
     "act.ok": {"zh": "确定", "en": "OK"},
     "act.cancel": {"zh": "取消", "en": "Cancel"},
     "act.quit": {"zh": "退出程序", "en": "Quit"},
@@ -123,6 +149,20 @@ STRINGS: dict[str, dict[Language, str]] = {
         "en": "Lunch break,Training,Away briefly",
     },
     "pause.need_reason": {"zh": "请填写暂停原因", "en": "Give a reason"},
+    "endchain.heading": {
+        "zh": "结束 {number} 的一链办理（第{index}/{steps}步：{step}）",
+        "en": "End the one-chain visit of {number} (step {index} of {steps}: {step})",
+    },
+    "endchain.note": {
+        "zh": "本步办结，后续步骤不再办理。",
+        "en": "This step is finished; the later steps will not be served.",
+    },
+    "endchain.presets": {
+        "zh": "材料不全,群众要求终止,转其他窗口办理",
+        "en": "Materials incomplete,Citizen asked to stop,Handled at another window",
+    },
+    "endchain.reason": {"zh": "结束原因", "en": "Reason"},
+    "endchain.need_reason": {"zh": "请填写结束原因", "en": "Give a reason"},
     "callnum.heading": {"zh": "指定叫号", "en": "Call a specific number"},
     "callnum.number": {"zh": "票号，如 A005", "en": "Ticket number, e.g. A005"},
     "callnum.need_number": {"zh": "请输入票号", "en": "Enter a ticket number"},
@@ -136,8 +176,116 @@ STRINGS: dict[str, dict[Language, str]] = {
     "done.called": {"zh": "已呼叫 {number}", "en": "Called {number}"},
     "done.reinstated": {"zh": "{number} 已恢复排队", "en": "{number} is waiting again"},
     "done.transferred": {"zh": "{number} 已转移", "en": "{number} transferred"},
+    "done.chain_ended": {
+        "zh": "{number} 的一链办理已结束",
+        "en": "The one-chain visit of {number} has ended",
+    },
     "error.title": {"zh": "服务器拒绝了操作", "en": "The server refused"},
+    # error replies: the text comes from the code and the reply's structured fields
+    "error.auth_failed": {"zh": "账号或密码错误", "en": "Wrong account or password"},
+    "error.account_locked": {
+        "zh": "密码错误次数过多，账号已锁定至 {time}",
+        "en": "Too many wrong passwords: the account is locked until {time}",
+    },
+    "error.account_locked_plain": {
+        "zh": "密码错误次数过多，账号已暂时锁定",
+        "en": "Too many wrong passwords: the account is locked for now",
+    },
+    "error.login_backoff": {
+        "zh": "登录失败次数过多，请 {s} 秒后再试",
+        "en": "Too many failed logins: try again in {s} s",
+    },
+    "error.login_busy": {
+        "zh": "服务器正忙于处理其他登录，请稍后再试",
+        "en": "The server is busy with other logins; try again in a moment",
+    },
+    "error.rate_limited": {
+        "zh": "操作过于频繁，请 {s} 秒后再试",
+        "en": "Too many requests: try again in {s} s",
+    },
+    "error.rate_limited_plain": {
+        "zh": "操作过于频繁，请稍后再试",
+        "en": "Too many requests; try again in a moment",
+    },
+    "error.staff_elsewhere": {
+        "zh": "该账号已在{window}号窗口登录，请先在该窗口关窗退出",
+        "en": "This account is logged in at window {window}; close that window first",
+    },
+    "error.staff_elsewhere_ticket": {
+        "zh": "该账号在{window}号窗口还有未办完的票，请先在该窗口办结或转移",
+        "en": "This account still holds a ticket at window {window}; finish or transfer it there",
+    },
+    "error.staff_elsewhere_plain": {
+        "zh": "该账号已在其他窗口工作",
+        "en": "This account works at another window",
+    },
+    "error.window_taken": {
+        "zh": "{window}号窗口已被他人登录（{staff}）",
+        "en": "Window {window} is in use by someone else ({staff})",
+    },
+    "error.window_taken_ticket": {
+        "zh": "{window}号窗口还有{staff}未办完的票，请联系值班主任关闭该窗口",
+        "en": "Window {window} still holds a ticket of {staff}; a supervisor must close it",
+    },
+    "error.window_taken_plain": {
+        "zh": "本窗口已在别处登录，本次登录已失效",
+        "en": "This window has been logged in elsewhere; this login no longer holds",
+    },
+    "error.someone": {"zh": "其他工作人员", "en": "another staff member"},
+    "error.no_window": {"zh": "窗口 {window} 不存在", "en": "Window {window} does not exist"},
+    "error.no_ticket": {"zh": "今日没有票号 {ticket}", "en": "There is no ticket {ticket} today"},
+    "error.no_category": {
+        "zh": "没有业务类别 {category}",
+        "en": "There is no category {category}",
+    },
+    "error.not_found": {
+        "zh": "找不到要办理的对象，可能已变更",
+        "en": "Not found: it may have changed meanwhile",
+    },
+    "error.version_mismatch": {
+        "zh": "窗口客户端与服务器的协议版本不符，请更新窗口客户端",
+        "en": "The window client and the server speak different protocol versions: update it",
+    },
+    "error.invalid_state": {
+        "zh": "当前状态为「{state}」，不能进行此操作",
+        "en": "Not possible now: the state is “{state}”",
+    },
+    "error.invalid_state_plain": {
+        "zh": "当前状态下不能进行此操作",
+        "en": "Not possible in the current state",
+    },
+    "error.day_closed": {
+        "zh": "{ticket} 属于已结束的一天，不能恢复，请群众重新取号",
+        "en": "{ticket} belongs to a day already closed; the citizen needs a new ticket",
+    },
+    "error.rated": {"zh": "该票已评价过", "en": "This ticket is already rated"},
+    "error.forbidden": {"zh": "本窗口无权进行此操作", "en": "This window may not do that"},
+    "error.not_for_window": {
+        "zh": "{ticket} 不属于本窗口办理的业务",
+        "en": "{ticket} is not for this window",
+    },
+    "error.not_served_here": {
+        "zh": "该票不是在本窗口办理的",
+        "en": "That ticket was not served at this window",
+    },
     "error.queue_empty": {"zh": "没有等候的票", "en": "Nobody is waiting"},
+    "error.hall_closed": {"zh": "大厅现在不办理业务", "en": "The hall is closed now"},
+    "error.past_closing": {
+        "zh": "预计等候将超过今日下班时间 {time}",
+        "en": "The expected wait runs past today's closing time {time}",
+    },
+    "error.capacity_reached": {
+        "zh": "今日该类业务已达取号上限",
+        "en": "Today's capacity for this category is used up",
+    },
+    "error.internal": {
+        "zh": "服务器内部错误，操作未执行",
+        "en": "A server fault: nothing was done",
+    },
+    "error.other": {
+        "zh": "服务器拒绝了请求（代码 {code}）",
+        "en": "The server refused the request (code {code})",
+    },
     "error.offline": {
         "zh": "连接中断，操作将在重连后完成",
         "en": "Offline; retrying after reconnect",

@@ -17,9 +17,12 @@ from queue_protocol.messages import (
     QueueChanged,
     QueueStat,
     ServiceFinished,
+    ServiceItemView,
     Snapshot,
     TicketNoShow,
+    TicketRequeued,
     TicketState,
+    TicketTransferred,
     TicketView,
     WindowChanged,
     WindowStat,
@@ -35,9 +38,9 @@ class DayFigures:
     """The window's own figures for today: the server's count in the snapshot, plus the
     live events since."""
 
-    served: int = 0
-    service_seconds: float = 0.0  # total over the served tickets with a measured service
-    timed: int = 0  # how many served tickets `service_seconds` covers
+    served: int = 0  # services given here: one per one-chain step served at this window
+    service_seconds: float = 0.0  # total over the services with a measured length
+    timed: int = 0  # how many services `service_seconds` covers
     no_shows: int = 0
 
     @property
@@ -68,10 +71,15 @@ class DeskState:
     seq: int = 0
     window: WindowView | None = None
     categories: dict[str, CategoryView] = field(default_factory=dict)
+    items: dict[tuple[str, str], ServiceItemView] = field(default_factory=dict)  # (category, name)
     windows: dict[int, WindowView] = field(default_factory=dict)
     queues: dict[str, QueueStat] = field(default_factory=dict)
     tickets: dict[str, TicketView] = field(default_factory=dict)  # this window's tickets
     today: DayFigures = field(default_factory=DayFigures)
+    # When each service here began, kept past the ticket's leaving: a ticket going on to its
+    # next step comes back without its start, and the reply that removes it from `tickets`
+    # may arrive before the service_finished event that is counted.
+    service_starts: dict[str, datetime] = field(default_factory=dict)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -104,9 +112,9 @@ class DeskState:
 
     def over_target(self, code: str, now: datetime) -> bool:
         stat, category = self.queues.get(code), self.categories.get(code)
-        if stat is None or category is None or stat.oldest_issued_at is None:
+        if stat is None or category is None or stat.oldest_queued_at is None:
             return False
-        waited = (now - stat.oldest_issued_at).total_seconds() / 60
+        waited = (now - stat.oldest_queued_at).total_seconds() / 60
         return waited > category.target_wait_minutes
 
     # -- updating --------------------------------------------------------------------------
@@ -120,10 +128,14 @@ class DeskState:
         self.hall_name = snapshot.hall.name
         self.timezone = snapshot.hall.timezone
         self.categories = {c.code: c for c in snapshot.categories}
+        self.items = {(i.category, i.name): i for i in snapshot.items}
         self.windows = {w.number: w for w in snapshot.windows}
         self.window = self.windows.get(self.number)
         self.queues = {q.category: q for q in snapshot.queues}
         self.tickets = {t.id: t for t in snapshot.tickets if t.window == self.number}
+        self.service_starts = {
+            t.id: t.started_at for t in self.tickets.values() if t.started_at is not None
+        }
         stats = {s.window: s for s in snapshot.window_stats}
         self.today = DayFigures.from_stat(stats.get(self.number))
 
@@ -151,19 +163,35 @@ class DeskState:
         )
         if mine:
             self.tickets[ticket.id] = ticket
+            if ticket.state is TicketState.SERVING and ticket.started_at is not None:
+                self.service_starts[ticket.id] = ticket.started_at
         else:
             self.tickets.pop(ticket.id, None)
 
     def _tally(self, event: AnyEvent) -> None:
         if isinstance(event, ServiceFinished) and event.window == self.number:
-            # The server counts tickets that end here (a chain step that continues elsewhere
-            # is not yet served), so the live count does the same.
-            ticket = event.ticket
-            if ticket.state is TicketState.DONE:
-                self.today.served += 1
-                if ticket.started_at is not None:
-                    end = ticket.finished_at or event.at
-                    self.today.service_seconds += (end - ticket.started_at).total_seconds()
-                    self.today.timed += 1
+            if counts_as_served(event):
+                self._count_service(event)
         elif isinstance(event, TicketNoShow) and event.window == self.number:
             self.today.no_shows += 1
+        elif isinstance(event, TicketTransferred | TicketRequeued):
+            self.service_starts.pop(event.ticket.id, None)  # passed on: not served here
+
+    def _count_service(self, event: ServiceFinished) -> None:
+        ticket = event.ticket
+        started = self.service_starts.pop(ticket.id, None) or ticket.started_at
+        self.today.served += 1
+        if started is not None:
+            end = ticket.finished_at if ticket.state is TicketState.DONE else None
+            self.today.service_seconds += ((end or event.at) - started).total_seconds()
+            self.today.timed += 1
+
+
+def counts_as_served(event: ServiceFinished) -> bool:
+    """Whether a finished service counts in the window's "served" figure, as the server's
+    window_stats counts it: every service given there (outcome done, next_step or
+    chain_ended), also a one-chain step that goes on elsewhere; a transfer is not one."""
+    ticket = event.ticket
+    if event.chain_ended is not None or ticket.state is TicketState.DONE:
+        return True
+    return ticket.state is TicketState.WAITING and event.next_step is not None

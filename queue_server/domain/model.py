@@ -16,12 +16,7 @@ class Category:
     prefix: str
     target_wait_minutes: int = 15
     daily_capacity: int | None = None
-    chain: tuple[str, ...] = ()  # steps of a one-chain (一链办理) category
     service_minutes: float = 10.0  # expected service time before any is measured
-
-    @property
-    def steps(self) -> int:
-        return max(1, len(self.chain))
 
 
 @dataclass(frozen=True)
@@ -31,6 +26,7 @@ class ServiceItem:
     time_limit_days: int = 0  # 0 = 即办件, done on the spot
     materials: tuple[str, ...] = ()
     appointment: bool = False
+    chain: tuple[str, ...] = ()  # steps of a one-chain (一链办理) item: one visit, n services
 
 
 @dataclass(frozen=True)
@@ -65,6 +61,7 @@ class Ticket:
     number: str
     category: str
     issued_at: datetime
+    queued_at: datetime | None = None  # when it (re)entered the queue; None = issued_at
     priority: Priority = Priority.NORMAL
     state: TicketState = TicketState.WAITING
     item: str | None = None
@@ -77,14 +74,29 @@ class Ticket:
     recall_count: int = 0
     transfers: tuple[Transfer, ...] = ()
     chain_step: int = 0
+    chain: tuple[str, ...] = ()  # the one-chain steps of its item, fixed at issue
     target_window: int | None = None
     appointment_at: datetime | None = None
 
     def but(self, **changes: object) -> Ticket:
         return replace(self, **changes)  # type: ignore[arg-type]
 
+    @property
+    def queue_time(self) -> datetime:
+        """The time its place in the queue counts from (SPEC §3: a chain step is timed from
+        its re-entry; a transfer or reinstatement keeps the place)."""
+        return self.queued_at or self.issued_at
+
+    @property
+    def steps(self) -> int:
+        return max(1, len(self.chain))
+
+    @property
+    def step(self) -> str | None:
+        return self.chain[self.chain_step] if self.chain_step < len(self.chain) else None
+
     def waited(self, now: datetime) -> timedelta:
-        return now - self.issued_at
+        return now - self.queue_time
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,9 @@ class HallRules:
     reinstate_grace_minutes: int = 30
     hours: OpeningHours = field(default_factory=OpeningHours)
     notice: str = ""
+    close_out_grace_minutes: int = 30  # the day closes this long after closing time
+    window_offline_minutes: int = 5  # a window without a connection this long is closed
+    staff_multiple_windows: bool = False  # may one account hold two windows at once
 
     @property
     def tz(self) -> ZoneInfo:

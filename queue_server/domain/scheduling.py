@@ -1,6 +1,6 @@
 """Who a window calls next (SPEC §4). Policies are pure functions over a snapshot.
 
-Both policies first reduce the waiting tickets to the head (oldest by issue time) of each
+Both policies first reduce the waiting tickets to the head (longest queued) of each
 (category, priority class, named window) group. Choosing only among heads is what makes
 "within one category and class, first come, first called" hold whatever the scoring does.
 """
@@ -26,7 +26,7 @@ def may_call(window: Window, ticket: Ticket) -> bool:
 
 
 def _order_key(ticket: Ticket) -> tuple[datetime, str]:
-    return (ticket.issued_at, ticket.id)
+    return (ticket.queue_time, ticket.id)
 
 
 def _slot_begun(ticket: Ticket, now: datetime) -> bool:
@@ -77,7 +77,7 @@ def weighted_wait(
     if not candidates:
         return None
     cap = timedelta(minutes=rules.max_wait_minutes)
-    overdue = [t for t in candidates if now - t.issued_at >= cap]
+    overdue = [t for t in candidates if now - t.queue_time >= cap]
     if overdue:
         return min(overdue, key=_order_key)
     chosen = _first_priority(candidates, now)
@@ -89,9 +89,9 @@ def weighted_wait(
         target = max(1.0, float(category.target_wait_minutes if category else 15))
         rank = 0 if ticket.target_window is not None else _rank(window, ticket.category)
         weight = 1.0 / (1.0 + rules.rank_penalty * rank)
-        waited = max(0.0, (now - ticket.issued_at).total_seconds() / 60.0)
+        waited = max(0.0, (now - ticket.queue_time).total_seconds() / 60.0)
         # Highest score first; equal scores fall back to the older ticket.
-        return (-(waited / target) * weight, ticket.issued_at, ticket.id)
+        return (-(waited / target) * weight, ticket.queue_time, ticket.id)
 
     return min(candidates, key=score)
 

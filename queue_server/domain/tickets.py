@@ -1,11 +1,13 @@
 """The ticket state machine (SPEC §3). Each transition returns a new Ticket or raises.
 
-waiting ─call─▶ called ─start─▶ serving ─finish─▶ done
-   ▲  │           │  ▲ recall      │  └─finish (chain step left)─▶ waiting
-   │  cancel      │  └─────────────┤
+waiting ─call─▶ called ─start─▶ serving ─finish─▶ done      (end_chain: done at this step)
+   ▲  │    ▲      │  ▲ recall      │  └─finish (chain step left)─▶ waiting (re-timed)
+   │  cancel└requeue┘└─────────────┤
    │  ▼           no_show          transfer ─▶ waiting (other category / named window)
    │ cancelled    ▼
    └─reinstate── no_show   (within the grace period)
+
+and at the day's close-out, waiting / called / serving ─expire─▶ expired.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from datetime import datetime, timedelta
 
 from queue_protocol.errors import ErrorCode, ProtocolError
 from queue_protocol.messages import Priority, TicketState, Transfer
-from queue_server.domain.model import Category, Ticket
+from queue_server.domain.model import Ticket
 
 
 class InvalidTransition(ProtocolError):
-    def __init__(self, message: str) -> None:
-        super().__init__(ErrorCode.INVALID_STATE, message)
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(ErrorCode.INVALID_STATE, message, **details)
 
 
 _STATE_ZH = {
@@ -29,7 +31,9 @@ _STATE_ZH = {
     TicketState.DONE: "已办结",
     TicketState.NO_SHOW: "过号",
     TicketState.CANCELLED: "已取消",
+    TicketState.EXPIRED: "已过期",
 }
+OPEN_STATES = frozenset({TicketState.WAITING, TicketState.CALLED, TicketState.SERVING})
 
 
 def _require(ticket: Ticket, *states: TicketState, doing: str) -> None:
@@ -37,7 +41,9 @@ def _require(ticket: Ticket, *states: TicketState, doing: str) -> None:
         wanted = " or ".join(s.value for s in states)
         raise InvalidTransition(
             f"cannot {doing} ticket {ticket.number}: it is {ticket.state.value}"
-            f" ({_STATE_ZH[ticket.state]}), must be {wanted}"
+            f" ({_STATE_ZH[ticket.state]}), must be {wanted}",
+            state=ticket.state.value,
+            ticket=ticket.number,
         )
 
 
@@ -50,15 +56,18 @@ def issue(
     priority: Priority = Priority.NORMAL,
     item: str | None = None,
     appointment_at: datetime | None = None,
+    chain: tuple[str, ...] = (),
 ) -> Ticket:
     return Ticket(
         id=ticket_id,
         number=number,
         category=category,
         issued_at=now,
+        queued_at=now,
         priority=priority,
         item=item,
         appointment_at=appointment_at,
+        chain=chain,
     )
 
 
@@ -90,13 +99,16 @@ def start(ticket: Ticket, *, now: datetime) -> Ticket:
     return ticket.but(state=TicketState.SERVING, started_at=now)
 
 
-def finish(ticket: Ticket, *, now: datetime, category: Category) -> Ticket:
-    """Done; or, in a one-chain category with steps left, waiting for the next step."""
+def finish(ticket: Ticket, *, now: datetime) -> Ticket:
+    """Done; or, for a one-chain item with steps left, waiting for the next step. The next
+    step queues from now (its re-entry), not from the issue: a ticket that has been served
+    does not go ahead of people who have waited longer."""
     _require(ticket, TicketState.SERVING, doing="finish")
-    if ticket.chain_step + 1 < category.steps:
+    if ticket.chain_step + 1 < ticket.steps:
         return ticket.but(
             state=TicketState.WAITING,
             chain_step=ticket.chain_step + 1,
+            queued_at=now,
             window=None,
             staff=None,
             target_window=None,
@@ -104,6 +116,30 @@ def finish(ticket: Ticket, *, now: datetime, category: Category) -> Ticket:
             started_at=None,
         )
     return ticket.but(state=TicketState.DONE, finished_at=now)
+
+
+def end_chain(ticket: Ticket, *, now: datetime) -> Ticket:
+    """Done at this step: the citizen's one-chain visit ends here (the reason is recorded
+    by the caller)."""
+    _require(ticket, TicketState.SERVING, doing="end the chain of")
+    if ticket.steps <= 1:
+        raise InvalidTransition(f"ticket {ticket.number} is not on a one-chain visit")
+    return ticket.but(state=TicketState.DONE, finished_at=now)
+
+
+def requeue(ticket: Ticket) -> Ticket:
+    """A called (or, by a supervisor, a serving) ticket back to waiting at its old place:
+    its window went away."""
+    _require(ticket, TicketState.CALLED, TicketState.SERVING, doing="put back in the queue")
+    return ticket.but(
+        state=TicketState.WAITING, window=None, staff=None, recall_count=0, started_at=None
+    )
+
+
+def expire(ticket: Ticket, *, at: datetime) -> Ticket:
+    """Still open at its day's close-out: ended for good."""
+    _require(ticket, *OPEN_STATES, doing="expire")
+    return ticket.but(state=TicketState.EXPIRED, finished_at=at)
 
 
 def no_show(ticket: Ticket, *, now: datetime) -> Ticket:
@@ -138,7 +174,8 @@ def transfer(
     to_window: int | None,
     reason: str,
 ) -> Ticket:
-    """Back to waiting in another category and/or for a named window; issue time is kept."""
+    """Back to waiting in another category and/or for a named window; its place (queue
+    time) is kept. Into another category it starts that category's service afresh."""
     _require(ticket, TicketState.SERVING, doing="transfer")
     if to_category is None and to_window is None:
         raise ProtocolError(ErrorCode.BAD_REQUEST, "transfer needs to_category or to_window")
@@ -157,6 +194,7 @@ def transfer(
         state=TicketState.WAITING,
         category=category,
         chain_step=0 if category != ticket.category else ticket.chain_step,
+        chain=() if category != ticket.category else ticket.chain,
         target_window=to_window,
         window=None,
         staff=None,

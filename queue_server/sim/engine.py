@@ -65,6 +65,10 @@ class TicketRecord:
     no_show: bool = False
     done: float | None = None
     step_waits: list[float] = field(default_factory=list)  # waits before chain steps 2, 3, …
+    # for each later-step call: minutes it went ahead of the longest-queued ticket of its
+    # category and class still waiting (0 when it overtook no one)
+    step_overtakes: list[float] = field(default_factory=list)
+    steps: int = 1
 
     @property
     def wait(self) -> float | None:
@@ -282,7 +286,7 @@ class Simulation:
         rng = self.citizen_rng
         # every ticket makes the same number of draws, whatever its kind (common numbers)
         u_class, u_lead, u_absent = rng.random(), rng.random(), rng.random()
-        services = [self._service_time(demand, rng) for _ in range(category.steps)]
+        services = [self._service_time(demand, rng) for _ in range(demand.steps)]
         appointment_at = None
         if u_class < demand.appointment_share:
             priority = Priority.APPOINTMENT
@@ -302,8 +306,15 @@ class Simulation:
             now=now,
             priority=priority,
             appointment_at=appointment_at,
+            chain=demand.chain,
         )
-        record = TicketRecord(category=code, priority=priority, issued=self.now, estimate=None)
+        record = TicketRecord(
+            category=code,
+            priority=priority,
+            issued=self.now,
+            estimate=None,
+            steps=demand.steps,
+        )
         self.records.append(record)
         self.pending[ticket.id] = _Pending(
             services=services,
@@ -381,7 +392,14 @@ class Simulation:
     def _enqueue(self, ticket: Ticket) -> None:
         self.waiting[ticket.id] = ticket
         self.counts[ticket.category] += 1
-        heapq.heappush(self.queues[ticket.category][ticket.priority], (ticket.issued_at, ticket.id))
+        heapq.heappush(
+            self.queues[ticket.category][ticket.priority], (ticket.queue_time, ticket.id)
+        )
+
+    def _entered(self, ticket_id: str) -> float:
+        """Minutes after opening when a waiting ticket (re)entered the queue."""
+        pending = self.pending[ticket_id]
+        return pending.record.issued if pending.record.first_call is None else pending.waiting_since
 
     def _candidates(self, win: _Win) -> list[Ticket]:
         out = []
@@ -428,6 +446,12 @@ class Simulation:
             record.first_call = self.now
         else:
             record.step_waits.append(self.now - pending.waiting_since)
+            # measured on the clock of the hall (not the tickets' own queue time, which is
+            # the rule under test): when each waiting ticket of the group entered the queue
+            entered = pending.waiting_since
+            earlier = [self._entered(tid) for _, tid in heap]
+            earlier = [m for m in earlier if m < entered]
+            record.step_overtakes.append(entered - min(earlier) if earlier else 0.0)
         win.ticket = called
         win.record.busy -= self.now  # busy from this call until the window is free again
         self._set(win, WindowState.CALLING)
@@ -457,11 +481,10 @@ class Simulation:
         win = self.wins[index]
         ticket = win.ticket
         assert ticket is not None and ticket.started_at is not None
-        category = self.categories[ticket.category]
         # window time from the call that led to this service (recalls included) to its end
         called = ticket.call_times[-(ticket.recall_count + 1)]
         duration = (self.now_dt - called) / _MINUTE
-        done = ticketing.finish(ticket, now=self.now_dt, category=category)
+        done = ticketing.finish(ticket, now=self.now_dt)
         pending = self.pending[done.id]
         win.record.served += 1
         if done.state is TicketState.WAITING:  # next step of a one-chain category

@@ -26,8 +26,7 @@ def offered_work(hall: Hall, scenario: Scenario) -> dict[str, float]:
     minutes = scenario.last_ticket
     work = dict.fromkeys(hall.categories, 0.0)
     for d in scenario.demands:
-        steps = hall.categories[d.category].steps
-        per_ticket = steps * (d.service_minutes + scenario.walk_minutes)
+        per_ticket = d.steps * (d.service_minutes + scenario.walk_minutes)
         work[d.category] += d.expected_tickets(minutes) * per_ticket
     return work
 

@@ -11,6 +11,7 @@ Scenario TOML (see queue_server/sim/scenarios/demo_day.toml):
                  windows = [1, 2, …] (the windows staffed that day; default: all)
     [[arrivals]] category, hourly = [tickets per hour, hour by hour from opening],
                  service_minutes (mean per service, i.e. per chain step), and optional
+                 item (a service item of the category: its one-chain steps apply),
                  per-category service_cv, appointment_share, green_share
     [[breaks]]   windows = [1, 3, …], start = "11:45", minutes = 60  (staggered lunch)
 
@@ -27,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from queue_protocol.messages import Policy
-from queue_server.domain.model import Category, HallRules, Window
+from queue_server.domain.model import Category, HallRules, ServiceItem, Window
 from queue_server.hallconfig import (
     ConfigError,
     _validate,  # the server's own TOML validation: the simulated hall is the real one
     category_of,
     demo_hall_path,
+    item_of,
     read_toml,
     rules_of,
     window_of,
@@ -48,6 +50,7 @@ class Hall:
     rules: HallRules
     categories: dict[str, Category]  # in hall order
     windows: tuple[Window, ...]
+    items: dict[str, ServiceItem] = field(default_factory=dict)
 
     def with_policy(self, policy: Policy) -> Hall:
         return replace(self, rules=replace(self.rules, policy=policy))
@@ -63,6 +66,7 @@ class Demand:
     category: str
     hourly: tuple[float, ...]  # tickets per hour at the middle of each hour from opening
     service_minutes: float  # mean of one service (one chain step)
+    chain: tuple[str, ...] = ()  # one-chain steps of the demand's service item, if any
     service_cv: float = 0.6
     appointment_share: float = 0.0
     green_share: float = 0.0
@@ -77,6 +81,10 @@ class Demand:
             return self.hourly[-1] / 60.0
         f = x - i
         return ((1 - f) * self.hourly[i] + f * self.hourly[i + 1]) / 60.0
+
+    @property
+    def steps(self) -> int:
+        return max(1, len(self.chain))
 
     @property
     def peak_per_minute(self) -> float:
@@ -123,7 +131,8 @@ def load_hall(path: Path) -> Hall:
     rows = _validate(read_toml(path))
     categories = {row.code: category_of(row) for row in rows["categories"]}
     windows = tuple(window_of(row) for row in rows["windows"])
-    return Hall(rules=rules_of(rows["hall"]), categories=categories, windows=windows)
+    items = {row.name: item_of(row) for row in rows["items"]}
+    return Hall(rules=rules_of(rows["hall"]), categories=categories, windows=windows, items=items)
 
 
 def load_scenario(path: Path) -> tuple[Scenario, Hall]:
@@ -163,6 +172,9 @@ def load_scenario(path: Path) -> tuple[Scenario, Hall]:
         hourly = tuple(float(x) for x in a.get("hourly", []))
         if not hourly or min(hourly) < 0:
             raise ConfigError(f"{here}: hourly must list non-negative rates")
+        item = a.get("item")
+        if item is not None and (item not in hall.items or hall.items[item].category != code):
+            raise ConfigError(f"{here}: no service item {item!r} in category {code}")
         mean = float(a.get("service_minutes", hall.categories[code].service_minutes))
         if mean <= 0:
             raise ConfigError(f"{here}: service_minutes must be more than 0")
@@ -171,6 +183,7 @@ def load_scenario(path: Path) -> tuple[Scenario, Hall]:
                 category=code,
                 hourly=hourly,
                 service_minutes=mean,
+                chain=hall.items[item].chain if item is not None else (),
                 service_cv=_share(a, "service_cv", default_cv, here, upper=10.0),
                 appointment_share=_share(a, "appointment_share", default_appointments, here),
                 green_share=_share(a, "green_share", default_green, here),

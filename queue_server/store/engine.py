@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, inspect
 from sqlmodel import Session, SQLModel, create_engine
 
 from queue_server.store import tables  # noqa: F401  (registers the tables)
@@ -44,7 +44,32 @@ def make_engine(url: str | None = None) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     SQLModel.metadata.create_all(engine)
+    check_schema(engine)
     return engine
+
+
+class SchemaOutdated(RuntimeError):
+    """The database was made by an older Yichuang: its tables lack columns of this one."""
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse, with a clear way out, a database whose tables lack this version's columns
+    (create_all adds missing tables, never missing columns; migrations come with Alembic)."""
+    inspector = inspect(engine)
+    missing = [
+        f"{table.name}.{column.name}"
+        for table in SQLModel.metadata.sorted_tables
+        if inspector.has_table(table.name)
+        for column in table.columns
+        if column.name not in {c["name"] for c in inspector.get_columns(table.name)}
+    ]
+    if missing:
+        raise SchemaOutdated(
+            f"this database was made by an older version of Yichuang (it lacks "
+            f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}); export its hall "
+            "with that version (`queue-server export hall.toml`), then `queue-server init "
+            "hall.toml` on a new database"
+        )
 
 
 def _make_sqlite_durable(engine: Engine) -> None:

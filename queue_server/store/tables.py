@@ -49,8 +49,14 @@ class HallRow(SQLModel, table=True):
     holidays: str = json_column()
     lock_after_failures: int = 10  # wrong passwords before an account is locked (0 = never)
     lock_minutes: int = 15
+    close_out_grace_minutes: int = 30
+    window_offline_minutes: int = 5
+    staff_multiple_windows: bool = False
     config_version: int = 1
     last_seq: int = 0  # the hall-wide event counter; bumped inside each command's transaction
+    # The last day close-out moment carried out (domain.day): tickets issued before it are
+    # never open. Kept across imports, like last_seq.
+    closed_out_at: datetime | None = utc_column()
 
 
 class CategoryRow(SQLModel, table=True):
@@ -62,7 +68,6 @@ class CategoryRow(SQLModel, table=True):
     target_wait_minutes: int = 15
     daily_capacity: int | None = None
     service_minutes: float = 10.0
-    chain: str = json_column()
 
 
 class ServiceItemRow(SQLModel, table=True):
@@ -73,6 +78,7 @@ class ServiceItemRow(SQLModel, table=True):
     time_limit_days: int = 0
     materials: str = json_column()
     appointment: bool = False
+    chain: str = json_column()  # one-chain (一链办理) steps, in order
 
 
 class WindowRow(SQLModel, table=True):
@@ -85,6 +91,7 @@ class WindowRow(SQLModel, table=True):
     staff: str | None = None
     pause_reason: str | None = None
     ticket: str | None = None
+    connected: bool = False  # a window client is connected for it (set by the server)
 
 
 class StaffRow(SQLModel, table=True):
@@ -109,7 +116,7 @@ class DeviceRow(SQLModel, table=True):
 class TicketRow(SQLModel, table=True):
     __tablename__ = "ticket"
     __table_args__ = (
-        Index("ix_ticket_waiting", "state", "category", "issued_at"),
+        Index("ix_ticket_waiting", "state", "category", "queued_at"),
         Index("ix_ticket_day_number", "day", "number", unique=True),
         Index("ix_ticket_done", "category", "state", "finished_at"),
     )
@@ -121,6 +128,7 @@ class TicketRow(SQLModel, table=True):
     priority: str = "normal"
     state: str = "waiting"
     issued_at: datetime = utc_column(nullable=False)
+    queued_at: datetime = utc_column(nullable=False)  # its place in the queue counts from here
     call_times: str = json_column()
     started_at: datetime | None = utc_column()
     finished_at: datetime | None = utc_column()
@@ -130,10 +138,33 @@ class TicketRow(SQLModel, table=True):
     recall_count: int = 0
     transfers: str = json_column()
     chain_step: int = 0
+    chain: str = json_column()  # the item's one-chain steps at issue
     target_window: int | None = None
     appointment_at: datetime | None = utc_column()
+    secret_hash: str | None = None  # sha256 of the slip's secret (rating, status page)
     rating: int | None = None
     rating_comment: str | None = None
+    rating_channel: str | None = None  # qr (the slip's secret) | window | supervisor
+
+
+class ServiceRow(SQLModel, table=True):
+    """One service: a ticket (at one one-chain step) served at one window, from its call to
+    its end. A window's figures count these, so each chain step counts where it was served."""
+
+    __tablename__ = "service"
+    __table_args__ = (Index("ix_service_window_day", "day", "window"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket: str = Field(index=True)
+    day: str  # the ticket's hall-local date
+    step: int = 0
+    step_name: str | None = None
+    category: str
+    window: int
+    staff: str | None = None
+    called_at: datetime = utc_column(nullable=False)
+    started_at: datetime = utc_column(nullable=False)
+    ended_at: datetime = utc_column(nullable=False)
+    outcome: str  # done | next_step | chain_ended | transferred
 
 
 class NumberCounterRow(SQLModel, table=True):
@@ -180,7 +211,7 @@ class AppointmentRow(SQLModel, table=True):
     slot_at: datetime = utc_column(nullable=False)  # the slot start as a UTC instant
     name: str
     phone: str
-    state: str = "booked"  # booked | cancelled | checked_in
+    state: str = "booked"  # booked | cancelled | checked_in | missed (never came)
     ticket: str | None = None
     created_at: datetime = utc_column(nullable=False)
     checked_in_at: datetime | None = utc_column()

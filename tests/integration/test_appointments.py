@@ -251,9 +251,14 @@ async def test_only_supervisors_list_appointments(connect: Connect) -> None:
 
 
 def test_cli_lists_and_cancels_a_days_appointments(
-    clocked_service: HallService, db_url: str, capsys: pytest.CaptureFixture[str]
+    clocked_service: HallService,
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    clock: Clock,
 ) -> None:
     """`queue-server appointments list/cancel` show masked phones and free the place."""
+    monkeypatch.setenv("YICHUANG_CLOCK", clock.now.isoformat())  # the CLI on the hall's day
     principal = Principal(role=Role.KIOSK, key="device:test")
     request = BookAppointment(
         id="b1", category="GC", day=TODAY, slot="15:00", name="王五", phone=PHONE

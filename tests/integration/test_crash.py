@@ -60,9 +60,10 @@ class Acks:
 class ServerProcess:
     """`queue-server serve` as a child process; its port comes from the line it prints."""
 
-    def __init__(self, db_url: str, log: Path) -> None:
+    def __init__(self, db_url: str, log: Path, env: dict[str, str] | None = None) -> None:
         self.db_url = db_url
         self.log = log
+        self.env = env  # the environment of the process (default: this one's)
         self.proc: asyncio.subprocess.Process | None = None
         self.port = 0
         self._drain: asyncio.Task[None] | None = None
@@ -82,6 +83,7 @@ class ServerProcess:
                 "10000",
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
+                env=self.env,
             )
         assert self.proc.stdout is not None
         async with asyncio.timeout(60):

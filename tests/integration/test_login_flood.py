@@ -159,7 +159,7 @@ async def test_password_checks_are_capped_and_the_overflow_is_refused_at_once() 
         return False
 
     with ThreadPoolExecutor(max_workers=auth.MAX_WAITING_CHECKS + 2) as pool:
-        checks = auth.PasswordChecks(verify=slow_verify, executor=pool, concurrent=2)
+        checks = auth.PasswordChecks(pool, verify=slow_verify, concurrent=2)
         waiting = [
             asyncio.create_task(checks.verify(None, "x")) for _ in range(auth.MAX_WAITING_CHECKS)
         ]
@@ -214,3 +214,26 @@ def test_unknown_accounts_cannot_grow_memory_without_bound(clock: Clock) -> None
     clock.advance(minutes=16)
     guard.check("made-up-1", "10.0.0.1", rules)  # forgotten: no back-off, no lock
     assert guard.locked_until("made-up-1") is None
+
+
+async def test_the_client_says_why_a_login_is_held_back(url: str, server: QueueServer) -> None:
+    """A client whose hello is held back by the address's back-off gets the refusal (its code
+    and retry time) with its Disconnected notice, not a bare "cannot reach the server"."""
+    from queue_protocol.client import Credentials, Disconnected, QueueClient
+
+    for n in range(auth.FREE_FAILURES + 1):
+        await hello_from(url, "127.0.0.1", admin_hello("wrong-password", rid=f"w{n}"))
+    client = QueueClient(url, Credentials(role=Role.ADMIN, user="zhuren", password=DEMO_PASSWORD))
+    starting = asyncio.create_task(client.start(timeout=TIMEOUT))
+    try:
+        notice = await client.next_notice(TIMEOUT)
+        assert isinstance(notice, Disconnected)
+        assert notice.refused is not None
+        assert (notice.refused.code, notice.refused.reason) == (
+            ErrorCode.RATE_LIMITED,
+            "login_backoff",
+        )
+        assert notice.retry_in >= (notice.refused.retry_after_seconds or 0)
+    finally:
+        starting.cancel()
+        await client.close()

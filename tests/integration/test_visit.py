@@ -300,20 +300,23 @@ async def test_transfer_needs_a_ticket_in_service(connect: Connect) -> None:
 async def test_one_chain_company_opening_visits_every_step(
     connect: Connect, hall_config: dict[str, Any]
 ) -> None:
-    """A QY ticket waits again after each step of its chain and is done after the last."""
-    [qy] = [c for c in hall_config["categories"] if c["code"] == "QY"]
-    steps = qy["chain"]
+    """A ticket for the one-chain item 企业设立登记 waits again after each step of its chain,
+    shows the step it is at, and is done after the last."""
+    [item] = [i for i in hall_config["items"] if i["name"] == "企业设立登记"]
+    steps = item["chain"]
     assert len(steps) > 1
     kiosk = await connect("kiosk")
     window = await connect("window", window=5)  # [QY]
     admin = await connect("admin")
-    ticket = (await kiosk.request(IssueTicket, category="QY")).ticket
+    ticket = (await kiosk.request(IssueTicket, category="QY", item="企业设立登记")).ticket
     assert ticket.number.startswith("A")
+    assert (ticket.steps, ticket.step) == (len(steps), steps[0])
 
     for step in range(len(steps)):
         called = await window.request(CallNext)
         assert called.ticket.id == ticket.id
         assert called.ticket.chain_step == step
+        assert called.ticket.step == steps[step]
         await window.request(StartService)
         finished = await window.request(FinishService)
         event = await _event_named(admin, "service_finished")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ctypes.util
 import functools
 import os
@@ -9,6 +10,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +19,27 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from display.announcer import Announcer, Pyttsx3Engine, VoiceState
-from display.app import CallScreenApp, DisplayOptions, make_app
+from display.app import CallScreenApp, DisplayOptions, SnapshotRefreshed, make_app
 from display.voice import VoiceSettings
-from queue_protocol.client import Backoff
-from queue_protocol.messages import CallNext, FinishService, IssueTicket, Recall, StartService
-from tests.conftest import DISPLAY_TOKEN, ZONE_B_DISPLAY_TOKEN, Connect
+from queue_protocol.client import Backoff, EventReceived, QueueClient
+from queue_protocol.messages import (
+    AnyEvent,
+    CallNext,
+    CallTicket,
+    CallView,
+    DayClosed,
+    DaySummary,
+    FinishService,
+    HallView,
+    IssueTicket,
+    Recall,
+    Snapshot,
+    StartService,
+    WindowState,
+)
+from queue_server.server import QueueServer
+from tests.conftest import DISPLAY_TOKEN, ZONE_B_DISPLAY_TOKEN, Clock, Connect, window_gone
+from tests.tui.test_display_snapshots import hall_snapshot
 
 ESPEAK_MISSING = not (shutil.which("espeak-ng") or ctypes.util.find_library("espeak-ng"))
 requires_espeak = pytest.mark.skipif(
@@ -226,3 +244,205 @@ async def test_no_voice_option_starts_no_announcer(url: str, tmp_path: Path) -> 
         await until(pilot, lambda: app.connection == "connected", "the connection")
         assert app.announcer is None
         assert text_of(app, "#voice-mark") == "语音关闭"
+
+
+def announced(app: CallScreenApp) -> list[int]:
+    """Seqs of every call handed to the announcer (spoken or not: NoEngine has no voice)."""
+    return [r.seq for r in announcer(app).records]
+
+
+async def next_event(client: QueueClient, name: str, timeout: float = 20.0) -> AnyEvent:
+    """The next event called `name` that `client` receives."""
+
+    async def wait() -> AnyEvent:
+        async for notice in client.notices():
+            if isinstance(notice, EventReceived) and notice.event.name == name:
+                return notice.event
+        raise AssertionError(f"the connection ended before {name}")
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
+# 00:00:01 on 2026-11-26 in Shanghai: the open-all-day test hall closes out its day at midnight.
+AFTER_MIDNIGHT = datetime(2026, 11, 25, 16, 0, 1, tzinfo=UTC)
+
+
+@pytest.mark.hall_clock
+async def test_day_closed_clears_the_calls(
+    url: str, connect: Connect, clock: Clock, tmp_path: Path
+) -> None:
+    """A close-out clears the calls and waiting counts silently; the next day's call is spoken."""
+    app = display_app(url, tmp_path, engine=NoEngine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.connection == "connected", "the connection")
+        first, _waiting = await issue(connect, "SW", "SW")
+        window = await connect("window", window=11)
+        await window.request(CallNext)
+        await until(pilot, lambda: bool(app.calls) and app.calls[0].number == first, "the call")
+        assert app.waiting["SW"] == 1 and announced(app) == [app.calls[0].seq]
+        spoken_before = announced(app)
+
+        clock.now = AFTER_MIDNIGHT
+        await until(pilot, lambda: not app.calls, "the calls to leave the screen")
+        await until(pilot, lambda: app.waiting["SW"] == 0, "the waiting count to drop")
+        assert text_of(app, "#now-sentence") == "暂无叫号"
+        assert text_of(app, "#recent-list") == ""
+        assert first not in text_of(app, "#now-number")
+        assert "社会事务 0人" in text_of(app, "#waiting")
+        assert app.windows[11].state is WindowState.CLOSED
+        assert announced(app) == spoken_before
+
+        (new_day,) = await issue(connect, "SW")
+        assert new_day == "C001"  # numbering starts again
+        window = await connect("window", window=11)
+        await window.request(CallNext)
+        await until(pilot, lambda: bool(app.calls), "the new day's call")
+        assert [c.number for c in app.calls] == ["C001"]
+        assert announced(app) == [*spoken_before, app.calls[0].seq]
+
+
+@pytest.mark.hall_clock
+async def test_day_closed_while_away_is_replayed_silently(
+    url: str, connect: Connect, clock: Clock, tmp_path: Path
+) -> None:
+    """A close-out missed while away clears the screen on reconnect and announces nothing."""
+    app = display_app(url, tmp_path, engine=NoEngine, backoff=Backoff(first=2.0, jitter=0.0))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.connection == "connected", "the connection")
+        first, second = await issue(connect, "SW", "SW")
+        window = await connect("window", window=11)
+        await window.request(CallNext)
+        await until(pilot, lambda: bool(app.calls) and app.calls[0].number == first, "the call")
+        spoken_before = announced(app)
+        probe = await connect("display")
+
+        assert app.queue_client is not None and app.queue_client._ws is not None
+        await app.queue_client._ws.close()
+        await until(pilot, lambda: app.connection == "disconnected", "the disconnect")
+        await window.request(StartService)
+        await window.request(FinishService)
+        await window.request(CallNext)  # the second call, while the screen is away
+        clock.now = AFTER_MIDNIGHT
+        closed = await next_event(probe, "day_closed")
+
+        await until(pilot, lambda: app.connection == "connected", "the reconnection")
+        assert app.queue_client.hello is not None
+        assert app.queue_client.hello.snapshot.seq >= closed.seq  # so the close-out replays
+        await until(pilot, lambda: app.queue_client.last_seq >= closed.seq, "the replay")
+        await pilot.pause()
+        assert app.calls == [] and second not in text_of(app, "#recent-list")
+        assert text_of(app, "#now-sentence") == "暂无叫号"
+        assert announced(app) == spoken_before
+
+
+@pytest.mark.hall_clock
+async def test_zone_display_survives_windows_going_offline(
+    url: str, connect: Connect, clock: Clock, tmp_path: Path, server: QueueServer
+) -> None:
+    """A zone display follows its window going offline, then closed; the call of the ticket
+    that went back to the queue leaves the screen, silently."""
+    app = display_app(url, tmp_path, engine=NoEngine, token=ZONE_B_DISPLAY_TOKEN)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.connection == "connected", "the connection")
+        (number,) = await issue(connect, "QY")
+        zone_b, zone_a = await connect("window", window=5), await connect("window", window=1)
+        await zone_b.request(CallNext)
+        await until(pilot, lambda: bool(app.calls), "the call")
+        assert app.windows[5].connected
+        spoken_before = announced(app)
+
+        await zone_b.close()  # the staff member's client crashes; so does window 1's
+        await zone_a.close()
+        await window_gone(server, 5)
+        await window_gone(server, 1)
+        clock.advance(seconds=11)
+        await until(pilot, lambda: not app.windows[5].connected, "window 5 offline")
+        clock.advance(minutes=5)
+        await until(pilot, lambda: app.windows[5].state is WindowState.CLOSED, "window 5 closed")
+        await until(pilot, lambda: app.waiting.get("QY") == 1, "the requeued ticket waiting")
+        assert 1 not in app.windows  # another zone's window is not this screen's business
+        assert all(c.number != number for c in app.calls)  # no longer called to window 5
+        assert "企业开办 1人" in text_of(app, "#waiting")
+        assert "综合出件" not in text_of(app, "#waiting")
+        assert announced(app) == spoken_before
+
+
+async def test_one_chain_call_shows_its_step(url: str, connect: Connect, tmp_path: Path) -> None:
+    """A one-chain call shows its step under the big call; the voice says the plain call."""
+    app = display_app(url, tmp_path, engine=NoEngine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.connection == "connected", "the connection")
+        kiosk = await connect("kiosk")
+        await kiosk.request(IssueTicket, category="QY", item="企业设立登记")
+        window = await connect("window", window=5)
+        await window.request(CallNext)
+        await until(pilot, lambda: bool(app.calls), "the first step's call")
+        assert text_of(app, "#now-step") == "第1/5步 企业登记"
+        assert app.query_one("#now-step").display
+        assert announcer(app).records[0].text == "请 A零零一号 到 5号窗口 办理"
+
+        await window.request(StartService)
+        await window.request(FinishService)  # on to the next step
+        await window.request(CallNext)
+        await until(pilot, lambda: len(app.calls) == 2, "the second step's call")
+        assert text_of(app, "#now-step") == "第2/5步 印章刻制"
+        assert announcer(app).records[1].text == "请 A零零一号 到 5号窗口 办理"
+
+        plain = await kiosk.request(IssueTicket, category="QY")  # no chain item: one step
+        await window.request(StartService)
+        await window.request(FinishService)
+        await window.request(CallTicket, ticket=plain.ticket.id)
+        await until(pilot, lambda: app.calls[0].number == "A002", "a plain call")
+        assert not app.query_one("#now-step").display
+
+
+async def test_replayed_day_closed_keeps_the_new_days_calls() -> None:
+    """A close-out replayed after a snapshot taken the next day removes only older calls."""
+    app = make_app(DisplayOptions(server=None, voice_enabled=False, animate=False))
+    async with app.run_test(size=(100, 30)) as pilot:
+        at = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+        calls = [
+            CallView(
+                seq=seq,
+                at=at,
+                ticket=f"20261126-{number}",
+                number=number,
+                category="SW",
+                window=11,
+                window_name="社会事务11号",
+            )
+            for seq, number in ((300, "C001"), (301, "C002"))
+        ]
+        snapshot = Snapshot(
+            seq=301,
+            hall=HallView(name="东湖区政务服务大厅", timezone="Asia/Shanghai"),
+            categories=[],
+            windows=[],
+            queues=[],
+            recent_calls=calls,
+        )
+        app.apply_snapshot(snapshot)
+        closed = DayClosed(
+            seq=250, at=at, day=date(2026, 11, 25), closed_at=at, summary=DaySummary()
+        )
+        app.apply_event(EventReceived(closed, replayed=True))
+        await pilot.pause()
+        assert [c.number for c in app.calls] == ["C002", "C001"]
+        assert "C002" in text_of(app, "#now-sentence")
+
+
+async def test_updates_arriving_during_shutdown_are_dropped() -> None:
+    """A snapshot or event that lands while the screen shuts down is dropped, not a crash."""
+    app = make_app(DisplayOptions(server=None, voice_enabled=False, animate=False))
+    closing = asyncio.Event()
+
+    async def keep_refreshing() -> None:  # as the connection worker does, up to the end
+        while not closing.is_set():
+            app.post_message(SnapshotRefreshed(hall_snapshot()))
+            await asyncio.sleep(0.001)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        refresher = asyncio.create_task(keep_refreshing())
+        await until(pilot, lambda: app.hall_name != "", "the first refresh")
+    closing.set()
+    await refresher

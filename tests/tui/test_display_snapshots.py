@@ -9,12 +9,16 @@ from textual.pilot import Pilot
 
 from display.announcer import VoiceState
 from display.app import CallScreenApp, DisplayOptions, VoiceStateChanged, make_app
+from queue_protocol.client import EventReceived
 from queue_protocol.messages import (
     CallView,
     CategoryView,
     HallView,
     QueueStat,
     Snapshot,
+    TicketCalled,
+    TicketState,
+    TicketView,
     WindowState,
     WindowView,
 )
@@ -121,3 +125,30 @@ def test_call_screen_english_empty(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(screen(lang="en"), terminal_size=(100, 30), run_before=english)
+
+
+def test_call_screen_one_chain_step(snap_compare: Any) -> None:
+    """A call of a one-chain ticket shows its step under the big call (第2/5步 印章刻制)."""
+
+    async def chain_call(pilot: Pilot[None]) -> None:
+        await show_hall(pilot)
+        app = pilot.app
+        assert isinstance(app, CallScreenApp)
+        ticket = TicketView(
+            id="20261125-A004",
+            number="A004",
+            category="QY",
+            item="企业设立登记",
+            state=TicketState.CALLED,
+            issued_at=NOW - timedelta(minutes=40),
+            chain_step=1,
+            steps=5,
+            step="印章刻制",
+        )
+        called = TicketCalled(
+            seq=201, at=NOW, ticket=ticket, window=6, window_name="企业开办6号", zone="一楼B区"
+        )
+        app.apply_event(EventReceived(called))
+        await pilot.pause()
+
+    assert snap_compare(screen(), terminal_size=(100, 30), run_before=chain_call)

@@ -7,12 +7,14 @@ import copy
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Button, Input, Static
 
 from kiosk.app import KioskApp, make_app
+from kiosk.i18n import Texts
 from kiosk.screens import (
     CheckInScreen,
     ClosedScreen,
@@ -24,7 +26,17 @@ from kiosk.screens import (
 )
 from queue_protocol.client import QueueClient, ServerError
 from queue_protocol.errors import ErrorCode
-from queue_protocol.messages import BookAppointment, IssueTicket, Priority, TicketStatus
+from queue_protocol.messages import (
+    BookAppointment,
+    CallTicket,
+    CancelAppointment,
+    CheckIn,
+    ErrorReply,
+    IssueTicket,
+    Priority,
+    TicketState,
+    TicketStatus,
+)
 from tests.conftest import KIOSK_TOKEN, Clock, Connect
 
 TODAY = date(2026, 11, 25)  # the clock fixture starts at 10:00 Shanghai, a Wednesday
@@ -75,6 +87,17 @@ def text_of(app: KioskApp, selector: str) -> str:
 
 async def ticket_shown(pilot: Pilot[Any]) -> TicketScreen:
     await until(pilot, lambda: isinstance(pilot.app.screen, TicketScreen))
+    screen = pilot.app.screen
+    assert isinstance(screen, TicketScreen)
+    return screen
+
+
+async def ticket_shown_anew(pilot: Pilot[Any], previous: TicketScreen) -> TicketScreen:
+    """Wait for a ticket screen other than `previous` (the next ticket)."""
+    await until(
+        pilot,
+        lambda: isinstance(pilot.app.screen, TicketScreen) and pilot.app.screen is not previous,
+    )
     screen = pilot.app.screen
     assert isinstance(screen, TicketScreen)
     return screen
@@ -155,6 +178,7 @@ async def test_capacity_reached_issues_nothing(kiosk: KioskApp, connect: Connect
             await until(pilot, lambda: isinstance(app.screen, TicketScreen | NoticeScreen))
             if isinstance(app.screen, TicketScreen):
                 await pilot.click("#done")
+                await ready(pilot)  # the start screen is back and laid out: tap it
         message = await notice_shown(pilot)
         assert "综合出件" in message and "取完" in message
     probe = await connect("kiosk")
@@ -275,10 +299,10 @@ async def test_retry_reuses_the_request_id(kiosk: KioskApp, connect: Connect) ->
     async with kiosk.run_test(size=SIZE) as pilot:
         app = await ready(pilot)
         request = IssueTicket(id="retry-1", category="SB", priority=Priority.NORMAL)
-        app.send_for_ticket(request)
+        assert app.request_ticket(request)
         first = (await ticket_shown(pilot)).issued.reply.ticket
         await home(pilot)
-        app.send_for_ticket(request)
+        assert app.request_ticket(request)
         second = (await ticket_shown(pilot)).issued.reply.ticket
         assert first.id == second.id == f"{TODAY:%Y%m%d}-E001"
     probe = await connect("kiosk")
@@ -296,3 +320,229 @@ async def test_english_is_available(url: str, clock: Clock) -> None:
         await pilot.press("2", "n")
         await ticket_shown(pilot)
         assert "people ahead" in text_of(app, "#ticket-wait")
+
+
+async def test_one_chain_ticket_shows_its_steps(kiosk: KioskApp) -> None:
+    """A ticket for a one-chain item says how many steps the visit has and the first one."""
+    async with kiosk.run_test(size=SIZE) as pilot:
+        app = await ready(pilot)
+        await pilot.click("#cat-QY")
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await pilot.click("#item-0")  # 企业设立登记: five steps
+        await pilot.click("#prio-normal")
+        screen = await ticket_shown(pilot)
+        assert screen.issued.reply.ticket.steps == 5
+        assert text_of(app, "#ticket-chain") == "一链办理 共5步，第1步：企业登记"
+        await pilot.click("#done")
+        await ready(pilot)
+        await pilot.press("1", "n")  # no item: one step, no chain note
+        await ticket_shown(pilot)
+        assert not app.screen.query("#ticket-chain")
+
+
+async def test_check_in_refusals_say_why(kiosk: KioskApp, clock: Clock, connect: Connect) -> None:
+    """Check-in opening another day, a cancelled and a missed appointment each get their text."""
+    booker = await connect("kiosk")
+    tomorrow = await booker.request(
+        BookAppointment,
+        category="QY",
+        day=date(2026, 11, 26),
+        slot="09:30",
+        name="李四",
+        phone="13912345678",
+    )
+    cancelled, missed = await book(booker, "11:00"), await book(booker, "10:30")
+    await booker.request(CancelAppointment, code=cancelled)
+    async with kiosk.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await check_in(pilot, tomorrow.appointment.code)
+        assert "11月26日 09:15" in await notice_shown(pilot)
+        await home(pilot)
+        await check_in(pilot, cancelled)
+        assert "已经取消" in await notice_shown(pilot)
+        await home(pilot)
+
+        clock.now = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 09:00 next day: closed out
+        await until(pilot, lambda: kiosk.ready and isinstance(kiosk.screen, StartScreen))
+        await check_in(pilot, missed)
+        assert "时间已经过了" in await notice_shown(pilot)
+
+
+async def test_repeated_check_in_shows_the_ticket_state(
+    kiosk: KioskApp, clock: Clock, connect: Connect
+) -> None:
+    """A code used again brings back its ticket with its state while it is open (called);
+    once the ticket is over (expired at the close-out) the code is refused as used."""
+    code = await book(await connect("kiosk"), "10:30")
+    clock.advance(minutes=20)  # 10:20: check-in is open
+    async with kiosk.run_test(size=SIZE) as pilot:
+        app = await ready(pilot)
+        await check_in(pilot, code)
+        ticket = (await ticket_shown(pilot)).issued.reply.ticket
+        assert not app.screen.query("#ticket-state")  # waiting: nothing to say
+        await home(pilot)
+        await (await connect("window", window=3)).request(CallTicket, ticket=ticket.id)
+
+        await check_in(pilot, code)
+        again = await ticket_shown(pilot)
+        assert again.issued.reply.already_checked_in
+        assert "正在呼叫" in text_of(app, "#ticket-state")
+        await home(pilot)
+
+        clock.now = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 09:00 next day: closed out
+        await until(pilot, lambda: app.ready and isinstance(app.screen, StartScreen))
+        await check_in(pilot, code)
+        await until(pilot, lambda: isinstance(app.screen, NoticeScreen))
+        assert "已经签到办理过" in text_of(app, "#notice-message")
+        assert ticket.number in text_of(app, "#notice-message")
+        assert "已过期" in text_of(app, "#notice-message")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("state", list(TicketState))
+def test_every_ticket_state_has_a_label(lang: str, state: TicketState) -> None:
+    """Each ticket state, expired included, has its own label in both languages."""
+    labels = {Texts(lang).state(s) for s in TicketState}
+    assert len(labels) == len(TicketState)
+    assert Texts(lang).state(state) != Texts("zh" if lang == "en" else "en").state(state)
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.mark.parametrize(
+    ("request_", "error", "zh", "en"),
+    [
+        (
+            CheckIn(id="c", code="A3C7KM"),
+            ErrorReply(
+                code=ErrorCode.TOO_EARLY,
+                message="opens at 99:99",
+                at=datetime(2026, 11, 25, 10, 45, tzinfo=SHANGHAI),
+            ),
+            "请于 10:45 以后",
+            "after 10:45.",
+        ),
+        (
+            CheckIn(id="c", code="A3C7KM"),
+            ErrorReply(
+                code=ErrorCode.TOO_EARLY,
+                message="opens at 10:45",
+                at=datetime(2026, 11, 27, 1, 15, tzinfo=UTC),
+            ),
+            "请于 11月27日 09:15 以后",
+            "after 09:15 on 2026-11-27",
+        ),
+        (
+            CheckIn(id="c", code="A3C7KM"),
+            ErrorReply(code=ErrorCode.TOO_EARLY, message="opens at 10:45"),
+            "稍后再来",
+            "come back later",
+        ),
+        (
+            IssueTicket(id="i", category="QY"),
+            ErrorReply(
+                code=ErrorCode.HALL_CLOSED,
+                message="closed now",
+                reason="past_closing",
+                at=datetime(2026, 11, 25, 10, 30, tzinfo=UTC),
+                estimated_wait_minutes=42.4,
+            ),
+            "预计等候约 42 分钟，超过了今天的下班时间 18:30",
+            "about 42 min) runs past today's closing time, 18:30",
+        ),
+        (
+            IssueTicket(id="i", category="QY"),
+            ErrorReply(code=ErrorCode.HALL_CLOSED, message="past closing", reason="closed_now"),
+            "现在不是办公时间",
+            "The hall is closed.",
+        ),
+        (
+            IssueTicket(id="i", category="QY"),
+            ErrorReply(code=ErrorCode.CAPACITY_REACHED, message="x", reason="daily_capacity"),
+            "已经取完",
+            "have been taken",
+        ),
+        (
+            CheckIn(id="c", code="A3C7KM"),
+            ErrorReply(code=ErrorCode.INVALID_STATE, message="was cancelled", reason="missed"),
+            "时间已经过了",
+            "time has passed",
+        ),
+        (
+            CheckIn(id="c", code="A3C7KM"),
+            ErrorReply(code=ErrorCode.INVALID_STATE, message="has passed", reason="cancelled"),
+            "已经取消",
+            "was cancelled",
+        ),
+        (
+            CheckIn(id="c", code="A3C7KM"),
+            ErrorReply(code=ErrorCode.NOT_FOUND, message="no appointment"),
+            "没有找到这个签到码",
+            "No appointment has this code",
+        ),
+        (
+            IssueTicket(id="i", category="QY"),
+            ErrorReply(code=ErrorCode.BAD_REQUEST, message="secret server detail"),
+            "代码 bad_request",
+            "code bad_request",
+        ),
+    ],
+)
+def test_refusals_are_built_from_the_error_fields(
+    request_: IssueTicket | CheckIn, error: ErrorReply, zh: str, en: str, clock: Clock
+) -> None:
+    """A refusal's text is built from its code and fields in the hall's zone, never its message."""
+    for lang, expected in (("zh", zh), ("en", en)):
+        app = make_app("ws://127.0.0.1:1", KIOSK_TOKEN, clock=clock, lang=lang)
+        _title, message = app.refusal_text(request_, error)
+        assert expected in message
+        assert error.message not in message
+
+
+async def test_late_taps_on_a_screen_no_longer_shown_do_nothing(kiosk: KioskApp) -> None:
+    """A tap or reset timer of a screen the citizen has left never acts on the screen shown."""
+    async with kiosk.run_test(size=SIZE) as pilot:
+        app = await ready(pilot)
+        await pilot.press("1", "n")
+        ticket_screen = await ticket_shown(pilot)
+        await pilot.click("#done")
+        start = app.screen
+        await ready(pilot)
+        await pilot.click("#cat-QY")
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        service = app.screen
+        # A second tap on a category that arrives once the service screen is up, and the
+        # ticket screen's reset timer firing late: neither moves the citizen on.
+        start.query_one("#cat-CJ", Button).press()
+        ticket_screen.go_home()
+        await pilot.pause()
+        assert app.screen is service and len(app.screen_stack) == 3
+        await pilot.click("#prio-normal")
+        assert (await ticket_shown(pilot)).issued.reply.ticket.number == "A002"
+
+
+async def test_second_tap_while_waiting_issues_one_ticket(
+    kiosk: KioskApp, connect: Connect
+) -> None:
+    """Tapping again while the server answers neither issues a second ticket nor loses one."""
+    async with kiosk.run_test(size=SIZE) as pilot:
+        app = await ready(pilot)
+        await pilot.click("#cat-SW")
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        normal = app.screen.query_one("#prio-normal", Button)
+        normal.press()
+        await until(
+            pilot, lambda: app.ticket_request is not None or isinstance(app.screen, TicketScreen)
+        )
+        normal.press()  # the same citizen, impatient: the request is out or answered
+        screen = await ticket_shown(pilot)
+        assert screen.issued.reply.ticket.number == "C001"
+        await pilot.pause()
+        assert app.screen is screen
+        # While one request waits for its reply, another is not even sent.
+        assert app.request_ticket(IssueTicket(id="first", category="SW"))
+        assert not app.request_ticket(IssueTicket(id="second", category="SW"))
+        assert (await ticket_shown_anew(pilot, screen)).issued.reply.ticket.number == "C002"
+    probe = await connect("kiosk")
+    assert (await probe.request(IssueTicket, category="SW")).ticket.number == "C003"

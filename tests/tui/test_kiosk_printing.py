@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from escpos.printer import Dummy
+from textual.widgets import Static
 
 from kiosk.app import make_app
 from kiosk.printing import TicketPrinter
-from queue_protocol.messages import IssueTicket
+from queue_protocol.messages import BookAppointment, CheckIn, IssueTicket
 from tests.conftest import KIOSK_TOKEN, Clock, Connect
-from tests.tui.test_kiosk import SIZE, ready, text_of, ticket_shown, until
+from tests.tui.test_kiosk import (
+    SIZE,
+    TODAY,
+    notice_shown,
+    ready,
+    text_of,
+    ticket_shown,
+    until,
+)
 
 pytestmark = pytest.mark.hall_clock  # the server runs on the test clock
 
@@ -66,3 +77,58 @@ async def test_printer_fault_still_issues_one_ticket(
     probe = await connect("kiosk")
     reply: Any = await probe.request(IssueTicket, category="QY")
     assert reply.ticket.number == "A002"  # exactly one ticket was issued before
+
+
+async def test_slip_qr_code_carries_the_ticket_secret(
+    url: str, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The QR holds yichuang:t/<id>?k=<secret>, shown nowhere else; a chain slip names steps."""
+    caplog.set_level(logging.DEBUG, logger="kiosk")
+    caplog.set_level(logging.DEBUG, logger="queue_protocol")
+    paper = Dummy()
+    app = make_app(url, KIOSK_TOKEN, printer=TicketPrinter(lambda: paper, "dummy"), clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.click("#cat-QY")
+        await until(pilot, lambda: bool(app.screen.query("#item-0")))
+        await pilot.click("#item-0")  # 企业设立登记, a five-step chain
+        await pilot.click("#prio-normal")
+        screen = await ticket_shown(pilot)
+        await until(pilot, lambda: "请取走" in text_of(app, "#print-status"))
+        on_screen = [str(w.render()) for w in app.screen.query(Static)]
+    reply = screen.issued.reply
+    assert reply.secret
+    qr_data = b"1P0" + f"yichuang:t/{reply.ticket.id}?k={reply.secret}".encode()
+    assert qr_data in paper.output
+    assert reply.secret.encode() not in paper.output.replace(qr_data, b"")
+    assert "一链办理 共5步，第1步：企业登记".encode("gb18030") in paper.output
+    assert not any(reply.secret in text for text in on_screen)
+    ours = [r for r in caplog.records if r.name.startswith(("kiosk", "queue_protocol"))]
+    assert ours and not any(reply.secret in r.getMessage() for r in ours)
+
+
+async def test_used_check_in_code_prints_nothing(url: str, clock: Clock, connect: Connect) -> None:
+    """A check-in code used again after its ticket expired is refused, and nothing prints."""
+    booker = await connect("kiosk")
+    code = (
+        await booker.request(
+            BookAppointment,
+            category="QY",
+            day=TODAY,
+            slot="10:30",
+            name="张三",
+            phone="13812345678",
+        )
+    ).appointment.code
+    clock.advance(minutes=20)
+    await booker.request(CheckIn, code=code)
+    clock.now = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 09:00 next day: closed out
+    paper = Dummy()
+    app = make_app(url, KIOSK_TOKEN, printer=TicketPrinter(lambda: paper, "dummy"), clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("c", *code.lower(), "enter")
+        message = await notice_shown(pilot)
+        assert "已经签到办理过" in message and "已过期" in message
+        await pilot.pause()
+    assert paper.output == b""

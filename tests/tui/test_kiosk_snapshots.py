@@ -61,3 +61,17 @@ async def test_closed_screen(url: str, clock: Clock, svg: SnapshotAssertion) -> 
         await until(pilot, lambda: isinstance(app.screen, ClosedScreen))
         await pilot.pause()
         assert svg == app.export_screenshot()
+
+
+async def test_one_chain_ticket_screen(url: str, clock: Clock, svg: SnapshotAssertion) -> None:
+    """A one-chain ticket: the number, its item, and the steps of the visit (一链办理)."""
+    app = kiosk(url, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.click("#cat-QY")
+        await until(pilot, lambda: bool(app.screen.query("#item-0")))
+        await pilot.click("#item-0")
+        await pilot.click("#prio-normal")
+        await ticket_shown(pilot)
+        await pilot.pause()
+        assert svg == app.export_screenshot()

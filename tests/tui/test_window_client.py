@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import socket
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.css.query import NoMatches
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, Input, OptionList, Select, Static
 
 from queue_protocol.client import Backoff
+from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
+    ErrorReply,
+    FinishService,
     IssueTicket,
     Priority,
     Role,
@@ -22,14 +29,19 @@ from queue_protocol.messages import (
     TicketState,
     TicketStatus,
     TicketView,
+    WindowStat,
     WindowState,
 )
 from queue_server.server import Limits, QueueServer
 from queue_server.service import HallService, Principal
-from tests.conftest import Connect
+from tests.conftest import Clock, Connect
+from window_client import i18n
 from window_client.app import WindowApp, make_app
+from window_client.i18n import Language
+from window_client.refusals import describe
 from window_client.screens.dialogs import (
     CallNumberDialog,
+    EndChainDialog,
     PauseDialog,
     ReinstateDialog,
     TransferDialog,
@@ -38,13 +50,21 @@ from window_client.screens.login import LoginScreen
 from window_client.screens.work import WorkScreen
 
 
+def holds(condition: Callable[[], object]) -> bool:
+    """`condition()`, where a widget not mounted yet (or already gone) means "not yet"."""
+    try:
+        return bool(condition())
+    except NoMatches:
+        return False
+
+
 async def until(
     pilot: Pilot[None], condition: Callable[[], object], what: str, timeout: float = 5.0
 ) -> None:
     """Let the app run until `condition()` holds; fail after `timeout` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not condition():
+    while not holds(condition):
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.02)
@@ -55,6 +75,15 @@ def text(app: WindowApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).content)
 
 
+def detail(app: WindowApp, label: str) -> str | None:
+    """The value beside `label` in the ticket's details."""
+    for line in text(app, "#ticket-details").splitlines():
+        name, _, value = line.partition("  ")
+        if name.strip() == label:
+            return value.strip()
+    return None
+
+
 async def fill_login(pilot: Pilot[None], window: int, account: str, password: str) -> None:
     """Type into the login form and press the login button."""
     app = pilot.app
@@ -63,7 +92,10 @@ async def fill_login(pilot: Pilot[None], window: int, account: str, password: st
     screen.query_one("#window", Input).value = str(window)
     screen.query_one("#account", Input).value = account
     screen.query_one("#password", Input).value = password
-    await pilot.click("#login")
+    # Pressed, not clicked at its place: a message shown by the last try may still be moving
+    # the form on a slow machine, and a click aimed before that would miss.
+    screen.query_one("#login", Button).press()
+    await pilot.pause()
 
 
 async def log_in(pilot: Pilot[None], window: int, account: str | None = None) -> WorkScreen:
@@ -281,7 +313,7 @@ async def test_pause_with_a_reason_and_resume(app: WindowApp, service: HallServi
 async def test_call_a_specific_number_and_server_errors_are_readable(
     app: WindowApp, connect: Connect
 ) -> None:
-    """C calls a ticket by number; an unknown number shows the server's message, no traceback."""
+    """C calls a ticket by number; an unknown number is told in the app's words, no traceback."""
     kiosk = await connect("kiosk")
     await kiosk.request(IssueTicket, category="SW")
     await kiosk.request(IssueTicket, category="SW")
@@ -292,7 +324,8 @@ async def test_call_a_specific_number_and_server_errors_are_readable(
         await pilot.press(*"z999", "enter")
         await until(pilot, lambda: app._notifications, "a notification")
         messages = [n.message for n in app._notifications]
-        assert any("no ticket 'Z999'" in m for m in messages), messages
+        assert "今日没有票号 Z999" in messages, messages
+        assert not any("no ticket" in m for m in messages), messages
 
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, CallNumberDialog), "the number dialog")
@@ -308,6 +341,10 @@ async def test_close_window_logs_out(app: WindowApp, service: HallService) -> No
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
         await until(pilot, lambda: "已关闭窗口" in text(app, "#login-message"), "the message")
+        # The window_changed event of its own close (no reason) does not log out a second time.
+        await pilot.pause(0.2)
+        assert [type(s) for s in app.screen_stack[1:]] == [LoginScreen]
+        assert text(app, "#login-message") == "已关闭窗口并退出登录"
     windows = {w.number: w for w in await asyncio.to_thread(service.list_windows)}
     assert windows[11].state is WindowState.CLOSED
 
@@ -411,3 +448,358 @@ async def test_english_with_lang_en(url: str, settings_path: Path) -> None:
         assert "Window login" in text(app, "#login-heading")
         screen = await log_in(pilot, 1)
         assert "Call next [N]" in str(screen.query_one("#act-call_next", Button).label)
+
+
+# -- one-chain visits (一链办理) -----------------------------------------------------------
+
+CHAIN_ITEM = "企业设立登记"  # QY; five steps in the demo hall
+CHAIN = ["企业登记", "印章刻制", "申领发票", "银行预约开户", "社保登记"]
+
+
+async def server_figures(connect: Connect, window: int) -> WindowStat:
+    """The server's own "today" figures for `window` (an admin's fresh snapshot)."""
+    admin = await connect("admin")
+    assert admin.hello is not None
+    stats = {s.window: s for s in admin.hello.snapshot.window_stats}
+    await admin.close()
+    return stats[window]
+
+
+async def test_one_chain_visit_shows_each_step_and_counts_each_service(
+    app: WindowApp, connect: Connect, service: HallService
+) -> None:
+    """A one-chain ticket shows "step i of n" and its next step at 80x24; each step counts."""
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="QY", item=CHAIN_ITEM)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await log_in(pilot, 5)
+        for index, step in enumerate(CHAIN, start=1):
+            await serve_one(pilot, app)
+            assert text(app, "#ticket-chain") == f"一链办理 第{index}/5步：{step}"
+            last = index == len(CHAIN)
+            assert detail(app, "下一步") == ("最后一步" if last else CHAIN[index])
+            # Ending the chain makes sense only while steps remain.
+            assert screen.allowed("end_chain") is not last
+            assert screen.query_one("#act-end_chain", Button).disabled is last
+            await pilot.press("f")
+            await until(pilot, lambda: app.desk.window_state is WindowState.IDLE, "finished")
+            assert app.desk.today.served == index
+        assert not screen.query_one("#ticket-chain", Static).display
+    done = await ticket_state(service, "A001")
+    assert done.state is TicketState.DONE and done.chain_step == 4
+    assert (await server_figures(connect, 5)).served == 5
+
+
+async def test_end_chain_asks_why_and_ends_the_visit_at_this_step(
+    app: WindowApp, connect: Connect, service: HallService
+) -> None:
+    """E (only for a one-chain ticket) asks a reason, from presets or typed; the visit ends."""
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="QY", item="企业变更登记")  # one step only
+    await kiosk.request(IssueTicket, category="QY", item=CHAIN_ITEM)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await log_in(pilot, 5)
+        await serve_one(pilot, app)
+        assert not screen.query_one("#ticket-chain", Static).display
+        assert screen.query_one("#act-end_chain", Button).disabled
+        await pilot.press("e")  # disabled: no dialog
+        assert isinstance(app.screen, WorkScreen) and app.busy is None
+        await pilot.press("f")
+
+        await serve_one(pilot, app)
+        assert "结束一链 [E]" in str(screen.query_one("#act-end_chain", Button).label)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EndChainDialog), "the dialog")
+        assert "A002" in text(app, ".dialog-heading") and "第1/5步" in text(app, ".dialog-heading")
+        await pilot.press("enter")  # no reason yet
+        assert "请填写结束原因" in text(app, ".dialog-problem")
+        app.screen.query_one("#presets", OptionList).focus()
+        await pilot.press("down", "enter")  # the second preset
+        assert app.screen.query_one("#reason", Input).value == "群众要求终止"
+        await pilot.press("enter")
+        await until(pilot, lambda: app.desk.window_state is WindowState.IDLE, "idle")
+        await until(
+            pilot,
+            lambda: "A002 的一链办理已结束" in [n.message for n in app._notifications],
+            "the notice",
+        )
+        assert app.desk.today.served == 2
+    ended = await ticket_state(service, "A002")
+    assert ended.state is TicketState.DONE and ended.chain_step == 0
+
+
+async def test_today_counts_every_service_given_here_as_the_server_does(
+    app: WindowApp, connect: Connect
+) -> None:
+    """Today's figure counts a chain step going on elsewhere and an ended chain, not a transfer."""
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="QY", item=CHAIN_ITEM)
+    await kiosk.request(IssueTicket, category="QY", item=CHAIN_ITEM)
+    await kiosk.request(IssueTicket, category="QY", item="企业变更登记")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await log_in(pilot, 5)
+        await serve_one(pilot, app)  # A001, step 1: it goes on to 印章刻制, wherever
+        await pilot.press("f")
+        await until(pilot, lambda: app.desk.today.served == 1, "the first service counted")
+
+        await serve_one(pilot, app)  # A002: its chain ends here
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EndChainDialog), "the dialog")
+        await pilot.press(*"cailiao", "enter")
+        await until(pilot, lambda: app.desk.today.served == 2, "the ended chain counted")
+
+        await serve_one(pilot, app)  # A003: passed on to another category, not served here
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, TransferDialog), "the transfer dialog")
+        app.screen.query_one("#to-category", Select).value = "SW"
+        app.screen.query_one("#reason", Input).value = "属社会事务"
+        await pilot.click("#ok")
+        await until(pilot, lambda: app.desk.window_state is WindowState.IDLE, "transferred")
+        assert app.desk.today.served == 2
+        assert app.desk.today.timed == 2
+        figures = await server_figures(connect, 5)
+        assert figures.served == app.desk.today.served
+        assert figures.mean_service_minutes is not None
+        assert "已办结 2" in text(app, "#today-figures")
+
+
+# -- the hall closes the window --------------------------------------------------------------
+
+
+@pytest.mark.hall_clock
+async def test_day_close_out_returns_to_login_saying_so(app: WindowApp, clock: Clock) -> None:
+    """The day's close-out closes the window, an open dialog too: login, "今日已结束办理"."""
+    async with app.run_test(size=(120, 40)) as pilot:
+        await log_in(pilot, 11)
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, PauseDialog), "the pause dialog")
+        clock.advance(hours=14)  # local midnight: this round-the-clock hall closes its day
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login", timeout=10)
+        await until(
+            pilot, lambda: text(app, "#login-message") == "今日已结束办理，窗口已关闭", "why"
+        )
+        assert [type(s) for s in app.screen_stack[1:]] == [LoginScreen]
+        assert app.client is None and app.work_screen is None
+
+
+async def test_supervisor_closing_the_window_logs_out_in_english(
+    url: str, settings_path: Path, service: HallService
+) -> None:
+    """`queue-server window close 11` while logged in: back to login, saying who closed it."""
+    app = make_app(server=url, settings_path=settings_path, language="en")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await log_in(pilot, 11)
+        await asyncio.to_thread(service.close_window_now, 11, requeue=False)
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login", timeout=10)
+        await until(
+            pilot,
+            lambda: text(app, "#login-message") == "A supervisor has closed this window",
+            "why",
+        )
+
+
+async def test_window_closed_while_away_carries_on_after_reconnecting_and_says_so(
+    service: HallService, connect: Connect, settings_path: Path
+) -> None:
+    """Closed as offline while the desk was away: the reconnected desk goes on, told why."""
+    limits = Limits(rate=10_000, burst=10_000)
+    server = QueueServer(service, host="127.0.0.1", port=0, limits=limits, poll_interval=0.05)
+    port = await server.start()
+    app = make_app(
+        server=f"ws://127.0.0.1:{port}", settings_path=settings_path, backoff=Backoff(first=0.1)
+    )
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="SW")
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await log_in(pilot, 11)
+            await pilot.press("n")
+            await until(pilot, lambda: screen.allowed("start"), "the call")
+            await server.stop()
+            await until(pilot, lambda: not app.online, "the offline notice")
+            # What a running server does once the window has been gone window_offline_minutes.
+            await asyncio.to_thread(service.close_offline_window, 11)
+            server = QueueServer(
+                service, host="127.0.0.1", port=port, limits=limits, poll_interval=0.05
+            )
+            await server.start()
+            await until(pilot, lambda: app.online, "the reconnection", timeout=10)
+            await until(
+                pilot,
+                lambda: (
+                    "连接中断期间窗口曾被关闭（离线过久），重新连接后已重新打开"
+                    in [n.message for n in app._notifications]
+                ),
+                "the notice",
+            )
+            assert app.screen is screen and app.desk.window_state is WindowState.IDLE
+            assert app.desk.current is None
+    finally:
+        await server.stop()
+    assert (await ticket_state(service, "C001")).state is TicketState.WAITING
+
+
+# -- refusals, in words made from the code and fields --------------------------------------
+
+
+async def test_account_at_another_window_is_refused_naming_it(
+    app: WindowApp, connect: Connect
+) -> None:
+    """An account working at window 12 is refused at window 11, naming window 12."""
+    await connect("window", window=12, user="ck11")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await fill_login(pilot, 11, "ck11", "yichuang")
+        await until(
+            pilot,
+            lambda: text(app, "#login-message") == "该账号已在12号窗口登录，请先在该窗口关窗退出",
+            "refusal",
+        )
+
+
+@pytest.mark.hall_clock
+async def test_locked_account_says_until_when_in_hall_time(
+    app: WindowApp, clocked_service: HallService, hall_config: dict[str, Any]
+) -> None:
+    """After the hall's lock_after_failures wrong passwords the login says until when (HH:MM)."""
+    config = copy.deepcopy(hall_config)
+    config["hall"]["lock_after_failures"] = 2
+    await asyncio.to_thread(clocked_service.import_config, config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(2):
+            await fill_login(pilot, 11, "ck11", "wrong-password")
+            await until(pilot, lambda: text(app, "#login-message") == "账号或密码错误", "refusal")
+        await fill_login(pilot, 11, "ck11", "yichuang")  # right, but too late
+        await until(  # the test clock stands at 10:00 in Shanghai; the lock lasts 15 minutes
+            pilot,
+            lambda: text(app, "#login-message") == "密码错误次数过多，账号已锁定至 10:15",
+            "the lock",
+        )
+
+
+async def test_bad_server_address_is_refused_before_connecting(settings_path: Path) -> None:
+    """An address that is no ws:// or wss:// address is refused by the form; nothing connects."""
+    app = make_app(server="http://127.0.0.1:8765", settings_path=settings_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for address in ("http://127.0.0.1:8765", "127.0.0.1:99999"):
+            app.screen.query_one("#server", Input).value = address
+            await fill_login(pilot, 3, "ck03", "yichuang")
+            said = f"服务器地址无效：{address}"
+            await until(pilot, lambda: said in text(app, "#login-message"), said)  # noqa: B023
+            assert app.client is None
+
+
+async def test_refused_actions_are_told_from_their_code(app: WindowApp, connect: Connect) -> None:
+    """A ticket for other windows and an action the window's state forbids get their own words."""
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="QY")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await log_in(pilot, 11)  # serves SW and SB, not QY
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, CallNumberDialog), "the number dialog")
+        await pilot.press(*"a001", "enter")
+        await until(
+            pilot,
+            lambda: "A001 不属于本窗口办理的业务" in [n.message for n in app._notifications],
+            "the refusal",
+        )
+        await until(pilot, lambda: app.busy is None, "the reply")
+        app.send(FinishService(id=app.new_request_id()))  # as if the desk were behind: idle
+        await until(
+            pilot,
+            lambda: "当前状态为「空闲」，不能进行此操作" in [n.message for n in app._notifications],
+            "the refusal",
+        )
+
+
+CANARY = "THE SERVER'S LOG TEXT"
+AT_1015 = datetime(2026, 11, 25, 2, 15, tzinfo=UTC)  # 10:15 in Shanghai
+
+
+def refusal(code: ErrorCode, **fields: Any) -> ErrorReply:
+    return ErrorReply(code=code, message=CANARY, **fields)
+
+
+@pytest.mark.parametrize(
+    ("language", "error", "expected"),
+    [
+        ("zh", refusal(ErrorCode.AUTH_FAILED), "账号或密码错误"),
+        ("zh", refusal(ErrorCode.ACCOUNT_LOCKED, at=AT_1015), "账号已锁定至 10:15"),
+        ("en", refusal(ErrorCode.ACCOUNT_LOCKED, at=AT_1015), "locked until 10:15"),
+        (
+            "zh",
+            refusal(ErrorCode.RATE_LIMITED, reason="login_backoff", retry_after_seconds=4.2),
+            "登录失败次数过多，请 5 秒后再试",
+        ),
+        ("en", refusal(ErrorCode.RATE_LIMITED, retry_after_seconds=3), "try again in 3 s"),
+        ("zh", refusal(ErrorCode.RATE_LIMITED), "操作过于频繁"),
+        (
+            "zh",
+            refusal(ErrorCode.STAFF_ELSEWHERE, reason="connected", window=12),
+            "该账号已在12号窗口登录",
+        ),
+        (
+            "en",
+            refusal(ErrorCode.STAFF_ELSEWHERE, reason="holds_ticket", window=12),
+            "still holds a ticket at window 12",
+        ),
+        (
+            "zh",
+            refusal(ErrorCode.WINDOW_TAKEN, reason="in_use", window=3, staff_name="张伟"),
+            "3号窗口已被他人登录（张伟）",
+        ),
+        (
+            "en",
+            refusal(ErrorCode.WINDOW_TAKEN, reason="holds_ticket", window=3, staff_name="Zhang"),
+            "Window 3 still holds a ticket of Zhang",
+        ),
+        ("zh", refusal(ErrorCode.WINDOW_TAKEN), "本窗口已在别处登录"),
+        ("zh", refusal(ErrorCode.NOT_FOUND, window=99), "窗口 99 不存在"),
+        ("en", refusal(ErrorCode.NOT_FOUND, ticket="Z999"), "There is no ticket Z999 today"),
+        ("zh", refusal(ErrorCode.VERSION_MISMATCH), "协议版本不符"),
+        ("zh", refusal(ErrorCode.INVALID_STATE, state="expired"), "当前状态为「已过期」"),
+        ("en", refusal(ErrorCode.INVALID_STATE, state="expired"), "the state is “expired”"),
+        (
+            "zh",
+            refusal(ErrorCode.INVALID_STATE, reason="day_closed", ticket="C003"),
+            "C003 属于已结束的一天",
+        ),
+        ("zh", refusal(ErrorCode.FORBIDDEN), "本窗口无权进行此操作"),
+        ("zh", refusal(ErrorCode.QUEUE_EMPTY), "没有等候的票"),
+        ("zh", refusal(ErrorCode.HALL_CLOSED, reason="closed_now"), "大厅现在不办理业务"),
+        (
+            "en",
+            refusal(ErrorCode.HALL_CLOSED, reason="past_closing", at=AT_1015),
+            "closing time 10:15",
+        ),
+        ("zh", refusal(ErrorCode.ID_REUSED), "服务器拒绝了请求（代码 id_reused）"),
+        ("en", refusal(ErrorCode.NOT_SUPPORTED), "(code not_supported)"),
+    ],
+)
+def test_error_text_comes_from_the_code_and_fields_only(
+    language: Language, error: ErrorReply, expected: str
+) -> None:
+    """Each error code and its fields make a sentence of the app's own; `message` never shows."""
+    i18n.set_language(language)
+    try:
+        said = describe(error, timezone="Asia/Shanghai")
+    finally:
+        i18n.set_language("zh")
+    assert expected in said
+    assert CANARY not in said
+
+
+# -- a slow machine --------------------------------------------------------------------------
+
+
+async def test_a_work_screen_going_away_is_never_drawn(app: WindowApp) -> None:
+    """Drawing a work screen whose widgets are gone, or that was replaced, does nothing."""
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await log_in(pilot, 11)
+        await screen.query_one("#topbar").remove()  # as while the screen is torn down
+        app.refresh_desk()
+        screen.render_desk()  # what the 1 s interval does: no NoMatches
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+        await until(pilot, lambda: not screen.ready, "the work screen unmounted")
+        screen.render_desk()
+        assert not screen.showing

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Select
+from textual.widgets import Input, Select, Static
 
 from queue_protocol.client import Credentials, QueueClient
 from queue_protocol.messages import IssueTicket, Priority, Role, WindowState
@@ -18,9 +18,10 @@ from queue_server.service import HallService
 from tests.conftest import KIOSK_TOKEN, Clock
 from tests.tui.test_window_client import log_in, until
 from window_client.app import WindowApp, make_app
-from window_client.screens.dialogs import TransferDialog
+from window_client.screens.dialogs import EndChainDialog, TransferDialog
 
 SIZE = (120, 40)
+SMALL = (80, 24)  # the smallest terminal the desk must stay readable in
 SnapCompare = Callable[..., bool]
 
 
@@ -74,10 +75,56 @@ async def serving_scene(pilot: Pilot[None], clock: Clock, url: str) -> WindowApp
     return app
 
 
+async def chain_scene(pilot: Pilot[None], clock: Clock, url: str) -> WindowApp:
+    """Window 5 serving the second step (印章刻制) of a one-chain company opening."""
+    app = pilot.app
+    assert isinstance(app, WindowApp)
+    kiosk = QueueClient(url, Credentials(role=Role.KIOSK, token=KIOSK_TOKEN))
+    await kiosk.start()
+    await kiosk.request(IssueTicket, category="QY", item="企业设立登记", priority=Priority.GREEN)
+    await kiosk.request(IssueTicket, category="QY", item="企业变更登记")
+    await kiosk.close()
+    clock.advance(minutes=3)
+    screen = await log_in(pilot, 5)
+    for minutes in (2, 9):  # step 1, finished; then step 2, started
+        await until(pilot, lambda: screen.allowed("call_next"), "call enabled")
+        await pilot.press("n")
+        await until(pilot, lambda: screen.allowed("start"), "the call")
+        clock.advance(minutes=1)
+        await pilot.press("s")
+        await until(pilot, lambda: screen.allowed("finish"), "serving")
+        clock.advance(minutes=minutes)
+        if minutes == 2:
+            await pilot.press("f")
+    await until(pilot, lambda: app.busy is None, "the reply")
+    screen.render_desk()
+    return app
+
+
 def test_login_screen(snap_compare: SnapCompare, tmp_path: Path) -> None:
     """The login screen: server address remembered, window, account and password fields."""
     app = make_app(server="ws://127.0.0.1:8765", settings_path=tmp_path / "s.json")
     assert snap_compare(app, terminal_size=SIZE)
+
+
+def test_login_screen_at_80x24_with_a_refusal(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    """The login form at 80x24: every field, the button and the refusal under it still show."""
+    app = make_app(server="http://127.0.0.1:8765", settings_path=tmp_path / "s.json")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: app.login_screen is not None, "the login screen")
+        screen = app.screen
+        screen.query_one("#window", Input).value = "5"
+        screen.query_one("#account", Input).value = "ck05"
+        screen.query_one("#password", Input).focus()
+        await pilot.press(*"yichuang", "enter")
+        await until(
+            pilot,
+            lambda: "服务器地址无效" in str(screen.query_one("#login-message", Static).content),
+            "the refusal",
+        )
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
 
 
 def test_work_screen_while_serving(
@@ -107,3 +154,30 @@ def test_transfer_dialog(
         app.screen.query_one("#reason", Input).focus()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_one_chain_step_while_serving_at_80x24(
+    snap_compare: SnapCompare, threaded_url: str, clock: Clock, tmp_path: Path
+) -> None:
+    """A one-chain ticket being served at 80x24: its step of five, its next step, End chain."""
+    app = make_app(server=threaded_url, settings_path=tmp_path / "s.json", clock=clock)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await chain_scene(pilot, clock, threaded_url)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+
+
+def test_end_chain_dialog(
+    snap_compare: SnapCompare, threaded_url: str, clock: Clock, tmp_path: Path
+) -> None:
+    """The end-chain dialog at 80x24: the ticket and its step, preset reasons, a reason typed."""
+    app = make_app(server=threaded_url, settings_path=tmp_path / "s.json", clock=clock)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await chain_scene(pilot, clock, threaded_url)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EndChainDialog), "the dialog")
+        app.screen.query_one("#reason", Input).value = "材料不全，另约时间补齐"
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)

@@ -417,3 +417,18 @@ def test_removing_an_open_window_is_refused(hall: str, capsys: pytest.CaptureFix
     assert code == 1
     assert "window 3 is idle; close it first" in err
     assert 3 in {w.number for w in svc.list_windows()}
+
+
+def test_a_database_of_an_older_version_is_refused_with_a_way_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A database whose tables lack this version's columns is refused at once, saying how to
+    move the hall over, instead of failing later on a missing column."""
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as old:
+        old.execute("CREATE TABLE ticket (id TEXT PRIMARY KEY, day TEXT, number TEXT)")
+    code, _, err = cli(capsys, "window", "list", db=f"sqlite:///{db}")
+    assert code == 1
+    assert "older version" in err and "ticket.category" in err and "export" in err

@@ -46,7 +46,8 @@ def test_demo_hall_loads_with_its_categories_windows_and_rules(
     assert config.rules.timezone == "Asia/Shanghai"
     assert config.rules.policy is Policy.WEIGHTED_WAIT
     assert list(config.categories) == ["QY", "GC", "SW", "BT", "SB", "BB", "CJ"]
-    assert config.categories["QY"].chain[0] == "企业登记"
+    assert config.items["企业设立登记"].chain[0] == "企业登记"
+    assert config.items["企业变更登记"].chain == ()
     assert config.categories["QY"].daily_capacity == 300
     windows = {w.number: w for w in clocked_service.list_windows()}
     assert windows[1].profile == []  # 全科
@@ -237,7 +238,25 @@ BAD = {
         "categories[3].target_wait_minutes: must be at least 1",
     ),
     "zero service time": (_set("categories.3.service_minutes", 0), "categories[3].service_minutes"),
-    "chain not text": (_set("categories.0.chain", ["登记", 2]), "categories[0].chain[1]"),
+    "chain not text": (_set("items.0.chain", ["登记", 2]), "items[0].chain[1]"),
+    "chain of one step": (_set("items.0.chain", ["登记"]), "items[0].chain: a one-chain has"),
+    "chain step twice": (_set("items.0.chain", ["登记", "登记"]), "items[0].chain: steps must"),
+    "chain on a category": (
+        _set("categories.0.chain", ["登记", "刻章"]),
+        "categories[0].chain: a one-chain belongs to the service items",
+    ),
+    "negative close-out grace": (
+        _set("hall.close_out_grace_minutes", -1),
+        "hall.close_out_grace_minutes",
+    ),
+    "zero offline minutes": (
+        _set("hall.window_offline_minutes", 0),
+        "hall.window_offline_minutes: must be at least 1",
+    ),
+    "multiple windows not a bool": (
+        _set("hall.staff_multiple_windows", "yes"),
+        "hall.staff_multiple_windows: expected bool",
+    ),
     "item unknown category": (
         _set("items.0.category", "XX"),
         "items[0].category: unknown category 'XX'",

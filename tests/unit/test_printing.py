@@ -14,8 +14,11 @@ from kiosk.printing import (
     TicketPrinter,
     TicketSlip,
     printer_from_spec,
+    slip_qr_text,
     write_slip,
 )
+
+SECRET = "q7Vx-2mK_9pLwT4a"
 
 SLIP = TicketSlip(
     hall="东湖区政务服务大厅",
@@ -26,11 +29,12 @@ SLIP = TicketSlip(
     wait_minutes=12.4,
     issued_at=datetime(2026, 11, 25, 10, 0),
     ticket_id="20261125-A001",
+    secret=SECRET,
 )
 
 
 def test_slip_carries_number_hall_and_qr_code() -> None:
-    """The bytes hold the ticket number, the hall name (GB18030) and a QR code of the id."""
+    """The bytes hold the ticket number, the hall name (GB18030) and a QR code of id+secret."""
     printer = Dummy()
     write_slip(printer, SLIP)
     out = printer.output
@@ -40,8 +44,37 @@ def test_slip_carries_number_hall_and_qr_code() -> None:
     assert "前面还有 3 人".encode("gb18030") in out
     assert b"2026-11-25 10:00" in out
     assert b"\x1d(k" in out  # GS ( k: the printer's own QR code command
-    assert b"1P0" + b"20261125-A001" in out  # QR data: store 20261125-A001
+    # QR data: store the ticket id and its secret
+    assert b"1P0" + f"yichuang:t/20261125-A001?k={SECRET}".encode() in out
     assert b"\x1dV" in out  # GS V: cut the paper
+
+
+def test_qr_text_names_the_ticket_and_its_secret() -> None:
+    """The QR text is yichuang:t/<ticket id>?k=<secret>; without a secret, the id alone."""
+    assert slip_qr_text("20261125-A001", "abc_-9") == "yichuang:t/20261125-A001?k=abc_-9"
+    assert slip_qr_text("20261125-A001", None) == "yichuang:t/20261125-A001"
+
+
+def test_secret_is_only_in_the_qr_code() -> None:
+    """The secret reaches the printer once, inside the QR data, and never as printed text."""
+    printer = Dummy()
+    write_slip(printer, SLIP)
+    out = printer.output
+    qr_data = b"1P0" + slip_qr_text(SLIP.ticket_id, SECRET).encode()
+    assert out.count(SECRET.encode()) == 1
+    assert SECRET.encode() not in out.replace(qr_data, b"")
+    assert SECRET not in repr(SLIP)  # nor in a log line that shows the slip
+
+
+def test_one_chain_note_on_the_slip() -> None:
+    """A one-chain ticket's slip says how many steps the visit has and which one is next."""
+    printer = Dummy()
+    chain = "一链办理 共5步，第1步：企业登记"
+    write_slip(printer, TicketSlip(**{**SLIP.__dict__, "chain": chain}))
+    assert chain.encode("gb18030") in printer.output
+    plain = Dummy()
+    write_slip(plain, SLIP)
+    assert "一链办理".encode("gb18030") not in plain.output
 
 
 def test_english_slip() -> None:

@@ -9,14 +9,13 @@ import pytest
 from queue_protocol.errors import ErrorCode, ProtocolError
 from queue_protocol.messages import Priority, TicketState
 from queue_server.domain import tickets
-from queue_server.domain.model import Category, HallRules, OpeningHours, Ticket
+from queue_server.domain.model import HallRules, OpeningHours, Ticket
 from queue_server.domain.numbering import day_of_ticket_id, ticket_id, ticket_number
 from queue_server.domain.tickets import InvalidTransition
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # Wednesday, 10:00 in Shanghai
 GRACE = timedelta(minutes=30)
-PLAIN = Category(code="SW", name="社会事务", prefix="C")
-CHAIN = Category(code="QY", name="企业开办", prefix="A", chain=("企业登记", "印章刻制", "申领发票"))
+CHAIN = ("企业登记", "印章刻制", "申领发票")  # the steps of a one-chain service item
 
 
 def at(minutes: float) -> datetime:
@@ -99,32 +98,72 @@ def test_start_moves_a_called_ticket_to_serving() -> None:
 
 def test_finish_of_a_plain_ticket_is_done() -> None:
     """Finishing a ticket of a category without a chain makes it done with a finish time."""
-    t = tickets.finish(serving(), now=at(10), category=PLAIN)
+    t = tickets.finish(serving(), now=at(10))
     assert t.state is TicketState.DONE
     assert t.finished_at == at(10)
 
 
 def test_finish_of_a_chain_step_waits_for_the_next_step() -> None:
-    """In a one-chain category, finishing a step that is not the last puts it back to waiting
-    for the next step, free of any window, keeping its issue time."""
-    t = tickets.finish(serving(category="QY", number="A001"), now=at(10), category=CHAIN)
+    """For a one-chain item, finishing a step that is not the last puts it back to waiting
+    for the next step, free of any window; it queues from now, its issue time is kept for
+    the visit."""
+    t = tickets.finish(serving(category="QY", number="A001", chain=CHAIN), now=at(10))
     assert t.state is TicketState.WAITING
-    assert t.chain_step == 1
+    assert (t.chain_step, t.step, t.steps) == (1, "印章刻制", 3)
     assert (t.window, t.staff, t.started_at, t.target_window) == (None, None, None, None)
     assert t.issued_at == T0
+    assert t.queue_time == at(10)
     assert t.finished_at is None
+
+
+def test_a_ticket_without_a_chain_item_is_one_step() -> None:
+    """A ticket of a category that has chain items, but not for a chain item, ends at once."""
+    t = tickets.finish(serving(category="QY", number="A002", item="企业变更登记"), now=at(9))
+    assert t.state is TicketState.DONE
+    assert (t.steps, t.step) == (1, None)
+
+
+def test_end_chain_finishes_the_visit_at_this_step() -> None:
+    """Ending a one-chain visit early makes the ticket done at its current step."""
+    t = tickets.end_chain(serving(category="QY", number="A001", chain=CHAIN), now=at(9))
+    assert (t.state, t.chain_step, t.finished_at) == (TicketState.DONE, 0, at(9))
+    with pytest.raises(InvalidTransition, match="not on a one-chain visit"):
+        tickets.end_chain(serving(), now=at(9))
+
+
+def test_transfer_and_reinstatement_keep_the_place_in_the_queue() -> None:
+    """A transfer and a reinstated no-show queue from their original time, not from now."""
+    moved = tickets.transfer(serving(), now=at(30), to_category="BT", to_window=None, reason="x")
+    assert moved.queue_time == T0
+    back = tickets.reinstate(no_show(), now=at(10), grace=GRACE)
+    assert back.queue_time == T0
+
+
+def test_requeue_puts_a_called_ticket_back_at_its_place() -> None:
+    """A called ticket whose window went away waits again at its old place."""
+    t = tickets.requeue(called())
+    assert (t.state, t.window, t.staff, t.queue_time) == (TicketState.WAITING, None, None, T0)
+
+
+def test_expire_ends_open_tickets_only() -> None:
+    """At close-out waiting, called and serving tickets expire; finished ones cannot."""
+    for open_ticket in (new_ticket(), called(), serving()):
+        t = tickets.expire(open_ticket, at=at(600))
+        assert (t.state, t.finished_at) == (TicketState.EXPIRED, at(600))
+    with pytest.raises(InvalidTransition):
+        tickets.expire(tickets.finish(serving(), now=at(9)), at=at(600))
 
 
 def test_finish_of_the_last_chain_step_is_done() -> None:
     """The last step of a chain finishes the ticket for good."""
-    t = serving(category="QY", number="A001")
-    for step in range(1, len(CHAIN.chain)):
-        t = tickets.finish(t, now=at(10 * step), category=CHAIN)
+    t = serving(category="QY", number="A001", chain=CHAIN)
+    for step in range(1, len(CHAIN)):
+        t = tickets.finish(t, now=at(10 * step))
         assert t.chain_step == step
         t = tickets.start(tickets.call(t, window=5, staff="ck05", now=at(10 * step)), now=at(11))
-    t = tickets.finish(t, now=at(99), category=CHAIN)
+    t = tickets.finish(t, now=at(99))
     assert t.state is TicketState.DONE
-    assert t.chain_step == len(CHAIN.chain) - 1
+    assert t.chain_step == len(CHAIN) - 1
 
 
 def test_no_show_marks_the_time() -> None:
@@ -192,7 +231,7 @@ def test_transfer_to_a_named_window_targets_only_that_window() -> None:
 
 def test_transfer_to_another_category_resets_the_chain_step() -> None:
     """Leaving a chain category for another category starts that category at its first step."""
-    t = tickets.finish(serving(category="QY", number="A001"), now=at(5), category=CHAIN)
+    t = tickets.finish(serving(category="QY", number="A001", chain=CHAIN), now=at(5))
     t = tickets.start(tickets.call(t, window=5, staff="ck05", now=at(6)), now=at(7))
     assert t.chain_step == 1
     moved = tickets.transfer(t, now=at(8), to_category="SW", to_window=None, reason="x")
@@ -225,8 +264,8 @@ ILLEGAL = [
     ("recall", TicketState.SERVING, lambda t: tickets.recall(t, now=at(9), no_show_after=3)),
     ("start service for", TicketState.WAITING, lambda t: tickets.start(t, now=at(9))),
     ("start service for", TicketState.NO_SHOW, lambda t: tickets.start(t, now=at(9))),
-    ("finish", TicketState.CALLED, lambda t: tickets.finish(t, now=at(9), category=PLAIN)),
-    ("finish", TicketState.DONE, lambda t: tickets.finish(t, now=at(9), category=PLAIN)),
+    ("finish", TicketState.CALLED, lambda t: tickets.finish(t, now=at(9))),
+    ("finish", TicketState.DONE, lambda t: tickets.finish(t, now=at(9))),
     ("mark as no-show", TicketState.SERVING, lambda t: tickets.no_show(t, now=at(9))),
     ("mark as no-show", TicketState.WAITING, lambda t: tickets.no_show(t, now=at(9))),
     ("reinstate", TicketState.WAITING, lambda t: tickets.reinstate(t, now=at(9), grace=GRACE)),
@@ -247,7 +286,7 @@ def ticket_in(state: TicketState) -> Ticket:
         TicketState.WAITING: new_ticket,
         TicketState.CALLED: called,
         TicketState.SERVING: serving,
-        TicketState.DONE: lambda: tickets.finish(serving(), now=at(4), category=PLAIN),
+        TicketState.DONE: lambda: tickets.finish(serving(), now=at(4)),
         TicketState.NO_SHOW: no_show,
         TicketState.CANCELLED: lambda: tickets.cancel(new_ticket(), now=at(1)),
     }[state]()

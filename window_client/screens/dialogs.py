@@ -1,10 +1,12 @@
-"""Modal dialogs of the work screen: transfer, pause reason, call a number, reinstate."""
+"""Modal dialogs of the work screen: transfer, pause reason, end a one-chain visit, call a
+number, reinstate."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -117,14 +119,24 @@ class TransferDialog(_Dialog[TransferChoice]):
         self.dismiss(TransferChoice(target_category, target_window, reason))
 
 
-class PauseDialog(_Dialog[str]):
-    """Ask why the window pauses; a few usual reasons are one key away."""
+class _ReasonDialog(_Dialog[str]):
+    """Ask for a reason: a few usual ones are one key away, or type one in."""
+
+    def __init__(self, dialog_id: str, *, heading: str, note: str = "", words: str) -> None:
+        """`words` names the texts `{words}.presets`, `.reason` and `.need_reason`."""
+        super().__init__()
+        self._dialog_id = dialog_id
+        self._heading = heading
+        self._note = note
+        self._words = words
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="pause-dialog"):
-            yield Static(t("pause.heading"), classes="dialog-heading")
-            yield OptionList(*t("pause.presets").split(","), id="presets")
-            yield Label(t("pause.reason"))
+        with Vertical(classes="dialog", id=self._dialog_id):
+            yield Static(Text(self._heading), classes="dialog-heading")
+            if self._note:
+                yield Static(self._note, classes="dialog-note")
+            yield OptionList(*t(f"{self._words}.presets").split(","), id="presets")
+            yield Label(t(f"{self._words}.reason"))
             yield Input(id="reason", max_length=200)
             yield Static(classes="dialog-problem")
             yield from self.buttons()
@@ -142,9 +154,32 @@ class PauseDialog(_Dialog[str]):
     def _ok(self) -> None:
         reason = self.query_one("#reason", Input).value.strip()
         if not reason:
-            self.complain(t("pause.need_reason"))
+            self.complain(t(f"{self._words}.need_reason"))
             return
         self.dismiss(reason)
+
+
+class PauseDialog(_ReasonDialog):
+    """Ask why the window pauses."""
+
+    def __init__(self) -> None:
+        super().__init__("pause-dialog", heading=t("pause.heading"), words="pause")
+
+
+class EndChainDialog(_ReasonDialog):
+    """Why a one-chain visit ends at the step being served (its later steps are dropped)."""
+
+    def __init__(self, ticket: TicketView) -> None:
+        heading = t(
+            "endchain.heading",
+            number=ticket.number,
+            index=ticket.chain_step + 1,
+            steps=ticket.steps,
+            step=ticket.step or t("ticket.none"),
+        )
+        super().__init__(
+            "end-chain-dialog", heading=heading, note=t("endchain.note"), words="endchain"
+        )
 
 
 class CallNumberDialog(_Dialog[str]):

@@ -4,13 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual import on
+from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
+from websockets.exceptions import InvalidURI
+from websockets.uri import parse_uri
 
 from window_client.i18n import t
+
+
+def server_address(text: str) -> str | None:
+    """The websocket address the form's text names (ws:// when no scheme is given), or None
+    when it is not one. Checked here, before connecting: the connection would only report
+    a bad address as a generic bad request."""
+    address = text.strip()
+    if "://" not in address:
+        address = f"ws://{address}"
+    try:
+        parsed = parse_uri(address)
+    except (InvalidURI, ValueError):  # ValueError: a port that is not a number 0-65535
+        return None
+    if not parsed.host or any(c.isspace() for c in parsed.host):
+        return None
+    return address
 
 
 @dataclass(frozen=True)
@@ -24,13 +44,27 @@ class LoginForm:
 class LoginScreen(Screen[None]):
     """The first screen; `app.login(form)` is called when the form is complete."""
 
-    def __init__(self, server: str, window: int | None, *, account: str = "") -> None:
+    SHORT = 30  # rows: below this the form drops its spacing to fit (e.g. 80x24)
+
+    def __init__(
+        self,
+        server: str,
+        window: int | None,
+        *,
+        account: str = "",
+        message: str = "",
+        error: bool = True,
+    ) -> None:
         super().__init__()
         self._server = server
         self._window = window
         self._account = account
+        self._message = (message, error)  # shown once the form exists
 
     def compose(self) -> ComposeResult:
+        # Set before the first layout (a breakpoint class would come with the first resize
+        # and move the button under a click already aimed at it).
+        self._fit(self.app.size.height)
         with Center(), Vertical(id="login-box"):
             yield Static(t("app.title"), id="login-title")
             yield Static(t("login.heading"), id="login-heading")
@@ -50,14 +84,30 @@ class LoginScreen(Screen[None]):
             (i for i in self.query(Input) if not i.value), self.query_one("#password", Input)
         )
         first_empty.focus()
+        message, error = self._message
+        if message:
+            self.show_message(message, error=error)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.height)
+
+    def _fit(self, height: int) -> None:
+        self.set_class(height < self.SHORT, "-short")
 
     def show_message(self, message: str, *, error: bool = True) -> None:
-        status = self.query_one("#login-message", Static)
-        status.update(message)
+        self._message = (message, error)
+        try:
+            status = self.query_one("#login-message", Static)
+        except NoMatches:  # not composed yet (on_mount shows it) or already torn down
+            return
+        status.update(Text(message))  # plain text: an address may hold brackets
         status.set_class(error, "-error")
 
     def set_busy(self, busy: bool) -> None:
-        self.query_one("#login", Button).disabled = busy
+        try:
+            self.query_one("#login", Button).disabled = busy
+        except NoMatches:
+            return
 
     @on(Input.Submitted)
     def _next_field(self, event: Input.Submitted) -> None:
@@ -85,7 +135,12 @@ class LoginScreen(Screen[None]):
         if not 1 <= window <= 9999:
             self.show_message(t("login.bad_window"))
             return
-        form = LoginForm(values["server"], window, values["account"], password)
+        server = server_address(values["server"])
+        if server is None:
+            self.show_message(t("login.bad_address", url=values["server"]))
+            self.query_one("#server", Input).focus()
+            return
+        form = LoginForm(server, window, values["account"], password)
         self.query_one("#password", Input).value = ""
         self.set_busy(True)
         self.show_message(t("login.connecting", url=form.server), error=False)

@@ -12,13 +12,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Button, Static
 
 from queue_protocol.messages import (
     CallNext,
     CallTicket,
     CloseWindow,
+    EndChain,
     FinishService,
     MarkNoShow,
     PauseWindow,
@@ -33,6 +36,7 @@ from queue_protocol.messages import (
 from window_client.i18n import t
 from window_client.screens.dialogs import (
     CallNumberDialog,
+    EndChainDialog,
     PauseDialog,
     ReinstateDialog,
     TransferChoice,
@@ -40,7 +44,7 @@ from window_client.screens.dialogs import (
 )
 from window_client.widgets.queue_panel import QueuePanel
 from window_client.widgets.text_update import set_text
-from window_client.widgets.ticket_panel import TicketPanel
+from window_client.widgets.ticket_panel import TicketPanel, chain_progress, on_last_step
 
 if TYPE_CHECKING:
     from window_client.app import WindowApp
@@ -49,7 +53,7 @@ if TYPE_CHECKING:
 ALLOWED: dict[WindowState, frozenset[str]] = {
     WindowState.IDLE: frozenset({"call_next", "call_number", "pause", "close"}),
     WindowState.CALLING: frozenset({"recall", "start", "no_show"}),
-    WindowState.SERVING: frozenset({"finish", "transfer"}),
+    WindowState.SERVING: frozenset({"finish", "end_chain", "transfer"}),
     WindowState.PAUSED: frozenset({"resume", "close"}),
     WindowState.CLOSED: frozenset(),
 }
@@ -59,6 +63,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("recall", "r", "act.recall"),
     ("start", "s", "act.start"),
     ("finish", "f", "act.finish"),
+    ("end_chain", "e", "act.end_chain"),
     ("no_show", "x", "act.no_show"),
     ("transfer", "t", "act.transfer"),
     ("call_number", "c", "act.call_number"),
@@ -81,7 +86,8 @@ class WorkScreen(Screen[None]):
     def __init__(self, app_: WindowApp) -> None:
         super().__init__()
         self._app = app_
-        self.ready = False  # set once the widgets exist
+        self.ready = False  # true from mount to unmount: while the widgets exist
+        self._ticker: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
@@ -96,19 +102,46 @@ class WorkScreen(Screen[None]):
         with Horizontal(id="actions"):
             for name, key, label in ACTIONS:
                 caption = Content(f"{t(label)} [{key.upper()}]")  # plain text, not markup
-                yield Button(caption, id=f"act-{name}", compact=True)
+                button = Button(caption, id=f"act-{name}", compact=True)
+                # No padding beside the label: at 80 columns a button is 12 cells, just
+                # "开始办理 [S]" (TCSS refuses `line-pad: 0`, so it is set here).
+                button.styles.line_pad = 0
+                yield button
 
     def on_mount(self) -> None:
         self.ready = True
+        self._ticker = self.set_interval(1.0, self.render_desk)
         self.render_desk()
-        self.set_interval(1.0, self.render_desk)
+
+    def on_unmount(self) -> None:
+        self.ready = False
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
 
     # -- showing the state ------------------------------------------------------------------
 
+    @property
+    def showing(self) -> bool:
+        """Whether this screen is the app's work screen, mounted and in the screen stack: a
+        screen being replaced (logout) or torn down (the app closing) is never drawn."""
+        app = self._app
+        return (
+            self.ready and self.is_attached and app.work_screen is self and self in app.screen_stack
+        )
+
     def render_desk(self) -> None:
-        """Draw the window's state as the app knows it now."""
-        if not self.ready:
+        """Draw the window's state as the app knows it now (nothing if not showing)."""
+        if not self.showing:
             return
+        try:
+            self._render_desk()
+        except NoMatches:
+            # On a slow machine the widgets can go between the check and the query (the
+            # screen is being removed): nothing left to draw, and no reason to crash.
+            return
+
+    def _render_desk(self) -> None:
         app, desk = self._app, self._app.desk
         now = app.clock()
         window = desk.window
@@ -137,6 +170,10 @@ class WorkScreen(Screen[None]):
             return False
         if action == "reinstate":
             return bool(app.desk.no_shows())
+        if action == "end_chain":  # a one-chain visit with steps still to come
+            ticket = app.desk.current
+            if ticket is None or ticket.steps <= 1 or on_last_step(ticket):
+                return False
         return action in ALLOWED[app.desk.window_state]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -167,6 +204,13 @@ class WorkScreen(Screen[None]):
 
     def action_finish(self) -> None:
         self._send(FinishService)
+
+    def action_end_chain(self) -> None:
+        ticket = self._app.desk.current
+        if ticket is None:
+            return
+        dialog = EndChainDialog(ticket)
+        self._ask(dialog, lambda reason: self._send(EndChain, reason=reason))
 
     def action_no_show(self) -> None:
         self._send(MarkNoShow)
@@ -216,7 +260,8 @@ class WorkScreen(Screen[None]):
                 category=category.name if category else ticket.category,
                 at=at.astimezone(zone).strftime("%H:%M"),
             )
-            choices.append((ticket, label))
+            progress = chain_progress(ticket)
+            choices.append((ticket, f"{label}  {progress}" if progress else label))
         self._ask(ReinstateDialog(choices), lambda ref: self._send(Reinstate, ticket=ref))
 
     def _ask(self, dialog: Any, then: Callable[[str], None]) -> None:

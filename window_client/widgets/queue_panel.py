@@ -39,7 +39,7 @@ class QueuePanel(Vertical):
         for category in desk.served_categories():
             stat = desk.queues.get(category.code)
             waiting = stat.waiting if stat else 0
-            oldest = stat.oldest_issued_at if stat else None
+            oldest = stat.oldest_queued_at if stat else None
             longest = duration((now - oldest).total_seconds()) if oldest else "—"
             line = (
                 pad(f"{category.prefix} {category.name}", a)
