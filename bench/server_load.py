@@ -474,7 +474,8 @@ async def call_phase(
                 }
                 for n in range(1, windows + 1)
             ],
-            windows,
+            # The server keeps at most 32 password checks waiting (queue_server.auth).
+            8,
         )
     except BaseException:
         await close_all(screens)

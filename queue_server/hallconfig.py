@@ -35,8 +35,7 @@ from sqlmodel import Session, col, select
 
 from queue_protocol.messages import Policy, StaffRole, WindowState
 from queue_server import security
-from queue_server.appointments import AppointmentRules, export_rules, load_rules, parse_rules
-from queue_server.appointments import rules_row as appointments_row
+from queue_server.domain.appointments import AppointmentRules, SlotPlan, parse_rules
 from queue_server.domain.model import Category, HallRules, OpeningHours, ServiceItem, Window
 from queue_server.store.tables import (
     AppointmentRulesRow,
@@ -488,7 +487,7 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
         "windows": windows,
         "staff": staff,
         "devices": devices,
-        "appointments": appointments_row(appointment_rules),
+        "appointments": rules_row(appointment_rules),
     }
 
 
@@ -590,3 +589,46 @@ def export_hall(session: Session) -> dict[str, Any]:
         out["devices"].append(entry)
     out["appointments"] = export_rules(load_rules(session))
     return out
+
+
+# ---------------------------------------------------------------------------
+# The `[appointments]` table as stored
+
+
+def rules_row(rules: AppointmentRules) -> AppointmentRulesRow:
+    return AppointmentRulesRow(
+        check_in_before_minutes=rules.check_in_before_minutes,
+        check_in_after_minutes=rules.check_in_after_minutes,
+        slots=json.dumps(
+            [
+                {"category": s.category, "times": list(s.times), "capacity": s.capacity}
+                for s in rules.slots
+            ],
+            ensure_ascii=False,
+        ),
+    )
+
+
+def load_rules(session: Session) -> AppointmentRules:
+    row = session.get(AppointmentRulesRow, 1)
+    if row is None:
+        return AppointmentRules()
+    return AppointmentRules(
+        check_in_before_minutes=row.check_in_before_minutes,
+        check_in_after_minutes=row.check_in_after_minutes,
+        slots=tuple(
+            SlotPlan(category=s["category"], times=tuple(s["times"]), capacity=s["capacity"])
+            for s in json.loads(row.slots)
+        ),
+    )
+
+
+def export_rules(rules: AppointmentRules) -> dict[str, Any]:
+    return {
+        "check_in_before_minutes": rules.check_in_before_minutes,
+        "check_in_after_minutes": rules.check_in_after_minutes,
+        "slots": [
+            {"category": s.category, "times": list(s.times), "capacity": s.capacity}
+            for s in rules.slots
+        ],
+    }

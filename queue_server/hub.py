@@ -113,7 +113,7 @@ class Hub:
                 for event in batch:
                     if event.seq > self.head:
                         break
-                    if sub.principal.may_see(event.name, event.window, event.zone):
+                    if sub.principal.may_see(event.name, event.window, event.zone, event.also):
                         await sub.send(event.text)
                     sub.cursor = event.seq
         except asyncio.CancelledError:

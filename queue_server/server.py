@@ -1,8 +1,10 @@
 """The websockets front: hello/auth, dispatch, error replies, /healthz, clean shutdown.
 
-Database work runs on one dedicated thread (commands are serialised there, each in its
-own transaction); password checks run on niced threads of their own (queue_server.auth), so
-a login never delays a call.
+The hall's writer runs on one dedicated thread: every command that arrives while a batch is
+being committed waits for the next batch, and each batch is committed at once (group
+commit, queue_server/hall/core.py); replies and events leave only after their batch's
+commit. Password checks run on niced threads of their own (queue_server.auth), so a login
+never delays a call.
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ from websockets.http11 import Request, Response
 
 from queue_protocol.codec import RequestError, decode_request, encode, request_id_of
 from queue_protocol.errors import CLOSE_LOGGED_IN_ELSEWHERE, ErrorCode, ProtocolError
-from queue_protocol.messages import ErrorReply, Hello
+from queue_protocol.messages import AnyRequest, ErrorReply, Hello
 from queue_protocol.version import PROTOCOL_VERSION
 from queue_server.auth import Authenticator, checker_threads
 from queue_server.hub import Hub
-from queue_server.service import HallService, Outcome, Principal, Published
+from queue_server.service import Batch, HallService, Outcome, Principal, Published
 from queue_server.store.tables import EventRow, RequestRow
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ REQUEST_LOG_DAYS = 2  # how long request ids are remembered for idempotent retri
 PRUNE_EVERY = 3600.0  # seconds between prunings of the request log
 # A window's client gone this long (a reconnect takes well under it) no longer counts.
 DISCONNECT_GRACE = timedelta(seconds=10)
+MAX_BATCH = 512  # commands committed together at most
 
 
 @dataclass
@@ -103,6 +106,10 @@ class QueueServer:
         self._offline: set[int] = set()
         self.connections_changed = asyncio.Condition()  # notified when a connection ends
         self._tasks: set[asyncio.Task[None]] = set()
+        # Commands waiting for the next batch, each with the future its connection awaits.
+        self._queued: list[tuple[Principal, AnyRequest, asyncio.Future[Outcome]]] = []
+        self._queued_now = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -135,15 +142,17 @@ class QueueServer:
         )
         self.port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self.port
         self._poller = asyncio.create_task(self._poll_store(), name="store poller")
+        self._writer = asyncio.create_task(self._write(), name="hall writer")
         scheme = "wss" if self.ssl else "ws"
         log.info("listening on %s://%s:%d", scheme, self.host, self.port)
         return self.port
 
     async def stop(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+        for task in (self._poller, self._writer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._server is not None:
             self._server.close()  # closes every connection with 1001 (going away)
             await self._server.wait_closed()
@@ -201,7 +210,12 @@ class QueueServer:
                 .order_by(col(EventRow.seq))
                 .limit(limit)
             ).all()
-            return [Published(r.seq, r.name, r.window, r.zone, r.payload) for r in rows]
+            return [
+                Published(
+                    r.seq, r.name, r.window, r.zone, r.payload, r.at, _also(r.name, r.payload)
+                )
+                for r in rows
+            ]
 
     async def _read_events(self, after: int, limit: int) -> list[Published]:
         return await self._in_db(self._read_events_sync, after, limit)
@@ -310,16 +324,38 @@ class QueueServer:
             request = decode_request(frame)
         except RequestError as exc:
             return Outcome(_error(exc.request_id, exc.code, exc.message), error=exc.code)
-        try:
-            outcome: Outcome = await self._in_db(self.service.execute, principal, request)
-        except Exception:
-            log.exception("request %s failed", request.type)
-            message = "the server could not do this; nothing was changed"
-            return Outcome(
-                _error(request.id, ErrorCode.INTERNAL, message), error=ErrorCode.INTERNAL
-            )
-        self._publish(outcome.events)
-        return outcome
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queued.append((principal, request, done))
+        self._queued_now.set()
+        return await done
+
+    async def _write(self) -> None:
+        """The hall's writer: run what the connections sent, a batch at a time, in the order
+        it arrived; publish each batch's events, then release its replies."""
+        while True:
+            await self._queued_now.wait()
+            self._queued_now.clear()
+            while self._queued:
+                batch, self._queued = self._queued[:MAX_BATCH], self._queued[MAX_BATCH:]
+                requests = [(p, r) for p, r, _ in batch]
+                try:
+                    result: Batch = await self._in_db(self.service.execute_batch, requests)
+                except Exception:
+                    log.exception("a batch of %d requests failed", len(batch))
+                    message = "the server could not do this; nothing was changed"
+                    result = Batch(
+                        [
+                            Outcome(
+                                _error(r.id, ErrorCode.INTERNAL, message), error=ErrorCode.INTERNAL
+                            )
+                            for _, r in requests
+                        ],
+                        [],
+                    )
+                self._publish(result.events)
+                for (_, _, done), outcome in zip(batch, result.outcomes, strict=True):
+                    if not done.done():
+                        done.set_result(outcome)
 
     async def _hello(self, ws: ServerConnection) -> Principal | None:
         """Wait for a valid hello; answer bad ones with errors; give up after a few."""
@@ -447,6 +483,14 @@ def _peek_id(frame: str | bytes) -> str | None:
         return request_id_of(json.loads(frame))
     except (ValueError, RecursionError):
         return None
+
+
+def _also(name: str, payload: str) -> int | None:
+    """The second window an event concerns, for routing (a transfer's named target)."""
+    if name != "ticket_transferred":
+        return None
+    to_window = json.loads(payload).get("transfer", {}).get("to_window")
+    return to_window if isinstance(to_window, int) else None
 
 
 def _error(rid: str | None, code: ErrorCode, message: str, **details: Any) -> str:

@@ -223,7 +223,7 @@ def render(
     bias = ww.avg(lambda s: s.overall.estimate_bias)
     w(
         "The wait printed on the ticket is `queue_server.domain.estimate.estimate_wait_minutes`,"
-        " fed what the server gathers at issue (`HallService._estimate`). It is (people ahead"
+        " fed what the server gathers at issue (`hall.views.estimate`). It is (people ahead"
         " + 0.5) × the category's window minutes per ticket / the window capacity that goes to"
         " the category, where"
     )
@@ -305,7 +305,7 @@ def render(
         " service); no-shows' recalls are not in the minutes per ticket (only done"
         " tickets are sampled), about 0.1 min a ticket here. The 30-minute return of a paused"
         " window suits this day's one-hour lunches and is a guess for other pauses."
-        " Appointment tickets get the estimate from `appointments._position`, which passes"
+        " Appointment tickets get the estimate from `hall.views.position`, which passes"
         " only the category's own minutes (shares by counts and rank, default targets)."
     )
     w("")

@@ -4,11 +4,11 @@ Every ticket is a real `queue_server.domain.model.Ticket`, moved through the rea
 machine (`domain.tickets.issue / call / recall / start / finish / no_show`); every call is
 decided by the real policy (`domain.scheduling.choose_next` over the hall's `HallRules`);
 the wait shown at issue is the real `domain.estimate.estimate_wait_minutes`, fed the same
-inputs as `HallService._position` gathers from the database (people ahead in the category,
+inputs as `hall.views.position` reads from the live state (people ahead in the category,
 waiting counts per category, the windows and their states, for each waiting category the
 mean window time — call to finish — of its last SERVICE_TIME_SAMPLE done tickets, the
 categories' targets and the hall's rank penalty; an appointment ticket gets what
-`appointments._position` passes).
+`hall.views.position` passes for an appointment).
 
 What is simulated: non-homogeneous Poisson arrivals per category (thinning), service
 times per category (lognormal, gamma or exponential with the category's mean), a walk
@@ -345,8 +345,8 @@ class Simulation:
     # -- the estimate shown at issue -------------------------------------------------------
 
     def _estimate(self, ticket: Ticket) -> float:
-        """What the server would print on this ticket (HallService._position and, for an
-        appointment, appointments._position)."""
+        """What the server would print on this ticket (hall.views.position, also for an
+        appointment)."""
         code = ticket.category
         if ticket.priority is Priority.APPOINTMENT and ticket.appointment_at is not None:
             ahead = len(self.queues[code][Priority.APPOINTMENT]) - 1
@@ -355,7 +355,7 @@ class Simulation:
         waiting = {c: n for c, n in self.counts.items() if n}
         windows = [w.views[w.state] for w in self.wins]
         if ticket.priority is Priority.APPOINTMENT and ticket.appointment_at is not None:
-            # appointments._position passes only the category's own figures
+            # hall.views.position passes only the category's own figures
             estimate = estimate_wait_minutes(
                 category=code,
                 people_ahead=ahead,
@@ -380,7 +380,7 @@ class Simulation:
         return estimate
 
     def _window_minutes(self, code: str) -> float:
-        """As HallService._mean_service_minutes: the mean window time (call to finish) of the
+        """As HallState.service_minutes: the mean window time (call to finish) of the
         category's recent done tickets, or its configured service time before 3 are done."""
         recent = self.recent[code]
         if len(recent) < 3:

@@ -92,7 +92,12 @@ def _make_sqlite_durable(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def read_only(engine: Engine) -> Engine:
+    """The engine for reads only: on SQLite its transactions take no write lock, so they
+    never wait for the hall's writer nor make it wait (a login reads the account this way)."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
 def read_session(engine: Engine) -> Session:
-    """A session for reads only: on SQLite its transaction takes no write lock, so it never
-    waits for the hall's writer nor makes it wait (a login reads the account this way)."""
-    return Session(engine.execution_options(**{READ_ONLY: True}))
+    """A session for reads only (see read_only)."""
+    return Session(read_only(engine))

@@ -15,7 +15,7 @@ from queue_protocol.codec import parse_event, parse_request
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import EVENT_NAMES, REPLY_FOR, ErrorReply, Role, Snapshot
 from queue_protocol.schema import protocol_schema
-from queue_server.service import VERB_ROLES, VISIBLE_EVENTS
+from queue_server.roles import OWN_WINDOW_EVENTS, VERB_ROLES, VISIBLE_EVENTS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -133,7 +133,8 @@ def _table(first_column: str) -> dict[str, set[Role]]:
         if not line.startswith("|"):
             break
         name, *marks = (cell.strip() for cell in line.strip("|").split("|"))
-        table[name.strip("`")] = {r for r, mark in zip(roles, marks, strict=True) if mark == "✓"}
+        ticked = {r for r, mark in zip(roles, marks, strict=True) if mark.startswith("✓")}
+        table[name.strip("`")] = ticked
     return table
 
 
@@ -169,3 +170,17 @@ def test_example_validates_against_its_model(kind: str, name: str, body: str) ->
         model = parse_event(raw)
         assert model.name == name
     _is_within(raw, model.model_dump(mode="json"))
+
+
+def test_own_window_events_are_marked_in_the_table() -> None:
+    """The events a window receives only about itself are the table's "✓¹" marks."""
+    lines = PROTOCOL_MD.read_text("utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| event |"))
+    marked = set()
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        name, window_mark, *_ = (cell.strip() for cell in line.strip("|").split("|"))
+        if window_mark == "✓¹":
+            marked.add(name.strip("`"))
+    assert marked == OWN_WINDOW_EVENTS

@@ -1,0 +1,294 @@
+"""Configuration: the supervisors' verbs (set_window_profile, set_notice) on the writer's
+path, and the `queue-server` CLI's changes (import, staff, devices, windows).
+
+The CLI's changes are rare and touch what the live state does not model (staff accounts,
+device tokens, the hall's tables), so each runs as ORM changes in one transaction of its
+own, under the hall's lock, with a `config_changed` event; the hall's state is rebuilt
+from the database afterwards. A running server in another process picks the event up from
+the event table and passes it on to its clients.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from queue_protocol.codec import encode
+from queue_protocol.errors import ErrorCode, ProtocolError
+from queue_protocol.messages import (
+    ConfigChanged,
+    ConfigReply,
+    Role,
+    SetNotice,
+    SetWindowProfile,
+    StaffRole,
+    WindowChanged,
+    WindowReply,
+    WindowState,
+    WindowView,
+)
+from queue_server import hallconfig, security
+from queue_server.hall.core import Hall
+from queue_server.hall.work import Work
+from queue_server.hallconfig import HallConfig, load_config
+from queue_server.roles import Principal
+from queue_server.store.tables import DeviceRow, EventRow, HallRow, StaffRow, WindowRow
+
+ACCOUNT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+# -- the supervisors' verbs (on the writer's path) ---------------------------------------
+
+
+def set_window_profile(w: Work, p: Principal, r: SetWindowProfile) -> WindowReply:
+    window = w.window(r.window)
+    check_profile(w.config, r.profile)
+    window.profile = tuple(r.profile)
+    w.emit_window(window)
+    config_changed(w, f"window {window.number} profile")
+    return WindowReply(re=r.id, window=w.window_view(window))
+
+
+def set_notice(w: Work, p: Principal, r: SetNotice) -> ConfigReply:
+    w.hall["notice"] = r.notice
+    config_changed(w, "notice")
+    return ConfigReply(re=r.id, config_version=w.config_version)
+
+
+def config_changed(w: Work, what: str) -> None:
+    w.hall["config_version"] = w.config_version + 1
+    w.emit(ConfigChanged, config_version=w.config_version, what=what)
+
+
+def check_profile(config: HallConfig, profile: list[str]) -> None:
+    for code in profile:
+        if code not in config.categories:
+            known = ", ".join(config.categories)
+            raise ProtocolError(
+                ErrorCode.NOT_FOUND, f"no category {code!r} (known: {known})", reason="category"
+            )
+    if len(set(profile)) != len(profile):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "a category is listed twice")
+
+
+# -- the CLI's changes (ORM, one transaction each) ---------------------------------------
+
+
+@dataclass
+class Change:
+    """One CLI change: its session, the hall row and the events it records."""
+
+    session: Session
+    hall: HallRow
+    config: HallConfig
+    now: datetime
+
+    def emit(self, event_type: type[BaseModel], **fields: Any) -> None:
+        self.hall.last_seq += 1
+        event = event_type(seq=self.hall.last_seq, at=self.now, **fields)
+        name: str = getattr(event, "name")  # noqa: B009  (every event model has one)
+        about = fields.get("window")
+        window, zone = (about.number, about.zone) if isinstance(about, WindowView) else (None, None)
+        self.session.add(
+            EventRow(
+                seq=self.hall.last_seq,
+                at=self.now,
+                name=name,
+                payload=encode(event),
+                window=window,
+                zone=zone,
+            )
+        )
+
+    def config_changed(self, what: str) -> None:
+        self.hall.config_version += 1
+        self.emit(ConfigChanged, config_version=self.hall.config_version, what=what)
+
+    def window_changed(self, row: WindowRow) -> None:
+        self.session.add(row)
+        self.emit(WindowChanged, window=window_view(self.config, row))
+
+    def window(self, number: int) -> WindowRow:
+        row = self.session.get(WindowRow, number)
+        if row is None:
+            raise ProtocolError(
+                ErrorCode.NOT_FOUND,
+                f"window {number} does not exist",
+                reason="window",
+                window=number,
+            )
+        return row
+
+    def staff(self, account: str) -> StaffRow:
+        staff = self.session.get(StaffRow, account)
+        if staff is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no staff account {account!r}")
+        return staff
+
+
+@contextmanager
+def change(hall: Hall) -> Iterator[Change]:
+    """A CLI change in one transaction; the hall's state is rebuilt after it."""
+    with hall.lock:
+        with Session(hall.engine, expire_on_commit=False) as session, session.begin():
+            row = session.get(HallRow, 1)
+            if row is None:
+                raise ProtocolError(ErrorCode.INTERNAL, "the hall is not configured")
+            yield Change(session, row, load_config(session), hall.clock())
+            session.add(row)
+        hall.invalidate()
+
+
+def import_config(hall: Hall, data: dict[str, Any]) -> int:
+    with hall.lock:
+        with Session(hall.engine, expire_on_commit=False) as session, session.begin():
+            version = hallconfig.import_hall(session, data)
+            row = session.get(HallRow, 1)
+            assert row is not None
+            ch = Change(session, row, load_config(session), hall.clock())
+            ch.emit(ConfigChanged, config_version=version, what="hall configuration imported")
+            session.add(row)
+        hall.invalidate()
+    return version
+
+
+def export_config(hall: Hall) -> dict[str, Any]:
+    with Session(hall.engine) as session:
+        return hallconfig.export_hall(session)
+
+
+def add_staff(hall: Hall, account: str, name: str, role: StaffRole, password: str) -> None:
+    if not ACCOUNT.fullmatch(account):
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST, "an account is 1-64 letters, digits, '_', '.' or '-'"
+        )
+    password_hash = _hash_or_refuse(password)
+    with change(hall) as ch:
+        if ch.session.get(StaffRow, account) is not None:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, f"staff account {account} exists")
+        ch.session.add(
+            StaffRow(account=account, name=name, role=role.value, password_hash=password_hash)
+        )
+        ch.config_changed(f"staff {account} added")
+
+
+def set_password(hall: Hall, account: str, password: str) -> None:
+    password_hash = _hash_or_refuse(password)
+    with change(hall) as ch:
+        staff = ch.staff(account)
+        staff.password_hash = password_hash
+        ch.session.add(staff)
+        ch.config_changed(f"staff {account} password changed")
+
+
+def set_staff_disabled(hall: Hall, account: str, disabled: bool) -> None:
+    with change(hall) as ch:
+        staff = ch.staff(account)
+        staff.disabled = disabled
+        ch.session.add(staff)
+        ch.config_changed(f"staff {account} {'disabled' if disabled else 'enabled'}")
+
+
+def list_staff(hall: Hall) -> list[StaffRow]:
+    with Session(hall.engine) as session:
+        return list(session.exec(select(StaffRow).order_by(col(StaffRow.account))).all())
+
+
+def add_device(hall: Hall, name: str, kind: Role, zone: str | None, windows: list[int]) -> str:
+    """Register a display or kiosk; returns its token, which is shown only this once."""
+    if kind not in (Role.DISPLAY, Role.KIOSK):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "a device is a display or a kiosk")
+    token = security.new_token()
+    with change(hall) as ch:
+        if ch.session.get(DeviceRow, name) is not None:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, f"device {name!r} exists")
+        for number in windows:
+            ch.window(number)
+        ch.session.add(
+            DeviceRow(
+                name=name,
+                kind=kind.value,
+                token_hash=security.hash_token(token),
+                zone=zone,
+                windows=json.dumps(windows),
+            )
+        )
+        ch.config_changed(f"device {name} added")
+    return token
+
+
+def revoke_device(hall: Hall, name: str) -> None:
+    with change(hall) as ch:
+        device = ch.session.get(DeviceRow, name)
+        if device is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no device {name!r}")
+        device.revoked = True
+        ch.session.add(device)
+        ch.config_changed(f"device {name} revoked")
+
+
+def list_devices(hall: Hall) -> list[DeviceRow]:
+    with Session(hall.engine) as session:
+        return list(session.exec(select(DeviceRow).order_by(col(DeviceRow.name))).all())
+
+
+def add_window(hall: Hall, number: int, name: str, zone: str, profile: list[str]) -> None:
+    if not 1 <= number <= 9999:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "a window number is 1..9999")
+    with change(hall) as ch:
+        if ch.session.get(WindowRow, number) is not None:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, f"window {number} exists")
+        check_profile(ch.config, profile)
+        ch.window_changed(
+            WindowRow(number=number, name=name, zone=zone, profile=json.dumps(profile))
+        )
+        ch.config_changed(f"window {number} added")
+
+
+def set_profile(hall: Hall, number: int, profile: list[str]) -> None:
+    with change(hall) as ch:
+        row = ch.window(number)
+        check_profile(ch.config, profile)
+        row.profile = json.dumps(profile)
+        ch.window_changed(row)
+        ch.config_changed(f"window {number} profile")
+
+
+def remove_window(hall: Hall, number: int) -> None:
+    with change(hall) as ch:
+        row = ch.window(number)
+        if row.state != WindowState.CLOSED:
+            raise ProtocolError(
+                ErrorCode.INVALID_STATE, f"window {number} is {row.state}; close it first"
+            )
+        ch.session.delete(row)
+        ch.config_changed(f"window {number} removed")
+
+
+def window_view(config: HallConfig, row: WindowRow) -> WindowView:
+    return WindowView(
+        number=row.number,
+        name=row.name,
+        zone=row.zone,
+        profile=json.loads(row.profile),
+        state=WindowState(row.state),
+        staff=row.staff,
+        staff_name=config.staff_names.get(row.staff, row.staff) if row.staff else None,
+        pause_reason=row.pause_reason,
+        ticket=row.ticket,
+        connected=row.connected,
+    )
+
+
+def _hash_or_refuse(password: str) -> str:
+    try:
+        return security.hash_password(password)
+    except ValueError as exc:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc)) from exc

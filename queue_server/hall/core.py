@@ -1,0 +1,265 @@
+"""The hall's one writer: commands applied in order to the state in memory, each batch
+written to the database in one transaction (group commit), replies and events released
+only after that commit (SPEC §7).
+
+`Hall.run(steps)` takes a batch of steps. Before them it carries out a close-out that has
+come due (domain.day), so no command ever sees another day's open tickets. Each step runs
+over a fresh unit of work (work.py): a refusal (ProtocolError) drops its work and leaves
+the state as it was; a success is applied to the state at once, so the next step of the
+batch sees it. After the last step one `queue_changed` reports every queue the batch
+changed. Then the batch is journalled (journal.py) and committed; only then are its
+outcomes returned. If the commit fails, the state is rebuilt from the database and every
+step of the batch is answered with an internal error: nothing was acknowledged.
+
+The state is rebuilt from the database when it is stale: at start, when another process
+has written to the hall (its `last_seq` or `config_version` moved), after a close-out and
+after a configuration change. "This process owns hall H" (the district's lease) is the one
+thing a multi-process deployment adds: the check of the hall row at the start of each
+batch and the conditional update of `last_seq` are where it goes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, select
+
+from queue_protocol.codec import encode
+from queue_protocol.errors import ErrorCode, ProtocolError
+from queue_protocol.messages import ErrorReply, QueueChanged, TicketState
+from queue_server.hall import day, journal, loading, views
+from queue_server.hall.journal import HALL, Conflict
+from queue_server.hall.state import HallState
+from queue_server.hall.work import SERVED_OUTCOMES, Published, Work, recent_call
+from queue_server.roles import CALL_EVENTS
+from queue_server.store.engine import read_only
+
+log = logging.getLogger(__name__)
+
+# A step of a batch: reads and changes the hall through its Work, returns the encoded reply
+# (or a function building it from the state with the step's changes applied: a login's
+# snapshot), or raises ProtocolError to refuse, changing nothing.
+Step = Callable[[Work], str | Callable[[], str]]
+ATTEMPTS = 3  # runs of a batch that met another process's write before giving up
+HALL_VERSION = select(HALL.c.last_seq, HALL.c.config_version).where(HALL.c.id == 1)
+
+
+@dataclass
+class Outcome:
+    reply: str  # the reply frame (ok or error)
+    events: list[Published] = field(default_factory=list)
+    error: ErrorCode | None = None  # the code of an error reply
+    refusal: ProtocolError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class Batch:
+    outcomes: list[Outcome]
+    events: list[Published]  # every event of the batch, in seq order
+
+
+@dataclass
+class Request:
+    """One step of a batch and the id its error reply answers."""
+
+    rid: str | None
+    step: Step
+
+
+class Hall:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._state: HallState | None = None
+        # The writer's thread runs batches; the CLI and tests may call from others.
+        self.lock = threading.RLock()
+
+    # -- state --------------------------------------------------------------------------
+
+    @property
+    def cached(self) -> HallState | None:
+        """The state as of the last batch (no database work; None until loaded)."""
+        return self._state
+
+    def state(self) -> HallState:
+        """The state, rebuilt from the database if another process changed the hall."""
+        with self.lock, read_only(self.engine).connect() as connection:
+            return self._fresh(connection, self.clock())
+
+    def invalidate(self) -> None:
+        """The database changed under the state (a configuration change): rebuild it."""
+        with self.lock:
+            self._state = None
+
+    def _fresh(self, connection: Connection, now: datetime) -> HallState:
+        row = connection.execute(HALL_VERSION).one_or_none()
+        if row is None:
+            raise ProtocolError(ErrorCode.INTERNAL, "the hall is not configured")
+        seq, version = row
+        state = self._state
+        if state is None or state.last_seq != seq or state.config_version != version:
+            state = self._state = loading.load(connection, now)
+        return state
+
+    def work(self, state: HallState, now: datetime) -> Work:
+        return Work(
+            state=state,
+            now=now,
+            fetch_ticket=lambda ticket_id: loading.fetch_ticket(self.engine, ticket_id),
+            fetch_appointment=lambda code: loading.fetch_appointment(self.engine, code),
+            fetch_appointments=lambda d: loading.fetch_appointments(self.engine, d),
+        )
+
+    # -- batches ------------------------------------------------------------------------
+
+    def run(self, requests: Sequence[Request]) -> Batch:
+        with self.lock:
+            for _ in range(ATTEMPTS):
+                try:
+                    return self._run_once(requests)
+                except Conflict:
+                    log.info("another process wrote to the hall; reloading and running again")
+                    self._state = None
+                except Exception:
+                    log.exception(
+                        "a batch of %d commands failed; nothing was changed", len(requests)
+                    )
+                    self._state = None
+                    return _failed(requests)
+            log.error("the hall kept changing under a batch; nothing was changed")
+            return _failed(requests)
+
+    def _run_once(self, requests: Sequence[Request]) -> Batch:
+        with self.engine.begin() as connection:
+            now = self.clock()
+            state = self._fresh(connection, now)
+            expected = state.last_seq
+            works: list[Work] = []
+            outcomes: list[Outcome] = []
+            reload = False
+            touched: set[str] = set()
+            closing = self.work(state, now)
+            moment = day.owed(closing)
+            if moment is not None:
+                expired = day.close_out(closing, moment)
+                closing.note(f"day close-out at {moment.isoformat()}: {expired} tickets expired")
+                touched |= closing.touched
+                apply(closing)
+                works.append(closing)
+                reload = True
+            for request in requests:
+                w = self.work(state, now)
+                try:
+                    reply = request.step(w)
+                except ProtocolError as exc:
+                    outcomes.append(refused(request.rid, exc))
+                    continue
+                except Exception:
+                    log.exception("a command failed; nothing of it was changed")
+                    outcomes.append(_internal(request.rid))
+                    continue
+                apply(w)
+                works.append(w)
+                if callable(reply):  # built from the state with this command's changes
+                    reply = reply()
+                touched |= w.touched
+                reload = reload or w.reload
+                outcomes.append(Outcome(reply, w.events))
+            if touched:
+                figures = self.work(state, now)
+                figures.emit(QueueChanged, queues=views.queue_stats(state, touched))
+                apply(figures)
+                works.append(figures)
+            if any(_changes(w) for w in works):
+                journal.write(connection, works, expected)
+        # Committed.
+        for w in works:
+            for line in w.notes:
+                log.info("%s", line)
+        if reload:
+            self._state = None
+        return Batch(outcomes, [e for w in works for e in w.events])
+
+
+def apply(w: Work) -> None:
+    """Move a successful unit of work into the state, keeping its indices in step."""
+    state = w.state
+    for ticket_id, live in w.tickets.items():
+        old = state.tickets.get(ticket_id)
+        before = old.ticket if old is not None else None
+        after = live.ticket
+        if before is not None and before.state is TicketState.WAITING:
+            state.queue(before.category).remove(before)
+        if after.state is TicketState.WAITING:
+            state.queue(after.category).add(after)
+        if after.state is TicketState.DONE and (
+            before is None or before.state is not TicketState.DONE
+        ):
+            minutes = loading.window_minutes(after)
+            if minutes is not None:
+                state.samples.setdefault(after.category, state.new_samples()).append(minutes)
+        if live.day == state.day.isoformat():  # today's no-shows per window
+            if before is not None and before.state is TicketState.NO_SHOW and before.window:
+                state.figures_of(before.window).no_shows -= 1
+            if after.state is TicketState.NO_SHOW and after.window is not None:
+                state.figures_of(after.window).no_shows += 1
+        state.tickets[ticket_id] = live
+        if live.day == state.day.isoformat():
+            state.numbers[after.number] = ticket_id
+    for service in w.services:
+        if service.outcome in SERVED_OUTCOMES and service.day == state.day.isoformat():
+            figures = state.figures_of(service.window)
+            figures.served += 1
+            figures.service_minutes += (service.ended_at - service.started_at).total_seconds() / 60
+    if w.windows:
+        state.windows.update(w.windows)
+        state.windows_changed()
+    state.appointments.update(w.appointments)
+    state.counters.update(w.counters)
+    if "notice" in w.hall:
+        state.notice = w.hall["notice"]
+    if "config_version" in w.hall:
+        state.config_version = w.hall["config_version"]
+    if "closed_out_at" in w.hall:
+        state.closed_out_at = w.hall["closed_out_at"]
+    state.last_seq += len(w.events)
+    for event in w.events:
+        if event.name in CALL_EVENTS:
+            state.recent_calls.append(recent_call(event))
+    if w.request is not None:
+        state.requests.add(*w.request)
+
+
+def _changes(w: Work) -> bool:
+    return bool(
+        w.tickets
+        or w.windows
+        or w.appointments
+        or w.counters
+        or w.hall
+        or w.events
+        or w.services
+        or w.request
+    )
+
+
+def refused(rid: str | None, exc: ProtocolError) -> Outcome:
+    reply = encode(ErrorReply(re=rid, code=exc.code, message=exc.message, **exc.details))
+    return Outcome(reply, error=exc.code, refusal=exc)
+
+
+def _internal(rid: str | None) -> Outcome:
+    message = "the server could not do this; nothing was changed"
+    return refused(rid, ProtocolError(ErrorCode.INTERNAL, message))
+
+
+def _failed(requests: Sequence[Request]) -> Batch:
+    return Batch([_internal(r.rid) for r in requests], [])

@@ -1,0 +1,187 @@
+"""The database as the hall's write-ahead log: one transaction per batch of commands.
+
+A batch's units of work (work.py) are written with SQLAlchemy Core, not the ORM: the
+changed tickets, windows, appointments and counters as upserts, the events, services and
+request-log rows as inserts, and the hall row's `last_seq` moved on only if it still holds
+the value this writer last saw. If another process wrote to the hall meanwhile (the CLI, a
+second server), that update matches no row: `Conflict` is raised, the transaction is rolled
+back, and the writer reloads its state and runs the batch again (core.py). This guard is
+also what the district issue's lease will rest on.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from queue_server.domain.model import Ticket
+from queue_server.hall.work import Work
+from queue_server.store.tables import (
+    AppointmentRow,
+    EventRow,
+    HallRow,
+    NumberCounterRow,
+    RequestRow,
+    ServiceRow,
+    TicketRow,
+    WindowRow,
+)
+
+TICKET: Table = TicketRow.__table__  # type: ignore[attr-defined]
+WINDOW: Table = WindowRow.__table__  # type: ignore[attr-defined]
+APPOINTMENT: Table = AppointmentRow.__table__  # type: ignore[attr-defined]
+COUNTER: Table = NumberCounterRow.__table__  # type: ignore[attr-defined]
+EVENT: Table = EventRow.__table__  # type: ignore[attr-defined]
+SERVICE: Table = ServiceRow.__table__  # type: ignore[attr-defined]
+REQUEST: Table = RequestRow.__table__  # type: ignore[attr-defined]
+HALL: Table = HallRow.__table__  # type: ignore[attr-defined]
+
+
+class Conflict(Exception):
+    """Another process changed the hall since this writer loaded it."""
+
+
+def write(connection: Connection, works: Sequence[Work], expected_seq: int) -> None:
+    """Write the batch `works` (in order) inside the caller's transaction."""
+    tickets: dict[str, dict[str, Any]] = {}
+    windows: dict[int, dict[str, Any]] = {}
+    appointments: dict[str, dict[str, Any]] = {}
+    counters: dict[tuple[str, str], int] = {}
+    hall: dict[str, Any] = {}
+    events: list[dict[str, Any]] = []
+    services: list[dict[str, Any]] = []
+    requests: list[dict[str, Any]] = []
+    for work in works:  # later works override earlier ones' rows
+        for live in work.tickets.values():
+            tickets[live.ticket.id] = ticket_columns(live.ticket) | {
+                "day": live.day,
+                "secret_hash": live.secret_hash,
+                "rating": live.rating,
+                "rating_comment": live.rating_comment,
+                "rating_channel": live.rating_channel,
+            }
+        for window in work.windows.values():
+            windows[window.number] = {
+                "number": window.number,
+                "name": window.name,
+                "zone": window.zone,
+                "profile": json.dumps(list(window.profile), ensure_ascii=False),
+                "state": window.state.value,
+                "staff": window.staff,
+                "pause_reason": window.pause_reason,
+                "ticket": window.ticket,
+                "connected": window.connected,
+            }
+        for a in work.appointments.values():
+            appointments[a.code] = {
+                "code": a.code,
+                "category": a.category,
+                "item": a.item,
+                "day": a.day,
+                "slot": a.slot,
+                "slot_at": a.slot_at,
+                "name": a.name,
+                "phone": a.phone,
+                "state": a.state,
+                "ticket": a.ticket,
+                "created_at": a.created_at,
+                "checked_in_at": a.checked_in_at,
+                "cancelled_at": a.cancelled_at,
+            }
+        counters.update(work.counters)
+        hall.update(work.hall)
+        events.extend(
+            {
+                "seq": e.seq,
+                "at": e.at,
+                "name": e.name,
+                "payload": e.text,
+                "window": e.window,
+                "zone": e.zone,
+            }
+            for e in work.events
+        )
+        services.extend(vars(s) for s in work.services)
+        if work.request is not None:
+            (principal, request_id), fingerprint, reply = work.request
+            requests.append(
+                {
+                    "principal": principal,
+                    "request_id": request_id,
+                    "fingerprint": fingerprint,
+                    "reply": reply,
+                    "at": work.now,
+                }
+            )
+    last_seq = expected_seq + len(events)
+    moved = connection.execute(
+        update(HALL)
+        .where(HALL.c.id == 1, HALL.c.last_seq == expected_seq)
+        .values(last_seq=last_seq, **hall)
+    )
+    if moved.rowcount != 1:
+        raise Conflict(f"the hall's last_seq is no longer {expected_seq}")
+    _upsert(connection, TICKET, ["id"], tickets.values())
+    _upsert(connection, WINDOW, ["number"], windows.values())
+    _upsert(connection, APPOINTMENT, ["code"], appointments.values())
+    _upsert(
+        connection,
+        COUNTER,
+        ["day", "category"],
+        ({"day": d, "category": c, "last": n} for (d, c), n in counters.items()),
+    )
+    for table, rows in ((EVENT, events), (SERVICE, services), (REQUEST, requests)):
+        if rows:
+            connection.execute(insert(table), rows)
+
+
+def _upsert(
+    connection: Connection, table: Table, keys: list[str], rows: Iterable[dict[str, Any]]
+) -> None:
+    """Insert `rows`, or update them where their key exists (SQLite and PostgreSQL alike)."""
+    batch = list(rows)
+    if batch:
+        statement = _upsert_statement(connection.dialect.name, table, tuple(keys), tuple(batch[0]))
+        connection.execute(statement, batch)
+
+
+@functools.cache
+def _upsert_statement(
+    dialect: str, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]
+) -> Any:
+    """Built once per table and column set: building `excluded` costs more than the write."""
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: statement.excluded[c] for c in columns if c not in keys},
+    )
+
+
+def ticket_columns(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "category": ticket.category,
+        "item": ticket.item,
+        "priority": ticket.priority.value,
+        "state": ticket.state.value,
+        "issued_at": ticket.issued_at,
+        "queued_at": ticket.queue_time,
+        "call_times": json.dumps([t.isoformat() for t in ticket.call_times]),
+        "started_at": ticket.started_at,
+        "finished_at": ticket.finished_at,
+        "no_show_at": ticket.no_show_at,
+        "window": ticket.window,
+        "staff": ticket.staff,
+        "recall_count": ticket.recall_count,
+        "transfers": json.dumps([t.model_dump(mode="json") for t in ticket.transfers]),
+        "chain_step": ticket.chain_step,
+        "chain": json.dumps(ticket.chain, ensure_ascii=False),
+        "target_window": ticket.target_window,
+        "appointment_at": ticket.appointment_at,
+    }

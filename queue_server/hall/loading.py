@@ -1,0 +1,289 @@
+"""Rebuild a hall's live state from the store: at start, after another process wrote to
+the store, and after a configuration change (SPEC §7)."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import Connection, Engine
+from sqlmodel import Session, col, select
+
+from queue_protocol.messages import Priority, TicketState, Transfer, WindowState
+from queue_server.domain.model import Ticket
+from queue_server.hall.state import (
+    OPEN,
+    RECENT_CALLS_KEPT,
+    AppointmentLive,
+    CategoryQueue,
+    Figures,
+    HallState,
+    RecentCall,
+    RequestLog,
+    TicketLive,
+    WindowLive,
+)
+from queue_server.hall.work import SERVED_OUTCOMES, Published, recent_call
+from queue_server.hallconfig import ConfigError, load_config
+from queue_server.roles import CALL_EVENTS
+from queue_server.store.engine import read_session
+from queue_server.store.tables import (
+    AppointmentRow,
+    DeviceRow,
+    EventRow,
+    HallRow,
+    NumberCounterRow,
+    RequestRow,
+    ServiceRow,
+    StaffRow,
+    TicketRow,
+    WindowRow,
+)
+
+REQUEST_LOG_DAYS = 2  # how long request ids are remembered for idempotent retries
+
+
+def load(connection: Connection, now: datetime) -> HallState:
+    """The hall's state as the database holds it, read over `connection` (in the writer's
+    transaction when a batch finds the state stale)."""
+    with Session(bind=connection) as session:
+        hall = session.get(HallRow, 1)
+        if hall is None:
+            raise ConfigError("the database holds no hall; run `queue-server init` first")
+        config = load_config(session)
+        rules = config.rules
+        today = rules.local_day(now)
+        # Every day not yet closed out stays in memory (with its finished tickets: the
+        # close-out reports their figures), and today.
+        first_day = rules.local_day(hall.closed_out_at) if hall.closed_out_at else today
+        first_day = min(first_day, today)
+        tickets: dict[str, TicketLive] = {}
+        rows = session.exec(
+            select(TicketRow).where(
+                (col(TicketRow.day) >= first_day.isoformat())
+                | col(TicketRow.state).in_([s.value for s in OPEN])
+            )
+        ).all()
+        for row in rows:
+            tickets[row.id] = ticket_live(row)
+        windows = {
+            w.number: WindowLive(
+                number=w.number,
+                name=w.name,
+                zone=w.zone,
+                profile=tuple(json.loads(w.profile)),
+                state=WindowState(w.state),
+                staff=w.staff,
+                pause_reason=w.pause_reason,
+                ticket=w.ticket,
+                connected=w.connected,
+            )
+            for w in session.exec(select(WindowRow).order_by(col(WindowRow.number))).all()
+        }
+        counters = {
+            (c.day, c.category): c.last
+            for c in session.exec(
+                select(NumberCounterRow).where(NumberCounterRow.day >= first_day.isoformat())
+            ).all()
+        }
+        samples = _samples(session, list(config.categories))
+        figures = _figures(session, today.isoformat(), tickets)
+        calls = _recent_calls(session, hall.closed_out_at)
+        appointments_from = today - timedelta(days=1)
+        appointments = {
+            a.code: appointment_live(a)
+            for a in session.exec(
+                select(AppointmentRow).where(AppointmentRow.day >= appointments_from.isoformat())
+            ).all()
+        }
+        requests = RequestLog()
+        since = now - timedelta(days=REQUEST_LOG_DAYS)
+        for principal, request_id, fingerprint in session.exec(
+            select(RequestRow.principal, RequestRow.request_id, RequestRow.fingerprint).where(
+                col(RequestRow.at) >= since
+            )
+        ).all():
+            requests.fingerprints[(principal, request_id)] = fingerprint
+        disabled = frozenset(s.account for s in session.exec(select(StaffRow)).all() if s.disabled)
+        device_rows = session.exec(select(DeviceRow)).all()
+        devices = frozenset(d.name for d in device_rows)
+        revoked = frozenset(d.name for d in device_rows if d.revoked)
+        last_seq = hall.last_seq
+        notice, version, closed_out_at = hall.notice, hall.config_version, hall.closed_out_at
+    queues: dict[str, CategoryQueue] = {}
+    numbers: dict[str, str] = {}
+    for live in tickets.values():
+        if live.ticket.state is TicketState.WAITING:
+            queues.setdefault(live.ticket.category, CategoryQueue()).add(live.ticket)
+        if live.day == today.isoformat():
+            numbers[live.ticket.number] = live.ticket.id
+    return HallState(
+        config=config,
+        notice=notice,
+        config_version=version,
+        last_seq=last_seq,
+        closed_out_at=closed_out_at,
+        day=today,
+        windows=windows,
+        tickets=tickets,
+        numbers=numbers,
+        queues=queues,
+        counters=counters,
+        samples=samples,
+        figures=figures,
+        recent_calls=calls,
+        appointments=appointments,
+        appointments_from=appointments_from,
+        requests=requests,
+        disabled_staff=disabled,
+        devices=devices,
+        revoked_devices=revoked,
+    )
+
+
+def ticket_of(row: TicketRow) -> Ticket:
+    return Ticket(
+        id=row.id,
+        number=row.number,
+        category=row.category,
+        issued_at=row.issued_at,
+        queued_at=row.queued_at,
+        priority=Priority(row.priority),
+        state=TicketState(row.state),
+        item=row.item,
+        call_times=tuple(_utc(datetime.fromisoformat(t)) for t in json.loads(row.call_times)),
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        no_show_at=row.no_show_at,
+        window=row.window,
+        staff=row.staff,
+        recall_count=row.recall_count,
+        transfers=tuple(Transfer.model_validate(t) for t in json.loads(row.transfers)),
+        chain_step=row.chain_step,
+        chain=tuple(json.loads(row.chain)),
+        target_window=row.target_window,
+        appointment_at=row.appointment_at,
+    )
+
+
+def ticket_live(row: TicketRow) -> TicketLive:
+    return TicketLive(
+        ticket_of(row),
+        day=row.day,
+        secret_hash=row.secret_hash,
+        rating=row.rating,
+        rating_comment=row.rating_comment,
+        rating_channel=row.rating_channel,
+    )
+
+
+def appointment_live(row: AppointmentRow) -> AppointmentLive:
+    return AppointmentLive(
+        code=row.code,
+        category=row.category,
+        item=row.item,
+        day=row.day,
+        slot=row.slot,
+        slot_at=row.slot_at,
+        name=row.name,
+        phone=row.phone,
+        state=row.state,
+        ticket=row.ticket,
+        created_at=row.created_at,
+        checked_in_at=row.checked_in_at,
+        cancelled_at=row.cancelled_at,
+    )
+
+
+def fetch_ticket(engine: Engine, ticket_id: str) -> TicketLive | None:
+    """A ticket the live state does not hold (an earlier day's)."""
+    with read_session(engine) as session:
+        row = session.get(TicketRow, ticket_id)
+        return ticket_live(row) if row is not None else None
+
+
+def fetch_appointment(engine: Engine, code: str) -> AppointmentLive | None:
+    with read_session(engine) as session:
+        row = session.get(AppointmentRow, code)
+        return appointment_live(row) if row is not None else None
+
+
+def fetch_appointments(engine: Engine, day: date) -> list[AppointmentLive]:
+    with read_session(engine) as session:
+        rows = session.exec(select(AppointmentRow).where(AppointmentRow.day == day.isoformat()))
+        return [appointment_live(a) for a in rows.all()]
+
+
+def fetch_reply(engine: Engine, key: tuple[str, str]) -> str | None:
+    """The stored answer to a request id whose reply is no longer in memory."""
+    with read_session(engine) as session:
+        row = session.get(RequestRow, key)
+        return row.reply if row is not None else None
+
+
+def _samples(session: Session, categories: list[str]) -> dict[str, deque[float]]:
+    """Per category, the window minutes (from the call that led to the final service to its
+    finish: the call, the walk, recalls and the service) of its last done tickets."""
+    from queue_server.hall.state import SERVICE_TIME_SAMPLE
+
+    out: dict[str, deque[float]] = {}
+    for code in categories:
+        rows = session.exec(
+            select(TicketRow)
+            .where(
+                TicketRow.category == code,
+                TicketRow.state == TicketState.DONE,
+                col(TicketRow.started_at).is_not(None),
+            )
+            .order_by(col(TicketRow.finished_at).desc())
+            .limit(SERVICE_TIME_SAMPLE)
+        ).all()
+        minutes = [
+            m for m in (window_minutes(ticket_of(r)) for r in reversed(rows)) if m is not None
+        ]
+        out[code] = deque(minutes, maxlen=SERVICE_TIME_SAMPLE)
+    return out
+
+
+def window_minutes(ticket: Ticket) -> float | None:
+    """Window time of a done ticket: from the call that led to its final service to its end."""
+    if ticket.finished_at is None or len(ticket.call_times) <= ticket.recall_count:
+        return None
+    called = ticket.call_times[-(ticket.recall_count + 1)]
+    return (ticket.finished_at - called).total_seconds() / 60
+
+
+def _figures(session: Session, today: str, tickets: dict[str, TicketLive]) -> dict[int, Figures]:
+    figures: dict[int, Figures] = {}
+    for window, started, ended in session.exec(
+        select(ServiceRow.window, ServiceRow.started_at, ServiceRow.ended_at).where(
+            ServiceRow.day == today, col(ServiceRow.outcome).in_(SERVED_OUTCOMES)
+        )
+    ).all():
+        f = figures.setdefault(window, Figures())
+        f.served += 1
+        f.service_minutes += (ended - started).total_seconds() / 60
+    for live in tickets.values():
+        t = live.ticket
+        if live.day == today and t.state is TicketState.NO_SHOW and t.window is not None:
+            figures.setdefault(t.window, Figures()).no_shows += 1
+    return figures
+
+
+def _recent_calls(session: Session, closed_out_at: datetime | None) -> deque[RecentCall]:
+    query = select(EventRow).where(col(EventRow.name).in_(CALL_EVENTS))
+    if closed_out_at is not None:
+        query = query.where(col(EventRow.at) >= closed_out_at)
+    rows = session.exec(query.order_by(col(EventRow.seq).desc()).limit(RECENT_CALLS_KEPT)).all()
+    return deque(
+        (
+            recent_call(Published(r.seq, r.name, r.window, r.zone, r.payload, r.at))
+            for r in reversed(rows)
+        ),
+        maxlen=RECENT_CALLS_KEPT,
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -1,0 +1,117 @@
+"""Who may do what, and who is sent which events (SPEC §5: roles are enforced on the server)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from queue_protocol.messages import Role, StaffRole
+
+CALL_EVENTS = frozenset({"ticket_called", "ticket_recalled"})
+
+# What each role is sent. Supervisors see every event. A window is sent what its staff app
+# shows: every window's state, the queues, the configuration and the day's close-out, and the
+# ticket events about its own window (OWN_WINDOW_EVENTS) — not every ticket of the hall.
+VISIBLE_EVENTS: dict[Role, frozenset[str] | None] = {
+    Role.DISPLAY: frozenset(
+        {
+            *CALL_EVENTS,
+            "ticket_requeued",  # a called ticket whose window went away: no longer called
+            "window_changed",
+            "queue_changed",
+            "config_changed",
+            "day_closed",
+        }
+    ),
+    Role.KIOSK: frozenset({"queue_changed", "config_changed", "day_closed"}),
+    Role.WINDOW: frozenset(
+        {
+            *CALL_EVENTS,
+            "service_started",
+            "service_finished",
+            "ticket_no_show",
+            "ticket_requeued",
+            "ticket_transferred",
+            "ticket_reinstated",
+            "window_changed",
+            "queue_changed",
+            "config_changed",
+            "day_closed",
+        }
+    ),
+    Role.ADMIN: None,
+}
+# Of those, the events a window receives only when they are about that window (for a
+# transfer: the window it left, or the window it was sent to by name).
+OWN_WINDOW_EVENTS = frozenset(
+    {
+        *CALL_EVENTS,
+        "service_started",
+        "service_finished",
+        "ticket_no_show",
+        "ticket_requeued",
+        "ticket_transferred",
+    }
+)
+# What a display's zone or window filter applies to.
+FILTERED_FOR_DISPLAYS = frozenset({*CALL_EVENTS, "window_changed", "ticket_requeued"})
+
+# Who may send each verb (hello is handled before a principal exists).
+VERB_ROLES: dict[str, frozenset[Role]] = {
+    "issue_ticket": frozenset({Role.KIOSK, Role.ADMIN}),
+    # Not kiosks: a ticket number is no secret, so a kiosk could cancel anyone's ticket.
+    "cancel_ticket": frozenset({Role.WINDOW, Role.ADMIN}),
+    "ticket_status": frozenset(Role),
+    "snapshot": frozenset(Role),
+    "call_next": frozenset({Role.WINDOW, Role.ADMIN}),
+    "call_ticket": frozenset({Role.WINDOW, Role.ADMIN}),
+    "recall": frozenset({Role.WINDOW, Role.ADMIN}),
+    "start_service": frozenset({Role.WINDOW, Role.ADMIN}),
+    "finish_service": frozenset({Role.WINDOW, Role.ADMIN}),
+    "end_chain": frozenset({Role.WINDOW, Role.ADMIN}),
+    "mark_no_show": frozenset({Role.WINDOW, Role.ADMIN}),
+    "reinstate": frozenset({Role.WINDOW, Role.ADMIN}),
+    "transfer": frozenset({Role.WINDOW, Role.ADMIN}),
+    "pause_window": frozenset({Role.WINDOW, Role.ADMIN}),
+    "resume_window": frozenset({Role.WINDOW, Role.ADMIN}),
+    "close_window": frozenset({Role.WINDOW, Role.ADMIN}),
+    "book_appointment": frozenset({Role.KIOSK, Role.ADMIN}),
+    "check_in": frozenset({Role.KIOSK, Role.ADMIN}),
+    "cancel_appointment": frozenset({Role.KIOSK, Role.ADMIN}),
+    "list_appointments": frozenset({Role.ADMIN}),
+    "rate": frozenset({Role.KIOSK, Role.WINDOW, Role.ADMIN}),
+    "set_window_profile": frozenset({Role.ADMIN}),
+    "set_notice": frozenset({Role.ADMIN}),
+}
+READ_ONLY_VERBS = frozenset({"ticket_status", "snapshot", "list_appointments"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is on the other end of a connection, as established by `hello`."""
+
+    role: Role
+    key: str  # namespace of request ids, e.g. "staff:zhangwei" or "device:大厅主屏"
+    staff: str | None = None
+    staff_name: str | None = None
+    staff_role: StaffRole | None = None
+    window: int | None = None
+    device: str | None = None
+    zone: str | None = None  # display filter
+    windows: frozenset[int] = frozenset()  # display filter; empty = every window
+
+    def may_see(
+        self, name: str, window: int | None, zone: str | None, also: int | None = None
+    ) -> bool:
+        """Whether an event goes to this principal. `window` is the window the event is
+        about (its zone `zone`); `also` a second window it concerns (a transfer's target)."""
+        visible = VISIBLE_EVENTS[self.role]
+        if visible is not None and name not in visible:
+            return False
+        if self.role is Role.WINDOW and name in OWN_WINDOW_EVENTS:
+            return self.window is not None and self.window in (window, also)
+        if self.role is Role.DISPLAY and name in FILTERED_FOR_DISPLAYS:
+            if self.zone is not None and zone != self.zone:
+                return False
+            if self.windows and window not in self.windows:
+                return False
+        return True
