@@ -276,7 +276,9 @@ async def login(url: str, hello: dict[str, Any], on_event: OnEvent | None) -> Co
     deadline = time.monotonic() + HELLO_TIMEOUT
     while True:
         conn = await raw_open(url, on_event)
-        reply, _ = await conn.send({"type": "hello", "version": PROTOCOL_VERSION, **hello})
+        reply, _ = await conn.send(
+            {"type": "hello", "version": PROTOCOL_VERSION, "batch_events": True, **hello}
+        )
         if reply["type"] == "ok":
             return conn
         await conn.close()

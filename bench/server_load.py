@@ -59,6 +59,7 @@ KIOSK_TOKEN = "demo-kiosk-token"
 DEMO_PASSWORD = "yichuang"  # the demo staff's password; its hash is reused for every account
 RESULTS = Path(__file__).resolve().parent / "results" / "server_load.json"
 EVENT_PREFIX = '{"type":"event"'  # every event frame starts so (pydantic keeps field order)
+BATCH_PREFIX = '{"type":"events"'  # several events in one frame (the hello asks for them)
 CALLED_MARK = '"name":"ticket_called"'
 
 SERVER_START_TIMEOUT = 60.0
@@ -172,7 +173,10 @@ class Conn:
         conn = cls(ws, on_event)
         conn.reader = asyncio.create_task(conn._read())
         try:
-            reply, _ = await conn.send({"type": "hello", "version": PROTOCOL_VERSION, **hello})
+            # As queue_protocol.client does: take several events per frame.
+            reply, _ = await conn.send(
+                {"type": "hello", "version": PROTOCOL_VERSION, "batch_events": True, **hello}
+            )
         except BaseException:
             await conn.close()
             raise
@@ -207,6 +211,12 @@ class Conn:
                 if frame.startswith(EVENT_PREFIX):
                     if self.on_event is not None:
                         self.on_event(frame, now)
+                    continue
+                if frame.startswith(BATCH_PREFIX):
+                    if self.on_event is not None:
+                        for event in json.loads(frame)["events"]:
+                            text = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+                            self.on_event(text, now)
                     continue
                 message = json.loads(frame)
                 future = self.pending.get(message.get("re") or "")

@@ -335,11 +335,12 @@ class QueueClient:
             window=c.window,
             since_seq=self.last_seq,
             client=c.client,
+            batch_events=True,
         )
         await ws.send(encode(hello))
         while True:
             raw = decode_server_message(await ws.recv())
-            if raw["type"] == "event":
+            if raw["type"] in ("event", "events"):
                 continue  # cannot happen before the hello reply; ignore defensively
             if raw.get("re") != hello.id:
                 continue
@@ -373,6 +374,11 @@ class QueueClient:
                 continue
             if raw["type"] == "event":
                 self._on_event(raw)
+                continue
+            if raw["type"] == "events":  # a batch (hello said batch_events)
+                for event in raw.get("events") or []:
+                    if isinstance(event, dict):
+                        self._on_event(event)
                 continue
             pending = self._pending.get(raw.get("re") or "")
             if pending is None or pending.future.done():

@@ -153,7 +153,7 @@ def describe(exc: ValidationError) -> str:
 def decode_server_message(frame: str | bytes) -> dict[str, Any]:
     """Parse a server frame into a plain dict (clients validate replies by verb)."""
     raw = json.loads(frame)
-    if not isinstance(raw, dict) or raw.get("type") not in {"ok", "error", "event"}:
+    if not isinstance(raw, dict) or raw.get("type") not in {"ok", "error", "event", "events"}:
         raise ValueError(f"not a server message: {str(frame)[:80]}")
     return raw
 

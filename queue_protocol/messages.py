@@ -222,6 +222,11 @@ class Hello(_Request):
     window: int | None = Field(None, ge=1, le=9999)
     since_seq: int | None = Field(None, ge=0)
     client: str | None = Field(None, max_length=100, description="Program name, for logs")
+    batch_events: bool = Field(
+        False,
+        description="The client takes several events in one frame (an EventBatch, type "
+        "`events`); without it every event comes in a frame of its own",
+    )
 
 
 class IssueTicket(_Request):
@@ -685,6 +690,16 @@ AnyEvent = Annotated[
     | AppointmentCheckedIn,
     Field(discriminator="name"),
 ]
+
+
+class EventBatch(BaseModel):
+    """Events committed together, in one frame, for a client whose hello said
+    `batch_events`: the same events, in seq order, as separate frames would carry."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    type: Literal["events"] = "events"
+    events: list[AnyEvent] = Field(min_length=1)
+
 
 EVENT_NAMES: tuple[str, ...] = (
     "ticket_issued",

@@ -12,7 +12,7 @@ from typing import Any, get_args
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from queue_protocol.messages import REPLY_FOR, AnyEvent, AnyRequest, ErrorReply
+from queue_protocol.messages import REPLY_FOR, AnyEvent, AnyRequest, ErrorReply, EventBatch
 from queue_protocol.version import MAX_REQUEST_BYTES, PROTOCOL_VERSION
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -58,9 +58,11 @@ def protocol_schema() -> dict[str, Any]:
     requests = _union_members(AnyRequest)
     events = _union_members(AnyEvent)
     replies = _replies()
+    batch: type[BaseModel] = EventBatch
     # Validation mode throughout: the schema says what a receiver accepts.
     _, document = models_json_schema(
-        [(m, "validation") for m in [*requests, *replies, *events]], ref_template=REF_TEMPLATE
+        [(m, "validation") for m in [*requests, *replies, *events, batch]],
+        ref_template=REF_TEMPLATE,
     )
     defs = document.get("$defs", {})
     # The tags carry defaults in the models, but on the wire they are always present: the
@@ -76,7 +78,8 @@ def protocol_schema() -> dict[str, Any]:
         "description": (
             "Every frame is one JSON object. Clients send requests (discriminated by `type`); "
             "the server answers each with a reply (`type` ok or error, `re` = the request id) "
-            "and pushes events (`type` event, discriminated by `name`). "
+            "and pushes events (`type` event, discriminated by `name`), several at once in an "
+            "EventBatch (`type` events) to a client whose hello said `batch_events`. "
             "See docs/protocol.md."
         ),
         "protocol_version": PROTOCOL_VERSION,
@@ -85,6 +88,7 @@ def protocol_schema() -> dict[str, Any]:
             {"$ref": "#/$defs/Request"},
             {"$ref": "#/$defs/Reply"},
             {"$ref": "#/$defs/Event"},
+            {"$ref": "#/$defs/EventBatch"},
         ],
         "$defs": {
             **defs,

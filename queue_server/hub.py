@@ -1,7 +1,8 @@
 """Connections, visibility and the event stream: broadcast and replay by `seq`.
 
 Every committed event enters one in-memory log in `seq` order. Each connection has its own
-pump task that reads the log from its cursor and sends what its principal may see, so a
+pump task that reads the log from its cursor and sends what its principal may see (all it
+finds at once in one `events` frame, for a client whose hello asked for batches), so a
 slow client only delays itself (websockets' broadcast has no back-pressure; here each
 client's back-pressure stays its own). A client whose cursor fell behind the in-memory
 log, or that resumes with an old `since_seq`, is fed from the event table instead.
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 LOG_SIZE = 4096
 REPLAY_BATCH = 500
+EVENTS_PER_FRAME = 100  # events in one `events` frame at most (well under a client's 1 MiB)
 
 ReadEvents = Callable[[int, int], Awaitable[list[Published]]]
 Send = Callable[[str], Awaitable[None]]
@@ -110,13 +112,30 @@ class Hub:
                 if not batch:  # head moved past what the store shows yet; wait for more
                     await wakeup.wait()
                     continue
+                texts: list[str] = []
+                last = sub.cursor
                 for event in batch:
                     if event.seq > self.head:
                         break
                     if sub.principal.may_see(event.name, event.window, event.zone, event.also):
-                        await sub.send(event.text)
-                    sub.cursor = event.seq
+                        texts.append(event.text)
+                    last = event.seq
+                if sub.principal.batch_events:
+                    for start in range(0, len(texts), EVENTS_PER_FRAME):
+                        await sub.send(_frame(texts[start : start + EVENTS_PER_FRAME]))
+                else:
+                    for text in texts:
+                        await sub.send(text)
+                sub.cursor = last
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a closed connection ends its pump, nothing else
             log.debug("event pump for %s stopped: %r", sub.principal.key, exc)
+
+
+def _frame(texts: list[str]) -> str:
+    """One event as it is, several as an EventBatch (queue_protocol.messages), built from the
+    events' own encodings."""
+    if len(texts) == 1:
+        return texts[0]
+    return '{"type":"events","events":[' + ",".join(texts) + "]}"

@@ -98,6 +98,7 @@ class Principal:
     device: str | None = None
     zone: str | None = None  # display filter
     windows: frozenset[int] = frozenset()  # display filter; empty = every window
+    batch_events: bool = False  # its hello asked for several events per frame
 
     def may_see(
         self, name: str, window: int | None, zone: str | None, also: int | None = None

@@ -237,8 +237,15 @@ class HallService:
         return windows.open_windows(Work(self.hall.state(), self.clock()))
 
     def list_windows(self) -> list[WindowView]:
-        work = Work(self.hall.state(), self.clock())
-        return [work.window_view(w) for _, w in sorted(work.state.windows.items())]
+        """`queue-server window list` (after a close-out that is owed, like every batch)."""
+        listed: list[WindowView] = []
+
+        def step(w: Work) -> str:
+            listed.extend(w.window_view(window) for _, window in sorted(w.state.windows.items()))
+            return ""
+
+        self._one(None, step)
+        return listed
 
     def still_allowed(self, principals: list[Principal]) -> list[bool]:
         """For each principal: is its device token or staff account still valid?"""

@@ -22,6 +22,7 @@ longer than that also counts their share from then on.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from queue_protocol.messages import WindowState
@@ -66,14 +67,18 @@ def effective_windows(
         weight = 1.0 / (target * (1.0 + rank_penalty * window.rank(code)))
         return waiting * minutes.get(code, own) * weight
 
+    # Windows with the same profile get the same share: count them, work each out once (a
+    # hall of 100 全科 windows has one profile).
+    alike = Counter(
+        window.profile for window in windows if window.state in states and window.serves(category)
+    )
     share = 0.0
-    for window in windows:
-        if window.state not in states or not window.serves(category):
-            continue
+    for profile, count in alike.items():
+        window = Window(number=0, name="", profile=profile)
         served = set(waiting_by_category if window.all_subjects else window.profile)
         served.add(category)
         total = sum(pull(window, c) for c in served if window.serves(c))
-        share += pull(window, category) / total if total > 0 else 1.0
+        share += count * (pull(window, category) / total if total > 0 else 1.0)
     return share
 
 

@@ -82,6 +82,7 @@ class RawClient:
         self.ws = ws
         self.hello = hello
         self.events: list[dict[str, Any]] = []
+        self.frames: list[dict[str, Any]] = []  # as received: an event, or an events batch
 
     @property
     def seqs(self) -> list[int]:
@@ -92,6 +93,10 @@ class RawClient:
         async with asyncio.timeout(timeout):
             while not self.events or self.events[-1]["seq"] < seq:
                 frame = json.loads(await self.ws.recv())
+                self.frames.append(frame)
+                if frame["type"] == "events":
+                    self.events.extend(frame["events"])
+                    continue
                 assert frame["type"] == "event", frame  # a raw client sends no requests
                 self.events.append(frame)
 
@@ -107,12 +112,19 @@ async def raw(url: str) -> AsyncIterator[Any]:
         token: str | None = None,
         user: str | None = None,
         since_seq: int | None = None,
+        batch_events: bool = False,
     ) -> RawClient:
         ws = await ws_connect(url)
         sockets.append(ws)
         password = DEMO_PASSWORD if user else None
         hello = Hello(
-            id="hello-1", role=role, token=token, user=user, password=password, since_seq=since_seq
+            id="hello-1",
+            role=role,
+            token=token,
+            user=user,
+            password=password,
+            since_seq=since_seq,
+            batch_events=batch_events,
         )
         await ws.send(encode(hello))
         reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
@@ -183,6 +195,33 @@ async def test_display_receives_each_visible_event_once_in_seq_order(
     # Each event's payload is the one stored in the event table.
     stored = {r.seq: json.loads(r.payload) for r in rows}
     assert all(stored[e["seq"]] == e for e in main.events)
+
+
+async def test_events_committed_together_come_in_one_frame_to_clients_that_ask(
+    connect: Connect, raw: Any, engine: Engine
+) -> None:
+    """With batch_events, a call's ticket_called, window_changed and queue_changed arrive as
+    one `events` frame; without it, as three frames holding the very same events."""
+    batched = await raw(Role.DISPLAY, token=DISPLAY_TOKEN, batch_events=True)
+    single = await raw(Role.DISPLAY, token=DISPLAY_TOKEN)
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="SW")
+    w11 = await connect("window", window=11)
+    await w11.request(CallNext)
+    head = _head(engine)
+    await batched.until_seq(head)
+    await single.until_seq(head)
+    call_seqs = [r.seq for r in _events_after(engine, head - 3)]
+    assert [r.name for r in _events_after(engine, head - 3)] == [
+        "ticket_called",
+        "window_changed",
+        "queue_changed",
+    ]
+    last = batched.frames[-1]
+    assert last["type"] == "events" and [e["seq"] for e in last["events"]] == call_seqs
+    assert [f["type"] for f in single.frames[-3:]] == ["event"] * 3
+    assert single.frames[-3:] == last["events"]
+    assert batched.events == single.events  # the same stream, framed differently
 
 
 async def test_admin_stream_is_gapless_while_many_clients_act(
