@@ -20,19 +20,20 @@ batch and the conditional update of `last_seq` are where it goes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from queue_protocol.codec import encode
 from queue_protocol.errors import ErrorCode, ProtocolError
 from queue_protocol.messages import ErrorReply, QueueChanged, TicketState
 from queue_server.hall import day, journal, loading, views
-from queue_server.hall.journal import HALL, Conflict
+from queue_server.hall.journal import Conflict
 from queue_server.hall.state import HallState
 from queue_server.hall.work import SERVED_OUTCOMES, Published, Work, recent_call
 from queue_server.roles import CALL_EVENTS
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 # snapshot), or raises ProtocolError to refuse, changing nothing.
 Step = Callable[[Work], str | Callable[[], str]]
 ATTEMPTS = 3  # runs of a batch that met another process's write before giving up
-HALL_VERSION = select(HALL.c.last_seq, HALL.c.config_version).where(HALL.c.id == 1)
+HALL_VERSION = "SELECT last_seq, config_version FROM hall WHERE id = 1"  # what moves on writes
 
 
 @dataclass
@@ -81,6 +82,8 @@ class Hall:
         self._state: HallState | None = None
         # The writer's thread runs batches; the CLI and tests may call from others.
         self.lock = threading.RLock()
+        # The writer keeps its own connection: no pool check-out and reset per batch.
+        self._connection: Connection | None = None
 
     # -- state --------------------------------------------------------------------------
 
@@ -100,7 +103,7 @@ class Hall:
             self._state = None
 
     def _fresh(self, connection: Connection, now: datetime) -> HallState:
-        row = connection.execute(HALL_VERSION).one_or_none()
+        row = connection.exec_driver_sql(HALL_VERSION).one_or_none()
         if row is None:
             raise ProtocolError(ErrorCode.INTERNAL, "the hall is not configured")
         seq, version = row
@@ -133,12 +136,24 @@ class Hall:
                         "a batch of %d commands failed; nothing was changed", len(requests)
                     )
                     self._state = None
+                    self.close()
                     return _failed(requests)
             log.error("the hall kept changing under a batch; nothing was changed")
             return _failed(requests)
 
+    def close(self) -> None:
+        """Let go of the writer's connection (a new one is opened when needed)."""
+        with self.lock:
+            if self._connection is not None:
+                connection, self._connection = self._connection, None
+                with contextlib.suppress(Exception):
+                    connection.close()
+
     def _run_once(self, requests: Sequence[Request]) -> Batch:
-        with self.engine.begin() as connection:
+        if self._connection is None:
+            self._connection = self.engine.connect()
+        connection = self._connection
+        with connection.begin():
             now = self.clock()
             state = self._fresh(connection, now)
             expected = state.last_seq

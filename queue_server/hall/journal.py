@@ -1,8 +1,9 @@
 """The database as the hall's write-ahead log: one transaction per batch of commands.
 
-A batch's units of work (work.py) are written with SQLAlchemy Core, not the ORM: the
-changed tickets, windows, appointments and counters as upserts, the events, services and
-request-log rows as inserts, and the hall row's `last_seq` moved on only if it still holds
+A batch's units of work (work.py) are written as plain SQL through the driver, not the
+ORM: the changed tickets, windows, appointments and counters as upserts (INSERT … ON
+CONFLICT, which SQLite and PostgreSQL share), the events, services and request-log rows as
+inserts, and the hall row's `last_seq` moved on only if it still holds
 the value this writer last saw. If another process wrote to the hall meanwhile (the CLI, a
 second server), that update matches no row: `Conflict` is raised, the transaction is rolled
 back, and the writer reloads its state and runs the batch again (core.py). This guard is
@@ -13,11 +14,11 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Dialect, Table
 
 from queue_server.domain.model import Ticket
 from queue_server.hall.work import Work
@@ -119,47 +120,80 @@ def write(connection: Connection, works: Sequence[Work], expected_seq: int) -> N
                 }
             )
     last_seq = expected_seq + len(events)
-    moved = connection.execute(
-        update(HALL)
-        .where(HALL.c.id == 1, HALL.c.last_seq == expected_seq)
-        .values(last_seq=last_seq, **hall)
+    values = {"last_seq": last_seq, **hall}
+    moved = _statement(connection.dialect, HALL, tuple(values), ("last_seq",), "update").run(
+        connection, [values | {"id": 1, "expected": expected_seq}]
     )
-    if moved.rowcount != 1:
+    if moved != 1:
         raise Conflict(f"the hall's last_seq is no longer {expected_seq}")
-    _upsert(connection, TICKET, ["id"], tickets.values())
-    _upsert(connection, WINDOW, ["number"], windows.values())
-    _upsert(connection, APPOINTMENT, ["code"], appointments.values())
+    _upsert(connection, TICKET, ("id",), list(tickets.values()))
+    _upsert(connection, WINDOW, ("number",), list(windows.values()))
+    _upsert(connection, APPOINTMENT, ("code",), list(appointments.values()))
     _upsert(
         connection,
         COUNTER,
-        ["day", "category"],
-        ({"day": d, "category": c, "last": n} for (d, c), n in counters.items()),
+        ("day", "category"),
+        [{"day": d, "category": c, "last": n} for (d, c), n in counters.items()],
     )
     for table, rows in ((EVENT, events), (SERVICE, services), (REQUEST, requests)):
         if rows:
-            connection.execute(insert(table), rows)
+            _statement(connection.dialect, table, tuple(rows[0]), (), "insert").run(
+                connection, rows
+            )
 
 
 def _upsert(
-    connection: Connection, table: Table, keys: list[str], rows: Iterable[dict[str, Any]]
+    connection: Connection, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]]
 ) -> None:
     """Insert `rows`, or update them where their key exists (SQLite and PostgreSQL alike)."""
-    batch = list(rows)
-    if batch:
-        statement = _upsert_statement(connection.dialect.name, table, tuple(keys), tuple(batch[0]))
-        connection.execute(statement, batch)
+    if rows:
+        _statement(connection.dialect, table, tuple(rows[0]), keys, "upsert").run(connection, rows)
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """SQL for the driver itself, with each column's bind processing (UTC times): on this
+    path SQLAlchemy's per-execution work cost more than SQLite's."""
+
+    sql: str
+    columns: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def run(self, connection: Connection, rows: list[dict[str, Any]]) -> int:
+        params = [
+            tuple(
+                row[c] if process is None else process(row[c])
+                for c, process in zip(self.columns, self.processors, strict=True)
+            )
+            for row in rows
+        ]
+        result = connection.exec_driver_sql(self.sql, params if len(params) > 1 else params[0])
+        return int(result.rowcount)
 
 
 @functools.cache
-def _upsert_statement(
-    dialect: str, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]
-) -> Any:
-    """Built once per table and column set: building `excluded` costs more than the write."""
-    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    return statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={c: statement.excluded[c] for c in columns if c not in keys},
-    )
+def _statement(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], keys: tuple[str, ...], kind: str
+) -> _Statement:
+    """`insert`, `upsert` (on conflict of `keys` update the other columns), or `update`
+    (of `columns` where id = :id and last_seq = :expected: the hall row's guard)."""
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    name = quote(table.name)
+    if kind == "update":
+        sets = ", ".join(f"{quote(c)} = {mark}" for c in columns)
+        sql = f"UPDATE {name} SET {sets} WHERE id = {mark} AND last_seq = {mark}"
+        bound = (*columns, "id", "expected")
+    else:
+        listed = ", ".join(quote(c) for c in columns)
+        sql = f"INSERT INTO {name} ({listed}) VALUES ({', '.join(mark for _ in columns)})"
+        if kind == "upsert":
+            sets = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in keys)
+            sql += f" ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {sets}"
+        bound = columns
+    types = {c.name: c.type for c in table.columns} | {"expected": HALL.c.last_seq.type}
+    processors = tuple(types[c]._cached_bind_processor(dialect) for c in bound)
+    return _Statement(sql, bound, processors)
 
 
 def ticket_columns(ticket: Ticket) -> dict[str, Any]:
