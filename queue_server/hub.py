@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+from queue_protocol.messages import Role
 from queue_server.service import Principal, Published
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class Hub:
         self._pending: dict[int, Published] = {}
         self.head = head  # highest seq with every seq up to it in the log
         self._wakeup = asyncio.Event()
+        self._wakeup_first = asyncio.Event()  # what the call screens' pumps wait on
         self.subscribers: set[Subscriber] = set()
 
     # -- publishing -----------------------------------------------------------------------
@@ -62,7 +64,10 @@ class Hub:
             self._log.append(self._pending.pop(self.head))
             advanced = True
         if advanced:
+            # Call screens first: citizens watch them, and a window has its own reply.
+            first, self._wakeup_first = self._wakeup_first, asyncio.Event()
             wakeup, self._wakeup = self._wakeup, asyncio.Event()
+            first.set()
             wakeup.set()
 
     @property
@@ -103,8 +108,9 @@ class Hub:
 
     async def _pump(self, sub: Subscriber) -> None:
         try:
+            first = sub.principal.role is Role.DISPLAY
             while True:
-                wakeup = self._wakeup
+                wakeup = self._wakeup_first if first else self._wakeup
                 if sub.cursor >= self.head:
                     await wakeup.wait()
                     continue

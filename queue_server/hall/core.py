@@ -236,7 +236,7 @@ def apply(w: Work) -> None:
             figures.service_minutes += (service.ended_at - service.started_at).total_seconds() / 60
     if w.windows:
         state.windows.update(w.windows)
-        state.windows_changed()
+        state.windows_changed(w.windows)
     state.appointments.update(w.appointments)
     state.counters.update(w.counters)
     if "notice" in w.hall:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -210,7 +210,8 @@ class HallState:
     disabled_staff: frozenset[str]
     devices: frozenset[str]  # registered device names
     revoked_devices: frozenset[str]
-    _capacity: list[Window] | None = field(default=None, repr=False)
+    _capacity: dict[int, Window] | None = field(default=None, repr=False)
+    _capacity_list: list[Window] = field(default_factory=list, repr=False)
 
     def queue(self, category: str) -> CategoryQueue:
         return self.queues.setdefault(category, CategoryQueue())
@@ -219,13 +220,17 @@ class HallState:
         return {code: q.count for code, q in self.queues.items() if q.count}
 
     def capacity(self) -> list[Window]:
-        """The windows as the estimate counts them; kept until a window changes."""
+        """The windows as the estimate counts them (kept up to date per changed window)."""
         if self._capacity is None:
-            self._capacity = [w.capacity() for w in self.windows.values()]
-        return self._capacity
+            self._capacity = {n: w.capacity() for n, w in self.windows.items()}
+            self._capacity_list = list(self._capacity.values())
+        return self._capacity_list
 
-    def windows_changed(self) -> None:
-        self._capacity = None
+    def windows_changed(self, numbers: Iterable[int]) -> None:
+        if self._capacity is not None:
+            for number in numbers:
+                self._capacity[number] = self.windows[number].capacity()
+            self._capacity_list = list(self._capacity.values())
 
     def service_minutes(self, category: str) -> float:
         """Mean window time (call to finish) of the category's recent done tickets; its
