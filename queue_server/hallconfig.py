@@ -150,12 +150,6 @@ def window_of(row: WindowRow) -> Window:
     )
 
 
-def live_window_of(row: WindowRow) -> Window:
-    """A window as capacity counts it: without a connected client it serves no one."""
-    window = window_of(row)
-    return window if row.connected else window.but(state=WindowState.CLOSED)
-
-
 # ---------------------------------------------------------------------------
 # TOML import
 

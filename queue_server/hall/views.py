@@ -8,7 +8,6 @@ command's changes (work.py, core.py).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 
 from queue_protocol.messages import (
     CallView,
@@ -194,7 +193,3 @@ def snapshot(work: Work, p: Principal) -> Snapshot:
         tickets=[ticket_view(t) for t in tickets],
         window_stats=window_stats(state, p),
     )
-
-
-def local_day(state: HallState, now: datetime) -> str:
-    return state.config.rules.local_day(now).isoformat()
