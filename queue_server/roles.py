@@ -9,8 +9,9 @@ from queue_protocol.messages import Role, StaffRole
 CALL_EVENTS = frozenset({"ticket_called", "ticket_recalled"})
 
 # What each role is sent. Supervisors see every event. A window is sent what its staff app
-# shows: every window's state, the queues, the configuration and the day's close-out, and the
-# ticket events about its own window (OWN_WINDOW_EVENTS) — not every ticket of the hall.
+# shows: the queues, the configuration, the day's close-out, reinstated tickets, and the ticket
+# and window events about its own window (OWN_WINDOW_EVENTS) — not every ticket and window of
+# the hall (the other windows' names, for a transfer, come with the snapshot).
 VISIBLE_EVENTS: dict[Role, frozenset[str] | None] = {
     Role.DISPLAY: frozenset(
         {
@@ -45,6 +46,7 @@ VISIBLE_EVENTS: dict[Role, frozenset[str] | None] = {
 OWN_WINDOW_EVENTS = frozenset(
     {
         *CALL_EVENTS,
+        "window_changed",
         "service_started",
         "service_finished",
         "ticket_no_show",
