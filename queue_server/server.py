@@ -36,6 +36,7 @@ from queue_protocol.errors import CLOSE_LOGGED_IN_ELSEWHERE, ErrorCode, Protocol
 from queue_protocol.messages import AnyRequest, ErrorReply, Hello
 from queue_protocol.version import PROTOCOL_VERSION
 from queue_server.auth import Authenticator, checker_threads
+from queue_server.hall.core import failed
 from queue_server.hub import Hub
 from queue_server.service import Batch, HallService, Outcome, Principal, Published
 from queue_server.store.tables import EventRow, RequestRow
@@ -345,16 +346,7 @@ class QueueServer:
                     result: Batch = await self._in_db(self.service.execute_batch, requests)
                 except Exception:
                     log.exception("a batch of %d requests failed", len(batch))
-                    message = "the server could not do this; nothing was changed"
-                    result = Batch(
-                        [
-                            Outcome(
-                                _error(r.id, ErrorCode.INTERNAL, message), error=ErrorCode.INTERNAL
-                            )
-                            for _, r in requests
-                        ],
-                        [],
-                    )
+                    result = failed([r.id for _, r in requests])
                 self._publish(result.events)
                 for (_, _, done), outcome in zip(batch, result.outcomes, strict=True):
                     if not done.done():

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from queue_protocol.codec import encode
 from queue_protocol.errors import ErrorCode, ProtocolError
@@ -66,6 +66,7 @@ __all__ = [
 ]
 
 Handler = Callable[[Work, Principal, Any], Any]
+T = TypeVar("T")
 
 HANDLERS: dict[str, Handler] = {
     "issue_ticket": tickets.issue_ticket,
@@ -195,12 +196,17 @@ class HallService:
         outcome.events = batch.events
         return outcome
 
-    def _event_only(self, change: Callable[[Work], None]) -> Outcome:
+    def _do(self, fn: Callable[[Work], T]) -> tuple[T, Outcome]:
+        """Run `fn` over the hall as a batch of its own (after a close-out that is owed);
+        returns what it returned and the batch's outcome. A refusal is raised."""
+        result: list[T] = []
+
         def step(w: Work) -> str:
-            change(w)
+            result.append(fn(w))
             return ""
 
-        return self._one(None, step)
+        outcome = self._one(None, step)
+        return result[0], outcome
 
     # -- the day's close-out and windows without their client -----------------------------
 
@@ -214,38 +220,24 @@ class HallService:
         return Outcome("", batch.events)
 
     def window_disconnected(self, number: int) -> Outcome:
-        return self._event_only(lambda w: windows.disconnected(w, number))
+        return self._do(lambda w: windows.disconnected(w, number))[1]
 
     def windows_disconnected(self) -> Outcome:
-        return self._event_only(windows.all_disconnected)
+        return self._do(windows.all_disconnected)[1]
 
     def close_offline_window(self, number: int) -> Outcome:
-        return self._event_only(lambda w: windows.close_offline(w, number))
+        return self._do(lambda w: windows.close_offline(w, number))[1]
 
     def close_window_now(self, number: int, *, requeue: bool) -> WindowView:
         """`queue-server window close N` (hall/windows.py)."""
-        closed: list[WindowView] = []
-
-        def step(w: Work) -> str:
-            closed.append(windows.close_now(w, number, requeue=requeue))
-            return ""
-
-        self._one(None, step)
-        return closed[0]
+        return self._do(lambda w: windows.close_now(w, number, requeue=requeue))[0]
 
     def open_windows(self) -> list[int]:
         return windows.open_windows(Work(self.hall.state(), self.clock()))
 
     def list_windows(self) -> list[WindowView]:
         """`queue-server window list` (after a close-out that is owed, like every batch)."""
-        listed: list[WindowView] = []
-
-        def step(w: Work) -> str:
-            listed.extend(w.window_view(window) for _, window in sorted(w.state.windows.items()))
-            return ""
-
-        self._one(None, step)
-        return listed
+        return self._do(lambda w: [w.window_view(x) for _, x in sorted(w.state.windows.items())])[0]
 
     def still_allowed(self, principals: list[Principal]) -> list[bool]:
         """For each principal: is its device token or staff account still valid?"""
@@ -256,28 +248,18 @@ class HallService:
 
     def list_appointments(self, day_: date, category: str | None = None) -> AppointmentListReply:
         """For the `queue-server appointments list` command."""
-        listed: list[AppointmentListReply] = []
 
-        def step(w: Work) -> str:
+        def listing(w: Work) -> AppointmentListReply:
             if category is not None:
                 w.category(category)
-            listed.append(appointments.listing(w, "cli", day_, category))
-            return ""
+            return appointments.listing(w, "cli", day_, category)
 
-        self._one(None, step)
-        return listed[0]
+        return self._do(listing)[0]
 
     def cancel_appointment(self, code: str) -> AppointmentView:
         """For the `queue-server appointments cancel` command; the event reaches clients
         through the server's store poller."""
-        cancelled: list[AppointmentView] = []
-
-        def step(w: Work) -> str:
-            cancelled.append(appointments.cancel(w, code))
-            return ""
-
-        self._one(None, step)
-        return cancelled[0]
+        return self._do(lambda w: appointments.cancel(w, code))[0]
 
     # -- the CLI's configuration changes (hall/config.py) ---------------------------------
 

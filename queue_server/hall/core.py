@@ -35,8 +35,7 @@ from queue_protocol.messages import ErrorReply, QueueChanged, TicketState
 from queue_server.hall import day, journal, loading, views
 from queue_server.hall.journal import Conflict
 from queue_server.hall.state import HallState
-from queue_server.hall.work import SERVED_OUTCOMES, Published, Work, recent_call
-from queue_server.roles import CALL_EVENTS
+from queue_server.hall.work import SERVED_OUTCOMES, Published, Work
 from queue_server.store.engine import read_only
 
 log = logging.getLogger(__name__)
@@ -137,9 +136,9 @@ class Hall:
                     )
                     self._state = None
                     self.close()
-                    return _failed(requests)
+                    return failed([r.rid for r in requests])
             log.error("the hall kept changing under a batch; nothing was changed")
-            return _failed(requests)
+            return failed([r.rid for r in requests])
 
     def close(self) -> None:
         """Let go of the writer's connection (a new one is opened when needed)."""
@@ -179,7 +178,7 @@ class Hall:
                     continue
                 except Exception:
                     log.exception("a command failed; nothing of it was changed")
-                    outcomes.append(_internal(request.rid))
+                    outcomes.append(internal(request.rid))
                     continue
                 apply(w)
                 works.append(w)
@@ -246,9 +245,7 @@ def apply(w: Work) -> None:
     if "closed_out_at" in w.hall:
         state.closed_out_at = w.hall["closed_out_at"]
     state.last_seq += len(w.events)
-    for event in w.events:
-        if event.name in CALL_EVENTS:
-            state.recent_calls.append(recent_call(event))
+    state.recent_calls.extend(w.calls)
     if w.request is not None:
         state.requests.add(*w.request)
 
@@ -271,10 +268,12 @@ def refused(rid: str | None, exc: ProtocolError) -> Outcome:
     return Outcome(reply, error=exc.code, refusal=exc)
 
 
-def _internal(rid: str | None) -> Outcome:
+def internal(rid: str | None) -> Outcome:
+    """The answer to a command the server could not carry out (nothing of it was changed)."""
     message = "the server could not do this; nothing was changed"
     return refused(rid, ProtocolError(ErrorCode.INTERNAL, message))
 
 
-def _failed(requests: Sequence[Request]) -> Batch:
-    return Batch([_internal(r.rid) for r in requests], [])
+def failed(rids: Sequence[str | None]) -> Batch:
+    """A batch none of whose commands was carried out."""
+    return Batch([internal(rid) for rid in rids], [])

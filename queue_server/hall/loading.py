@@ -10,11 +10,20 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Connection, Engine
 from sqlmodel import Session, col, select
 
-from queue_protocol.messages import Priority, TicketState, Transfer, WindowState
+from queue_protocol.codec import parse_event
+from queue_protocol.messages import (
+    Priority,
+    TicketCalled,
+    TicketRecalled,
+    TicketState,
+    Transfer,
+    WindowState,
+)
 from queue_server.domain.model import Ticket
 from queue_server.hall.state import (
     OPEN,
     RECENT_CALLS_KEPT,
+    SERVICE_TIME_SAMPLE,
     AppointmentLive,
     CategoryQueue,
     Figures,
@@ -24,7 +33,7 @@ from queue_server.hall.state import (
     TicketLive,
     WindowLive,
 )
-from queue_server.hall.work import SERVED_OUTCOMES, Published, recent_call
+from queue_server.hall.work import SERVED_OUTCOMES, recent_call
 from queue_server.hallconfig import ConfigError, load_config
 from queue_server.roles import CALL_EVENTS
 from queue_server.store.engine import read_session
@@ -225,8 +234,6 @@ def fetch_reply(engine: Engine, key: tuple[str, str]) -> str | None:
 def _samples(session: Session, categories: list[str]) -> dict[str, deque[float]]:
     """Per category, the window minutes (from the call that led to the final service to its
     finish: the call, the walk, recalls and the service) of its last done tickets."""
-    from queue_server.hall.state import SERVICE_TIME_SAMPLE
-
     out: dict[str, deque[float]] = {}
     for code in categories:
         rows = session.exec(
@@ -276,11 +283,9 @@ def _recent_calls(session: Session, closed_out_at: datetime | None) -> deque[Rec
     if closed_out_at is not None:
         query = query.where(col(EventRow.at) >= closed_out_at)
     rows = session.exec(query.order_by(col(EventRow.seq).desc()).limit(RECENT_CALLS_KEPT)).all()
+    calls = (parse_event(json.loads(r.payload)) for r in reversed(rows))
     return deque(
-        (
-            recent_call(Published(r.seq, r.name, r.window, r.zone, r.payload, r.at))
-            for r in reversed(rows)
-        ),
+        (recent_call(e) for e in calls if isinstance(e, TicketCalled | TicketRecalled)),
         maxlen=RECENT_CALLS_KEPT,
     )
 

@@ -10,7 +10,6 @@ batch's journal.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,15 @@ from sqlmodel import Session
 
 from queue_protocol.codec import encode
 from queue_protocol.errors import ErrorCode, ProtocolError
-from queue_protocol.messages import CallView, TicketState, TicketView, WindowView
+from queue_protocol.messages import (
+    CallView,
+    TicketCalled,
+    TicketRecalled,
+    TicketState,
+    TicketView,
+    WindowChanged,
+    WindowView,
+)
 from queue_server.domain.model import Category, Ticket, Window
 from queue_server.hall.state import (
     AppointmentLive,
@@ -80,6 +87,7 @@ class Work:
     counters: dict[tuple[str, str], int] = field(default_factory=dict)
     hall: dict[str, Any] = field(default_factory=dict)  # notice, config_version, closed_out_at
     events: list[Published] = field(default_factory=list)
+    calls: list[RecentCall] = field(default_factory=list)  # of those, the calls (for snapshots)
     services: list[ServiceRecord] = field(default_factory=list)
     raw: list[RawChange] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)  # categories whose queue changed
@@ -260,10 +268,10 @@ class Work:
                 known = self.windows.get(about) or self.state.windows.get(about)
                 zone = known.zone if known is not None else None
         self.events.append(Published(seq, name, window, zone, encode(event), self.now, also))
+        if isinstance(event, TicketCalled | TicketRecalled):
+            self.calls.append(recent_call(event))
 
     def emit_window(self, window: WindowLive, reason: str | None = None) -> None:
-        from queue_protocol.messages import WindowChanged
-
         self.save_window(window)
         self.emit(WindowChanged, window=self.window_view(window), reason=reason)
 
@@ -310,24 +318,22 @@ def ticket_view(ticket: Ticket) -> TicketView:
     )
 
 
-def recent_call(event: Published) -> RecentCall:
-    # ``event.text`` is the event as sent; the call view is built from it.
+def recent_call(event: TicketCalled | TicketRecalled) -> RecentCall:
     """A call event as the displays' snapshot lists it."""
-    raw = json.loads(event.text)
-    ticket = raw["ticket"]
+    ticket = event.ticket
     view = CallView(
         seq=event.seq,
-        at=raw["at"],
-        ticket=ticket["id"],
-        number=ticket["number"],
-        category=ticket["category"],
-        window=raw["window"],
-        window_name=raw["window_name"],
-        zone=raw.get("zone", ""),
-        recall=event.name == "ticket_recalled",
-        chain_step=ticket.get("chain_step", 0),
-        steps=ticket.get("steps", 1),
-        step=ticket.get("step"),
+        at=event.at,
+        ticket=ticket.id,
+        number=ticket.number,
+        category=ticket.category,
+        window=event.window,
+        window_name=event.window_name,
+        zone=event.zone,
+        recall=isinstance(event, TicketRecalled),
+        chain_step=ticket.chain_step,
+        steps=ticket.steps,
+        step=ticket.step,
     )
     return RecentCall(view, view.window, view.zone)
 
