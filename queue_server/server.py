@@ -36,7 +36,7 @@ from queue_protocol.errors import CLOSE_LOGGED_IN_ELSEWHERE, ErrorCode, Protocol
 from queue_protocol.messages import AnyRequest, ErrorReply, Hello
 from queue_protocol.version import PROTOCOL_VERSION
 from queue_server.auth import Authenticator, checker_threads
-from queue_server.hall.core import failed
+from queue_server.hall.core import Staged, failed
 from queue_server.hub import Hub
 from queue_server.service import Batch, HallService, Outcome, Principal, Published
 from queue_server.store.tables import EventRow, RequestRow
@@ -95,6 +95,9 @@ class QueueServer:
         self.poll_interval = poll_interval
         self.ssl = ssl
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yichuang-db")
+        # The writer's commits: apart from _db, whose work may be waiting for the hall's
+        # lock that a batch holds until its commit is done.
+        self._commits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yichuang-commit")
         # Short credential reads for logins; the password checks on niced threads of their own.
         self._reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="yichuang-auth")
         self._checks = checker_threads()
@@ -160,6 +163,7 @@ class QueueServer:
             self._server.close()  # closes every connection with 1001 (going away)
             await self._server.wait_closed()
         self._db.shutdown(wait=True)
+        self._commits.shutdown(wait=True)
         self._reads.shutdown(wait=True)
         self._checks.shutdown(wait=True)
 
@@ -343,7 +347,10 @@ class QueueServer:
                 batch, self._queued = self._queued[:MAX_BATCH], self._queued[MAX_BATCH:]
                 requests = [(p, r) for p, r, _ in batch]
                 try:
-                    result: Batch = await self._in_db(self.service.execute_batch, requests)
+                    # The commands run here, on the event loop; only the commit (the wait
+                    # for the disk) goes to a thread. Python work on a second thread made
+                    # every socket send wait for the GIL, up to its 5 ms switch interval.
+                    result: Batch = await self._commit(self.service.stage_batch(requests))
                 except Exception:
                     log.exception("a batch of %d requests failed", len(batch))
                     result = failed([r.id for _, r in requests])
@@ -351,6 +358,18 @@ class QueueServer:
                 for (_, _, done), outcome in zip(batch, result.outcomes, strict=True):
                     if not done.done():
                         done.set_result(outcome)
+
+    async def _commit(self, staged: Staged) -> Batch:
+        """Wait for a staged batch's commit on the commit thread, then finish it. Even when
+        the writer is cancelled (the server stopping) the batch is finished, so the hall's
+        lock is let go; its replies are then never sent (a client's retry gets them)."""
+        commit = self._commits.submit(staged.commit)
+        try:
+            await asyncio.wrap_future(commit)
+        finally:
+            commit.result()  # at once, unless cancelled mid-commit: then wait for the disk
+            batch = staged.done()
+        return batch
 
     async def _hello(self, ws: ServerConnection) -> Principal | None:
         """Wait for a valid hello; answer bad ones with errors; give up after a few."""

@@ -48,7 +48,7 @@ from queue_server.hall import (
     views,
     windows,
 )
-from queue_server.hall.core import Batch, Hall, Outcome, Request, Step
+from queue_server.hall.core import Batch, Hall, Outcome, Request, Staged, Step
 from queue_server.hall.state import HallState
 from queue_server.hall.work import Published, Work
 from queue_server.hallconfig import HallConfig
@@ -129,7 +129,15 @@ class HallService:
 
     def execute_batch(self, requests: Sequence[tuple[Principal, AnyRequest]]) -> Batch:
         """Carry out requests in order, committed together (the server's group commit)."""
-        return self.hall.run([Request(r.id, self._step(p, r)) for p, r in requests])
+        return self.hall.run(self._requests(requests))
+
+    def stage_batch(self, requests: Sequence[tuple[Principal, AnyRequest]]) -> Staged:
+        """`execute_batch` up to its commit (core.Hall.stage): the server commits on a
+        thread of its own while its event loop goes on."""
+        return self.hall.stage(self._requests(requests))
+
+    def _requests(self, requests: Sequence[tuple[Principal, AnyRequest]]) -> list[Request]:
+        return [Request(r.id, self._step(p, r)) for p, r in requests]
 
     def _step(self, p: Principal, request: AnyRequest) -> Step:
         verb = request.type

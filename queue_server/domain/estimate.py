@@ -36,9 +36,37 @@ DEFAULT_TARGET_MINUTES = 15.0  # as scheduling.weighted_wait for a category it d
 DEFAULT_RANK_PENALTY = 0.5  # as HallRules.rank_penalty
 
 
+class Staffing:
+    """The windows as the estimate sees them: how many of each profile are in each state.
+    Counted once, it serves every estimate until a window changes (a hall of 100 全科
+    windows is one entry), where walking the windows per estimate cost most of an issue."""
+
+    __slots__ = ("_counts", "_profiles")
+
+    def __init__(self, windows: Iterable[Window]) -> None:
+        self._counts: Counter[tuple[WindowState, tuple[str, ...]]] = Counter(
+            (window.state, window.profile) for window in windows
+        )
+        self._profiles: dict[tuple[str, frozenset[WindowState]], list[tuple[Window, int]]] = {}
+
+    def profiles(
+        self, category: str, states: frozenset[WindowState]
+    ) -> Iterable[tuple[Window, int]]:
+        """Each profile serving `category` among the windows in `states`, with its count."""
+        known = self._profiles.get((category, states))
+        if known is None:
+            alike: Counter[tuple[str, ...]] = Counter()
+            for (state, profile), count in self._counts.items():
+                if state in states and (not profile or category in profile):
+                    alike[profile] += count
+            known = [(Window(number=0, name="", profile=p), n) for p, n in alike.items()]
+            self._profiles[category, states] = known
+        return known
+
+
 def effective_windows(
     category: str,
-    windows: Iterable[Window],
+    windows: Iterable[Window] | Staffing,
     waiting_by_category: Mapping[str, int],
     *,
     minutes_by_category: Mapping[str, float] | None = None,
@@ -67,14 +95,10 @@ def effective_windows(
         weight = 1.0 / (target * (1.0 + rank_penalty * window.rank(code)))
         return waiting * minutes.get(code, own) * weight
 
-    # Windows with the same profile get the same share: count them, work each out once (a
-    # hall of 100 全科 windows has one profile).
-    alike = Counter(
-        window.profile for window in windows if window.state in states and window.serves(category)
-    )
+    # Windows with the same profile get the same share: count them, work each out once.
+    staffing = windows if isinstance(windows, Staffing) else Staffing(windows)
     share = 0.0
-    for profile, count in alike.items():
-        window = Window(number=0, name="", profile=profile)
+    for window, count in staffing.profiles(category, states):
         served = set(waiting_by_category if window.all_subjects else window.profile)
         served.add(category)
         total = sum(pull(window, c) for c in served if window.serves(c))
@@ -86,7 +110,7 @@ def estimate_wait_minutes(
     *,
     category: str,
     people_ahead: int,
-    windows: Iterable[Window],
+    windows: Iterable[Window] | Staffing,
     waiting_by_category: Mapping[str, int],
     mean_service_minutes: float,
     minutes_by_category: Mapping[str, float] | None = None,
@@ -105,14 +129,14 @@ def estimate_wait_minutes(
         if it exceeds R and P > 0: the paused windows help from R on,
         wait = min(that, (work + P × R) / max(C + P, 1))
     """
-    windows = list(windows)
+    staffing = windows if isinstance(windows, Staffing) else Staffing(windows)
     minutes = dict(minutes_by_category or {})
     minutes[category] = mean_service_minutes
 
     def capacity(states: frozenset[WindowState]) -> float:
         return effective_windows(
             category,
-            windows,
+            staffing,
             waiting_by_category,
             minutes_by_category=minutes,
             targets=targets,

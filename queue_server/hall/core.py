@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, RootTransaction
 
 from queue_protocol.codec import encode
 from queue_protocol.errors import ErrorCode, ProtocolError
@@ -102,7 +102,11 @@ class Hall:
             self._state = None
 
     def _fresh(self, connection: Connection, now: datetime) -> HallState:
-        row = connection.exec_driver_sql(HALL_VERSION).one_or_none()
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            row = cursor.execute(HALL_VERSION).fetchone()
+        finally:
+            cursor.close()
         if row is None:
             raise ProtocolError(ErrorCode.INTERNAL, "the hall is not configured")
         seq, version = row
@@ -123,10 +127,23 @@ class Hall:
     # -- batches ------------------------------------------------------------------------
 
     def run(self, requests: Sequence[Request]) -> Batch:
-        with self.lock:
+        """Carry out a batch and commit it, all on the calling thread."""
+        staged = self.stage(requests)
+        staged.commit()
+        return staged.done()
+
+    def stage(self, requests: Sequence[Request]) -> Staged:
+        """Carry out a batch up to its commit: the steps applied to the state, the batch
+        written in an open transaction. The caller then calls `commit()` (on any thread:
+        it is the disk's wait, during which the caller's thread may do other work) and
+        `done()` on this thread, which hands back the batch. The hall stays locked from
+        here to `done()`."""
+        rids = [r.rid for r in requests]
+        self.lock.acquire()
+        try:
             for _ in range(ATTEMPTS):
                 try:
-                    return self._run_once(requests)
+                    return self._stage_once(requests)
                 except Conflict:
                     log.info("another process wrote to the hall; reloading and running again")
                     self._state = None
@@ -134,11 +151,13 @@ class Hall:
                     log.exception(
                         "a batch of %d commands failed; nothing was changed", len(requests)
                     )
-                    self._state = None
-                    self.close()
-                    return failed([r.rid for r in requests])
+                    self._abandon()
+                    return Staged(self, None, failed(rids), rids)
             log.error("the hall kept changing under a batch; nothing was changed")
-            return failed([r.rid for r in requests])
+            return Staged(self, None, failed(rids), rids)
+        except BaseException:
+            self.lock.release()
+            raise
 
     def close(self) -> None:
         """Let go of the writer's connection (a new one is opened when needed)."""
@@ -148,11 +167,18 @@ class Hall:
                 with contextlib.suppress(Exception):
                     connection.close()
 
-    def _run_once(self, requests: Sequence[Request]) -> Batch:
+    def _abandon(self) -> None:
+        """After a failure: forget the state (its changes were never committed) and the
+        connection."""
+        self._state = None
+        self.close()
+
+    def _stage_once(self, requests: Sequence[Request]) -> Staged:
         if self._connection is None:
             self._connection = self.engine.connect()
         connection = self._connection
-        with connection.begin():
+        transaction = connection.begin()
+        try:
             now = self.clock()
             state = self._fresh(connection, now)
             expected = state.last_seq
@@ -194,13 +220,54 @@ class Hall:
                 works.append(figures)
             if any(_changes(w) for w in works):
                 journal.write(connection, works, expected)
-        # Committed.
-        for w in works:
-            for line in w.notes:
-                log.info("%s", line)
-        if reload:
-            self._state = None
-        return Batch(outcomes, [e for w in works for e in w.events])
+        except BaseException:
+            transaction.rollback()
+            raise
+        batch = Batch(outcomes, [e for w in works for e in w.events])
+        return Staged(self, transaction, batch, [r.rid for r in requests], works, reload)
+
+
+@dataclass
+class Staged:
+    """A batch carried out and written, its transaction still open (Hall.stage)."""
+
+    hall: Hall
+    transaction: RootTransaction | None  # None: nothing to commit (the batch failed)
+    batch: Batch
+    rids: list[str | None]  # what each command's error reply answers
+    works: list[Work] = field(default_factory=list)
+    reload: bool = False
+    error: BaseException | None = None
+
+    def commit(self) -> None:
+        """Commit the batch (blocks for the disk); never raises: `done()` reports it."""
+        if self.transaction is not None:
+            try:
+                self.transaction.commit()
+            except Exception as exc:  # a full disk, a lost database
+                self.error = exc
+
+    def done(self) -> Batch:
+        """The batch as committed, or every command answered with an internal error if
+        its commit failed (the state is then rebuilt: nothing was acknowledged)."""
+        hall = self.hall
+        try:
+            if self.error is not None:
+                log.error(
+                    "a batch of %d commands failed to commit; nothing was changed",
+                    len(self.batch.outcomes),
+                    exc_info=self.error,
+                )
+                hall._abandon()
+                return failed(self.rids)
+            for w in self.works:
+                for line in w.notes:
+                    log.info("%s", line)
+            if self.reload:
+                hall._state = None
+            return self.batch
+        finally:
+            hall.lock.release()
 
 
 def apply(w: Work) -> None:

@@ -152,8 +152,9 @@ def _upsert(
 
 @dataclass(frozen=True)
 class _Statement:
-    """SQL for the driver itself, with each column's bind processing (UTC times): on this
-    path SQLAlchemy's per-execution work cost more than SQLite's."""
+    """SQL for the driver itself, run on its own cursor inside the caller's transaction,
+    with each column's bind processing (UTC times): on this path SQLAlchemy's
+    per-execution work cost more than SQLite's."""
 
     sql: str
     columns: tuple[str, ...]
@@ -167,8 +168,15 @@ class _Statement:
             )
             for row in rows
         ]
-        result = connection.exec_driver_sql(self.sql, params if len(params) > 1 else params[0])
-        return int(result.rowcount)
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if len(params) > 1:
+                cursor.executemany(self.sql, params)
+            else:
+                cursor.execute(self.sql, params[0])
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
 
 
 @functools.cache

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from queue_protocol.messages import CallView, Priority, TicketState, WindowState
+from queue_server.domain.estimate import Staffing
 from queue_server.domain.model import Ticket, Window
 from queue_server.hallconfig import HallConfig
 
@@ -211,7 +212,7 @@ class HallState:
     devices: frozenset[str]  # registered device names
     revoked_devices: frozenset[str]
     _capacity: dict[int, Window] | None = field(default=None, repr=False)
-    _capacity_list: list[Window] = field(default_factory=list, repr=False)
+    _staffing: Staffing | None = field(default=None, repr=False)
 
     def queue(self, category: str) -> CategoryQueue:
         return self.queues.setdefault(category, CategoryQueue())
@@ -219,18 +220,19 @@ class HallState:
     def waiting_counts(self) -> dict[str, int]:
         return {code: q.count for code, q in self.queues.items() if q.count}
 
-    def capacity(self) -> list[Window]:
-        """The windows as the estimate counts them (kept up to date per changed window)."""
+    def capacity(self) -> Staffing:
+        """The windows as the estimate counts them (recounted after a window changes)."""
         if self._capacity is None:
             self._capacity = {n: w.capacity() for n, w in self.windows.items()}
-            self._capacity_list = list(self._capacity.values())
-        return self._capacity_list
+        if self._staffing is None:
+            self._staffing = Staffing(self._capacity.values())
+        return self._staffing
 
     def windows_changed(self, numbers: Iterable[int]) -> None:
         if self._capacity is not None:
             for number in numbers:
                 self._capacity[number] = self.windows[number].capacity()
-            self._capacity_list = list(self._capacity.values())
+        self._staffing = None
 
     def service_minutes(self, category: str) -> float:
         """Mean window time (call to finish) of the category's recent done tickets; its

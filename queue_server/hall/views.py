@@ -21,8 +21,8 @@ from queue_protocol.messages import (
     TicketState,
     WindowStat,
 )
-from queue_server.domain.estimate import estimate_wait_minutes
-from queue_server.domain.model import Ticket, Window
+from queue_server.domain.estimate import Staffing, estimate_wait_minutes
+from queue_server.domain.model import Ticket
 from queue_server.hall.state import HallState
 from queue_server.hall.work import Work, ticket_view
 from queue_server.roles import Principal
@@ -30,7 +30,7 @@ from queue_server.roles import Principal
 RECENT_CALLS = 8
 
 
-def estimate(state: HallState, category: str, ahead: int, windows: list[Window]) -> float:
+def estimate(state: HallState, category: str, ahead: int, windows: Staffing) -> float:
     """The estimated wait (domain.estimate) of a ticket with `ahead` people before it."""
     waiting = state.waiting_counts()
     config = state.config

@@ -30,7 +30,8 @@ from queue_protocol.messages import (
     WindowChanged,
     WindowView,
 )
-from queue_server.domain.model import Category, Ticket, Window
+from queue_server.domain.estimate import Staffing
+from queue_server.domain.model import Category, Ticket
 from queue_server.hall.state import (
     AppointmentLive,
     HallState,
@@ -154,11 +155,11 @@ class Work:
             self.windows[number] = live.copy()
         return self.windows[number]
 
-    def capacity(self) -> list[Window]:
+    def capacity(self) -> Staffing:
         """The windows as the estimate counts them, with this command's changes."""
         if not self.windows:
             return self.state.capacity()
-        return [w.capacity() for w in self.windows_now()]
+        return Staffing(w.capacity() for w in self.windows_now())
 
     def windows_now(self) -> list[WindowLive]:
         return [self.windows.get(n, w) for n, w in self.state.windows.items()]

@@ -86,10 +86,12 @@ def _make_sqlite_durable(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        # On the driver's connection: this runs before every batch of the hall's writer.
+        driver = connection.connection.driver_connection
         if connection.get_execution_options().get(READ_ONLY):
-            connection.exec_driver_sql("BEGIN")  # deferred: a WAL reader takes no lock
+            driver.execute("BEGIN")  # deferred: a WAL reader takes no lock
         else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            driver.execute("BEGIN IMMEDIATE")
 
 
 def read_only(engine: Engine) -> Engine:

@@ -27,8 +27,10 @@ from queue_protocol.client import (
     Disconnected,
     EventReceived,
     QueueClient,
+    ServerError,
 )
 from queue_protocol.codec import encode
+from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
     CallNext,
     FinishService,
@@ -38,6 +40,7 @@ from queue_protocol.messages import (
     Role,
     StartService,
 )
+from queue_server.hall import core
 from queue_server.server import QueueServer
 from queue_server.service import VISIBLE_EVENTS, HallService, Principal
 from queue_server.store.engine import make_engine
@@ -416,6 +419,41 @@ async def test_reply_lost_after_commit_is_answered_once_after_reconnect(
     with Session(engine) as session:
         issued = session.exec(select(EventRow).where(EventRow.name == "ticket_issued")).all()
     assert len(issued) == 1
+
+
+async def test_batch_whose_commit_fails_is_answered_with_errors_and_leaves_nothing(
+    server: QueueServer, url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk refuses a commit (here: the transaction is rolled back where it would have
+    been committed): every command of that batch is answered `internal`, no event goes
+    out, the state in memory forgets the batch, and the next command works."""
+    failing: list[bool] = [True]
+    original = core.Staged.commit
+
+    def refuse_once(staged: core.Staged) -> None:
+        if failing and "lost-commit" in staged.rids and staged.transaction is not None:
+            failing.clear()
+            staged.transaction.rollback()
+            staged.error = OSError("disk I/O error")
+            return
+        original(staged)
+
+    monkeypatch.setattr(core.Staged, "commit", refuse_once)
+    kiosk = QueueClient(url, Credentials(role=Role.KIOSK, token=KIOSK_TOKEN))
+    async with kiosk:
+        await _next_of(kiosk, Connected)
+        with pytest.raises(ServerError) as refused:
+            await kiosk.request(IssueTicket(id="lost-commit", category="SB"), timeout=20)
+        assert refused.value.code is ErrorCode.INTERNAL
+        assert _ticket_count(engine) == 0
+        reply = await kiosk.request(IssueTicket(id="after", category="SB"), timeout=20)
+        # The failed batch left no trace in the state: the number is the day's first again.
+        assert reply.ticket.number.endswith("001")
+        assert reply.people_ahead == 0
+    assert _ticket_count(engine) == 1
+    with Session(engine) as session:
+        issued = session.exec(select(EventRow).where(EventRow.name == "ticket_issued")).all()
+    assert [json.loads(e.payload)["ticket"]["id"] for e in issued] == [reply.ticket.id]
 
 
 # ---------------------------------------------------------------------------
