@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table
@@ -150,24 +150,33 @@ def _upsert(
         _statement(connection.dialect, table, tuple(rows[0]), keys, "upsert").run(connection, rows)
 
 
-@dataclass(frozen=True)
 class _Statement:
     """SQL for the driver itself, run on its own cursor inside the caller's transaction,
     with each column's bind processing (UTC times): on this path SQLAlchemy's
     per-execution work cost more than SQLite's."""
 
-    sql: str
-    columns: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    def __init__(
+        self,
+        sql: str,
+        columns: tuple[str, ...],
+        processors: tuple[Callable[[Any], Any] | None, ...],
+    ) -> None:
+        self.sql = sql
+        self._values = operator.itemgetter(*columns)  # one tuple per row, in C
+        self._processed = [(i, p) for i, p in enumerate(processors) if p is not None]
+        self._single = len(columns) == 1
+
+    def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        values = (self._values(row),) if self._single else self._values(row)
+        if not self._processed:
+            return values
+        listed = list(values)
+        for i, process in self._processed:
+            listed[i] = process(listed[i])
+        return tuple(listed)
 
     def run(self, connection: Connection, rows: list[dict[str, Any]]) -> int:
-        params = [
-            tuple(
-                row[c] if process is None else process(row[c])
-                for c, process in zip(self.columns, self.processors, strict=True)
-            )
-            for row in rows
-        ]
+        params = [self.params(row) for row in rows]
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             if len(params) > 1:
