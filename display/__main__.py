@@ -25,7 +25,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="display device token (or $YICHUANG_DISPLAY_TOKEN)",
     )
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="screen and voice language")
-    p.add_argument("--voice", help="espeak-ng voice (default: cmn for zh, en for en)")
+    p.add_argument(
+        "--voice", help="espeak-ng voice (default: the installed voice that reads Mandarin; en)"
+    )
     p.add_argument("--rate", type=int, default=VoiceSettings.rate, help="words per minute")
     p.add_argument("--volume", type=float, default=VoiceSettings.volume, help="0.0 - 1.0")
     p.add_argument("--repeat", type=int, default=VoiceSettings.repeat, help="readings per call")

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from display.chime import chime, read_wav, silence, write_wav
-from display.voice import VoiceSettings
+from display.espeak import MANDARIN_CANDIDATES, mandarin_voice
+from display.voice import ENGLISH_VOICE, VoiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,17 @@ PLAYBACK_MARGIN = 5.0  # seconds allowed beyond the audio's length for the playe
 STARTUP_TIMEOUT = 30.0  # seconds for a new worker to load the engine
 SYNTH_ATTEMPTS = 3
 RETRY_OFF_AFTER = 60.0  # seconds before trying again to start an engine that was missing
+PLAYER = "aplay"  # ALSA's player (Debian: alsa-utils)
+NO_PLAYER = f"{PLAYER} is not installed (apt-get install alsa-utils)"
+SILENCE_RATE = 22050  # samples per second of the start-up playback check
 
 
 class VoiceState(StrEnum):
     STARTING = "starting"
-    ON = "on"
+    ON = "on"  # speaking (and playing, when playback is on: the last playback worked)
     RESTARTING = "restarting"  # the watchdog killed a hung engine; a new one is starting
     OFF = "off"  # no engine could be started (e.g. espeak-ng is not installed)
+    PLAYBACK_FAILED = "playback_failed"  # rendered, but not heard: no player, or it failed
     STOPPED = "stopped"
 
 
@@ -95,20 +100,35 @@ def _voice_matches(voice: Any, wanted: str) -> bool:
 
 
 class Pyttsx3Engine:
-    """pyttsx3 over espeak-ng; raises if espeak-ng or the voice is missing."""
+    """pyttsx3 over espeak-ng; raises if espeak-ng or the voice is missing. Without a voice
+    given, Chinese is spoken in the installed voice that reads Mandarin (display/espeak.py)."""
 
     def __init__(self, settings: VoiceSettings) -> None:
         import pyttsx3
 
         self.engine = pyttsx3.init("espeak")
-        wanted = settings.voice_name
-        # espeak-ng silently keeps its default voice for an unknown name: check first.
         voices = self.engine.getProperty("voices")
+        wanted = settings.voice or self._default_voice(settings, voices)
+        # espeak-ng silently keeps its default voice for an unknown name: check first.
         if not any(_voice_matches(v, wanted) for v in voices):
             raise ValueError(f"espeak-ng has no voice {wanted!r}")
+        self.voice = wanted
         self.engine.setProperty("voice", wanted)
         self.engine.setProperty("rate", settings.rate)
         self.engine.setProperty("volume", settings.volume)
+
+    @staticmethod
+    def _default_voice(settings: VoiceSettings, voices: list[Any]) -> str:
+        if settings.lang != "zh":
+            return ENGLISH_VOICE
+        names = [n for v in voices for n in (v.id.rsplit("/", 1)[-1], *(v.languages or []))]
+        found = mandarin_voice(settings.probes(), [str(n) for n in names])
+        if found is None:
+            raise ValueError(
+                "espeak-ng has no voice that reads Mandarin (tried "
+                f"{', '.join(MANDARIN_CANDIDATES)}); install espeak-ng 1.51 or later"
+            )
+        return found
 
     def synthesize(self, text: str, path: Path) -> None:
         # pyttsx3's espeak loop now and then returns without having written the file (seen
@@ -150,8 +170,12 @@ def _render(engine: SpeechEngine, job: _Job, out: Path) -> float:
     return len(audio) / rate
 
 
-def _worker_main(conn: Connection, settings: VoiceSettings, factory: EngineFactory) -> None:
-    """Speech worker: load the engine, then render (and play) jobs one by one."""
+def _worker_main(
+    conn: Connection, settings: VoiceSettings, factory: EngineFactory, play: bool
+) -> None:
+    """Speech worker: load the engine, then render (and play) jobs one by one. With
+    playback on it first plays a moment of silence: a missing player or a failing sound
+    device shows before the first call, not at it."""
     # The engine and the player print to stdout/stderr, which is the call screen's terminal.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
@@ -161,8 +185,14 @@ def _worker_main(conn: Connection, settings: VoiceSettings, factory: EngineFacto
     except Exception as exc:
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready",))
-    player = shutil.which("aplay")
+    player = shutil.which(PLAYER)
+    unheard: str | None = None
+    if play:
+        with tempfile.TemporaryDirectory(prefix="yichuang-play-") as tmp:
+            quiet = Path(tmp) / "silence.wav"
+            write_wav(quiet, silence(0.05, SILENCE_RATE), SILENCE_RATE)
+            unheard = _play(player, quiet)
+    conn.send(("ready", getattr(engine, "voice", settings.voice or ""), unheard))
     while True:
         try:
             job: _Job | None = conn.recv()
@@ -171,18 +201,28 @@ def _worker_main(conn: Connection, settings: VoiceSettings, factory: EngineFacto
         if job is None:
             return
         error: str | None = None
+        playback: str | None = None  # why it was not heard
         try:
             with tempfile.TemporaryDirectory(prefix="yichuang-play-") as tmp:
                 out = Path(job.out) if job.out else Path(tmp) / f"{job.seq:06d}.wav"
                 seconds = _render(engine, job, out)
                 conn.send(("rendered", job.seq, time.monotonic(), seconds))
-                if job.play and player:
-                    done = subprocess.run([player, "-q", str(out)], check=False)
-                    if done.returncode:
-                        error = f"playback: {player} exited with {done.returncode}"
+                if job.play:
+                    playback = _play(player, out)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-        conn.send(("done", job.seq, error))
+        conn.send(("done", job.seq, error, playback))
+
+
+def _play(player: str | None, wav: Path) -> str | None:
+    """Play a WAV to the end; the reason it was not heard, or None."""
+    if player is None:
+        return NO_PLAYER
+    done = subprocess.run([player, "-q", str(wav)], check=False, capture_output=True, text=True)
+    if done.returncode:
+        said = done.stderr.strip().splitlines()
+        return f"{PLAYER} exited with {done.returncode}" + (f": {said[-1]}" if said else "")
+    return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -234,6 +274,7 @@ class Announcer:
     state: VoiceState = field(default=VoiceState.STARTING, init=False)
     reason: str = field(default="", init=False)
     restarts: int = field(default=0, init=False)
+    voice: str = field(default="", init=False)  # the espeak-ng voice the engine speaks in
     records: list[AnnouncementRecord] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -336,13 +377,25 @@ class Announcer:
                     if self.playback:
                         deadline = time.monotonic() + seconds + PLAYBACK_MARGIN
                 elif message[0] == "done":
-                    if message[2]:
-                        log.warning("announcement %d: %s", record.seq, message[2])
-                    self._finish(record, error=message[2] if record.audio_at is None else None)
+                    _, _, error, unheard = message
+                    if error:
+                        log.warning("announcement %d: %s", record.seq, error)
+                    if self.playback:
+                        self._heard(record, unheard)
+                    self._finish(record, error=error if record.audio_at is None else None)
                     return
         except (EOFError, OSError) as exc:
             self._finish(record, error="speech worker died; restarted")
             self._restart(f"speech worker died ({type(exc).__name__})")
+
+    def _heard(self, record: AnnouncementRecord, unheard: str | None) -> None:
+        """The voice state after a playback: on, or failing with the player's reason."""
+        if unheard is None:
+            self._set_state(VoiceState.ON, "")
+            return
+        if (self.state, self.reason) != (VoiceState.PLAYBACK_FAILED, unheard):
+            log.error("announcement %d was not heard: %s", record.seq, unheard)
+        self._set_state(VoiceState.PLAYBACK_FAILED, unheard)
 
     def _finish(self, record: AnnouncementRecord, error: str | None) -> None:
         with self._changed:
@@ -368,7 +421,7 @@ class Announcer:
         parent, child = ctx.Pipe()
         process = ctx.Process(
             target=_worker_main,
-            args=(child, self.settings, self.engine),
+            args=(child, self.settings, self.engine, self.playback),
             name="yichuang-speech",
             daemon=True,
         )
@@ -381,7 +434,14 @@ class Announcer:
                 message = parent.recv()
                 if message[0] == "ready":
                     self._worker = worker
-                    self._set_state(VoiceState.ON, "")
+                    _, voice, unheard = message
+                    with self._changed:
+                        self.voice = str(voice)
+                    if unheard is None:
+                        self._set_state(VoiceState.ON, "")
+                    else:
+                        log.error("voice: nothing can be heard: %s", unheard)
+                        self._set_state(VoiceState.PLAYBACK_FAILED, str(unheard))
                     return
                 reason = str(message[1])
             else:

@@ -78,6 +78,8 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "none": "暂无叫号",
         "voice_on": "语音播报",
         "voice_off": "语音关闭",
+        "voice_no_engine": "无语音引擎",
+        "voice_unheard": "语音无法播放",
         "voice_restarting": "语音重启中",
         "voice_starting": "语音启动中",
         "connecting": "正在连接服务器…",
@@ -95,6 +97,8 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "none": "No calls yet",
         "voice_on": "voice on",
         "voice_off": "voice off",
+        "voice_no_engine": "no voice engine",
+        "voice_unheard": "voice not playing",
         "voice_restarting": "voice restarting",
         "voice_starting": "voice starting",
         "connecting": "Connecting to the server…",
@@ -189,7 +193,8 @@ class CallScreenApp(App[None]):
         self.refusal = ""
         self.queue_client: QueueClient | None = None
         self.announcer: Announcer | None = None
-        self.voice_state = VoiceState.STARTING if options.voice_enabled else VoiceState.OFF
+        # Voice switched off for this screen shows as STOPPED; OFF is an engine missing.
+        self.voice_state = VoiceState.STARTING if options.voice_enabled else VoiceState.STOPPED
         self._flash_timer: Timer | None = None
         self._flash_until = 0.0
 
@@ -459,10 +464,12 @@ class CallScreenApp(App[None]):
             VoiceState.ON: "voice_on",
             VoiceState.STARTING: "voice_starting",
             VoiceState.RESTARTING: "voice_restarting",
+            VoiceState.OFF: "voice_no_engine",
+            VoiceState.PLAYBACK_FAILED: "voice_unheard",
         }.get(self.voice_state, "voice_off")
         mark = self.query_one("#voice-mark", Static)
         mark.update(self.text[key])
-        mark.set_class(key == "voice_off", "off")
+        mark.set_class(key not in {"voice_on", "voice_starting"}, "off")
 
     def _show_connection(self) -> None:
         if not self._live():

@@ -125,7 +125,7 @@ async def test_call_is_shown_large_and_spoken(url: str, connect: Connect, tmp_pa
         seq = app.calls[0].seq
         await until(pilot, lambda: spoken_seqs(app) == [seq], "the announcement")
         assert (tmp_path / f"{seq:06d}.wav").stat().st_size > 22050 * 2  # over a second
-        assert announcer(app).records[0].text == "请 A零零一号 到 3号窗口 办理"
+        assert announcer(app).records[0].text == "请 A零零一号 到 三号窗口 办理"
         assert "语音播报" in text_of(app, "#voice-mark")
 
 
@@ -216,7 +216,7 @@ async def test_zone_display_neither_shows_nor_speaks_other_zones(
         assert [c.number for c in app.calls] == [zone_b]
         assert zone_a not in text_of(app, "#recent-list")
         await until(pilot, lambda: len(spoken_seqs(app)) == 1, "the announcement")
-        assert [r.text for r in announcer(app).records] == ["请 A零零二号 到 5号窗口 办理"]
+        assert [r.text for r in announcer(app).records] == ["请 A零零二号 到 五号窗口 办理"]
         assert [r.wav for r in announcer(app).records] == [tmp_path / f"{app.calls[0].seq:06d}.wav"]
         # Its waiting line only lists what the zone's windows serve (no 综合出件).
         assert "企业开办" in text_of(app, "#waiting")
@@ -226,15 +226,32 @@ async def test_zone_display_neither_shows_nor_speaks_other_zones(
 async def test_missing_engine_shows_voice_off_and_screen_works(
     url: str, connect: Connect, tmp_path: Path
 ) -> None:
-    """Without espeak-ng the screen says 'voice off' and still shows every call."""
+    """Without espeak-ng the screen says so and still shows every call."""
     app = display_app(url, tmp_path, engine=NoEngine)
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: app.voice_state is VoiceState.OFF, "voice off")
-        assert text_of(app, "#voice-mark") == "语音关闭"
+        assert text_of(app, "#voice-mark") == "无语音引擎"
         (number,) = await issue(connect, "CJ")
         await (await connect("window", window=14)).request(CallNext)
         await until(pilot, lambda: bool(app.calls) and app.calls[0].number == number, "the call")
         assert "libespeak-ng" in announcer(app).reason
+
+
+@requires_espeak
+async def test_sound_that_cannot_play_is_shown(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sound card that is not there: the screen says voice cannot play (not 语音播报)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".asoundrc").write_text("pcm.!default { type hw card 99 }\n")
+    monkeypatch.setenv("HOME", str(home))
+    app = display_app(url, tmp_path / "audio", playback=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(
+            pilot, lambda: app.voice_state is VoiceState.PLAYBACK_FAILED, "playback failing"
+        )
+        assert text_of(app, "#voice-mark") == "语音无法播放"
 
 
 async def test_no_voice_option_starts_no_announcer(url: str, tmp_path: Path) -> None:
@@ -379,14 +396,14 @@ async def test_one_chain_call_shows_its_step(url: str, connect: Connect, tmp_pat
         await until(pilot, lambda: bool(app.calls), "the first step's call")
         assert text_of(app, "#now-step") == "第1/5步 企业登记"
         assert app.query_one("#now-step").display
-        assert announcer(app).records[0].text == "请 A零零一号 到 5号窗口 办理"
+        assert announcer(app).records[0].text == "请 A零零一号 到 五号窗口 办理"
 
         await window.request(StartService)
         await window.request(FinishService)  # on to the next step
         await window.request(CallNext)
         await until(pilot, lambda: len(app.calls) == 2, "the second step's call")
         assert text_of(app, "#now-step") == "第2/5步 印章刻制"
-        assert announcer(app).records[1].text == "请 A零零一号 到 5号窗口 办理"
+        assert announcer(app).records[1].text == "请 A零零一号 到 五号窗口 办理"
 
         plain = await kiosk.request(IssueTicket, category="QY")  # no chain item: one step
         await window.request(StartService)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from display.announcer import Announcement, AnnouncementRecord, Announcer, VoiceState
+from display.announcer import NO_PLAYER, Announcement, AnnouncementRecord, Announcer, VoiceState
 from display.chime import chime, read_wav, rms
 from display.voice import VoiceSettings, spell_ticket
 
@@ -28,6 +28,20 @@ def espeak_missing() -> bool:
 requires_espeak = pytest.mark.skipif(
     espeak_missing(), reason="espeak-ng is not installed (apt-get install espeak-ng)"
 )
+
+
+requires_aplay = pytest.mark.skipif(
+    shutil.which("aplay") is None and os.environ.get("CI") != "true",  # CI: never skip
+    reason="aplay is not installed (apt-get install alsa-utils)",
+)
+
+
+def sound_device(tmp_path: Path, pcm: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point ALSA's default device (through ~/.asoundrc) at `pcm` for the speech worker."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".asoundrc").write_text(f"pcm.!default {{ {pcm} }}\n")
+    monkeypatch.setenv("HOME", str(home))
 
 
 class NoEngine:
@@ -62,14 +76,13 @@ def test_ticket_digits_are_read_one_by_one_in_chinese() -> None:
     """'A001' is read as A 零 零 一, and the default sentence matches the hall's wording."""
     assert spell_ticket("A001") == "A零零一"
     assert spell_ticket("b120") == "B一二零"
-    assert VoiceSettings().sentence("A001", 3) == "请 A零零一号 到 3号窗口 办理"
+    assert VoiceSettings().sentence("A001", 3) == "请 A零零一号 到 三号窗口 办理"
 
 
 def test_english_template_spells_the_ticket() -> None:
     """The English template reads each character of the ticket separately."""
     settings = VoiceSettings(lang="en")
     assert settings.sentence("A001", 3) == "Number A 0 0 1, please go to window 3"
-    assert settings.voice_name == "en"
 
 
 def test_custom_template_and_voice() -> None:
@@ -103,6 +116,7 @@ def test_announcement_renders_audible_wav(
     speech = samples[int(rate * 1.2) :]
     assert rms(speech) > RMS_FLOOR
     assert announcer.state is VoiceState.ON
+    assert (announcer.voice == "en") == (lang == "en")
 
 
 @requires_espeak
@@ -146,3 +160,53 @@ def test_missing_engine_turns_voice_off(announcers: list[Announcer]) -> None:
     assert announcer.wait_for(announcer.idle, timeout=10)
     assert announcer.records[0].error is not None and "voice off" in announcer.records[0].error
     assert states[-1] is VoiceState.OFF
+
+
+@requires_espeak
+@requires_aplay
+def test_voice_is_on_when_the_sound_device_plays(
+    tmp_path: Path, announcers: list[Announcer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A device that takes the audio (ALSA's null device here): voice on, calls spoken."""
+    sound_device(tmp_path, "type null", monkeypatch)
+    announcer = start(announcers, audio_dir=tmp_path / "audio", playback=True)
+    assert announcer.wait_for(lambda: announcer.state is not VoiceState.STARTING, timeout=30)
+    assert announcer.state is VoiceState.ON, announcer.reason
+    announcer.announce(Announcement(seq=1, number="A001", window=1))
+    assert announcer.wait_for(lambda: bool(announcer.spoken()), timeout=30)
+    assert announcer.state is VoiceState.ON
+
+
+@requires_espeak
+@requires_aplay
+def test_failing_sound_device_is_shown_not_hidden(
+    tmp_path: Path, announcers: list[Announcer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sound card that is not there: the state says playback fails, with aplay's reason,
+    from start-up on (before any call); calls are still rendered."""
+    sound_device(tmp_path, "type hw card 99", monkeypatch)
+    announcer = start(announcers, audio_dir=tmp_path / "audio", playback=True)
+    assert announcer.wait_for(lambda: announcer.state is not VoiceState.STARTING, timeout=30)
+    assert announcer.state is VoiceState.PLAYBACK_FAILED
+    assert announcer.reason.startswith("aplay exited with 1")
+    announcer.announce(Announcement(seq=2, number="B002", window=2))
+    assert announcer.wait_for(announcer.idle, timeout=30)
+    assert (tmp_path / "audio" / "000002.wav").exists()
+    assert announcer.state is VoiceState.PLAYBACK_FAILED
+
+
+@requires_espeak
+def test_missing_player_is_shown_not_skipped(
+    tmp_path: Path, announcers: list[Announcer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No aplay on the machine: the state says so (and what to install)."""
+    only_espeak = tmp_path / "bin"
+    only_espeak.mkdir()
+    espeak = shutil.which("espeak-ng")
+    if espeak is not None:
+        (only_espeak / "espeak-ng").symlink_to(espeak)
+    monkeypatch.setenv("PATH", str(only_espeak))
+    announcer = start(announcers, playback=True)
+    assert announcer.wait_for(lambda: announcer.state is not VoiceState.STARTING, timeout=30)
+    assert announcer.state is VoiceState.PLAYBACK_FAILED
+    assert announcer.reason == NO_PLAYER
