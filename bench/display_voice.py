@@ -8,7 +8,9 @@ announcer with espeak-ng writing WAVs to a temporary --audio-dir (no sound card 
 - latency: from the display receiving a `ticket_called` event to the announcement's WAV
   (chime + sentence x repeat, written whole) being on disk, with the announcer idle.
 - burst: N announcements queued at once; the time until the last one is rendered. With
-  playback on, a burst drains at the speed of speech instead: the audio length is printed.
+  playback on, a burst drains at the speed of speech instead: the audio length is printed,
+  with the announcer catching up (calls said once without the chime while more than
+  `shorten_after` wait) and, for comparison, without (every call in full).
 """
 
 from __future__ import annotations
@@ -76,8 +78,9 @@ async def measure_latency(url: str, announcer: Announcer, calls: int) -> list[fl
     return latencies
 
 
-def measure_burst(announcer: Announcer, burst: int) -> tuple[float, float]:
-    """Seconds to render a burst queued at once, and the seconds of audio it makes."""
+def measure_burst(announcer: Announcer, burst: int) -> tuple[float, float, int]:
+    """Seconds to render a burst queued at once, the seconds of audio it makes, and how
+    many of its calls were said short."""
     first_seq = 1_000_000
     began = time.monotonic()
     for i in range(burst):
@@ -88,7 +91,18 @@ def measure_burst(announcer: Announcer, burst: int) -> tuple[float, float]:
     if any(r.error for r in records):
         raise RuntimeError(f"errors in the burst: {[r.error for r in records if r.error]}")
     last = max(r.ended_at or 0.0 for r in records)
-    return last - began, sum(r.audio_seconds for r in records)
+    return last - began, sum(r.audio_seconds for r in records), sum(r.short for r in records)
+
+
+def started(settings: VoiceSettings, audio_dir: Path) -> Announcer:
+    announcer = Announcer(settings, audio_dir=audio_dir, playback=False)
+    announcer.start()
+    if not announcer.wait_for(lambda: announcer.state.value in ("on", "off"), 30):
+        raise RuntimeError("the speech worker did not start")
+    if announcer.state.value != "on":
+        announcer.stop()
+        raise SystemExit(f"voice off: {announcer.reason} (apt-get install espeak-ng)")
+    return announcer
 
 
 async def run(calls: int, burst: int) -> None:
@@ -98,29 +112,32 @@ async def run(calls: int, burst: int) -> None:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'hall.db'}")
         service = HallService(engine)
         service.import_config(config)
-        announcer = Announcer(VoiceSettings(), audio_dir=Path(tmp) / "audio", playback=False)
-        announcer.start()
-        if not announcer.wait_for(lambda: announcer.state.value in ("on", "off"), 30):
-            raise RuntimeError("the speech worker did not start")
-        if announcer.state.value != "on":
-            raise SystemExit(f"voice off: {announcer.reason} (apt-get install espeak-ng)")
+        announcer = started(VoiceSettings(), Path(tmp) / "audio")
         try:
             async with running(
                 service, port=0, limits=Limits(rate=10_000, burst=10_000), poll_interval=0.05
             ) as server:
                 url = f"ws://127.0.0.1:{server.port}"
                 latencies = await measure_latency(url, announcer, calls)
-            drain, audio = await asyncio.to_thread(measure_burst, announcer, burst)
+            drain, audio, short = await asyncio.to_thread(measure_burst, announcer, burst)
         finally:
             announcer.stop()
             engine.dispose()
+        in_full = started(VoiceSettings(shorten_after=burst), Path(tmp) / "full")
+        try:
+            _, audio_in_full, _ = measure_burst(in_full, burst)
+        finally:
+            in_full.stop()
     ms = [x * 1000 for x in latencies]
     print(f"call event -> first audio sample written (idle announcer, n={len(ms)}):")
     print(f"  p50 {percentile(ms, 50):.1f} ms   p99 {percentile(ms, 99):.1f} ms")
     print(f"  min {min(ms):.1f} ms   mean {statistics.mean(ms):.1f} ms   max {max(ms):.1f} ms")
     print(f"burst of {burst} calls queued at once:")
     print(f"  all rendered in {drain:.2f} s ({drain / burst * 1000:.0f} ms per announcement)")
-    print(f"  audio made: {audio:.0f} s (the drain time when played aloud)")
+    print(
+        f"  audio made: {audio:.0f} s (the drain time when played aloud), {short} calls "
+        f"said short; {audio_in_full:.0f} s with every call in full"
+    )
 
 
 def main() -> None:

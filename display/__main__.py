@@ -33,6 +33,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=VoiceSettings.repeat, help="readings per call")
     p.add_argument("--no-chime", action="store_true", help="no chime before announcements")
     p.add_argument(
+        "--shorten-after",
+        type=int,
+        default=VoiceSettings.shorten_after,
+        help="with more calls than this waiting to be said, say each once without the chime",
+    )
+    p.add_argument(
         "--template",
         help="sentence with {ticket} (spelled), {number}, {window}, {window_name}; "
         "default: '请 {ticket}号 到 {window}号窗口 办理'",
@@ -81,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         volume=args.volume,
         repeat=args.repeat,
         chime=not args.no_chime,
+        shorten_after=args.shorten_after,
         template=args.template,
     )
     options = DisplayOptions(

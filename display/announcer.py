@@ -17,13 +17,13 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import queue
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -74,7 +74,12 @@ class AnnouncementRecord:
     seq: int
     text: str
     queued_at: float
+    number: str = ""
+    window: int = 0
     started_at: float | None = None
+    waiting_behind: int = 0  # announcements still queued when this one started
+    short: bool = False  # said once without the chime, to catch up with a backlog
+    replaced_by: int | None = None  # not said: a later call of the ticket took its place
     audio_at: float | None = None  # the WAV with the first sample was written
     audio_seconds: float = 0.0
     ended_at: float | None = None
@@ -278,7 +283,7 @@ class Announcer:
     records: list[AnnouncementRecord] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
-        self._jobs: queue.SimpleQueue[AnnouncementRecord | None] = queue.SimpleQueue()
+        self._pending: deque[AnnouncementRecord] = deque()  # guarded by _changed
         self._seen: set[int] = set()
         self._changed = threading.Condition()
         self._worker: _Worker | None = None
@@ -299,25 +304,35 @@ class Announcer:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop after the announcement being spoken; later ones are not spoken."""
-        self._stopping = True
-        self._jobs.put(None)
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
         self._kill_worker()
         self._set_state(VoiceState.STOPPED, "")
 
     def announce(self, announcement: Announcement) -> bool:
-        """Queue a call for speaking; False if this `seq` was already announced."""
+        """Queue a call for speaking; False if this `seq` was already announced. A call
+        (a recall) of a ticket to a window whose earlier call is still waiting to be said
+        takes that one's place in the queue: the ticket is said once, at its first turn."""
+        a = announcement
         with self._changed:
-            if announcement.seq in self._seen:
+            if a.seq in self._seen:
                 return False
-            self._seen.add(announcement.seq)
-            text = self.settings.sentence(
-                announcement.number, announcement.window, announcement.window_name
-            )
-            record = AnnouncementRecord(announcement.seq, text, queued_at=time.monotonic())
+            self._seen.add(a.seq)
+            text = self.settings.sentence(a.number, a.window, a.window_name)
+            now = time.monotonic()
+            record = AnnouncementRecord(a.seq, text, now, number=a.number, window=a.window)
             self.records.append(record)
-        self._jobs.put(record)
+            for i, queued in enumerate(self._pending):
+                if (queued.number, queued.window) == (a.number, a.window):
+                    self._pending[i] = record
+                    queued.replaced_by, queued.ended_at = a.seq, now
+                    break
+            else:
+                self._pending.append(record)
+            self._changed.notify_all()
         return True
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
@@ -332,15 +347,30 @@ class Announcer:
     def spoken(self) -> list[AnnouncementRecord]:
         """Announcements finished without error, in the order they were spoken."""
         with self._changed:
-            return [r for r in self.records if r.finished and r.error is None]
+            said = [
+                r
+                for r in self.records
+                if r.finished and r.error is None and r.replaced_by is None
+            ]
+        return sorted(said, key=lambda r: r.started_at or 0.0)
+
+    def _next(self) -> AnnouncementRecord | None:
+        """The next announcement to say (None: stopping), with the backlog behind it."""
+        with self._changed:
+            self._changed.wait_for(lambda: bool(self._pending) or self._stopping)
+            if self._stopping:
+                return None
+            record = self._pending.popleft()
+            record.waiting_behind = len(self._pending)
+            return record
 
     # -- the driver thread --------------------------------------------------------------
 
     def _run(self) -> None:
         self._ensure_worker()
         while True:
-            record = self._jobs.get()
-            if record is None or self._stopping:
+            record = self._next()
+            if record is None:
                 return
             if self._worker is None and (
                 self.state is not VoiceState.OFF
@@ -355,11 +385,15 @@ class Announcer:
     def _speak(self, worker: _Worker, record: AnnouncementRecord) -> None:
         out = self.audio_dir / f"{record.seq:06d}.wav" if self.audio_dir else None
         s = self.settings
+        # Behind by more than the bound: said once, without the chime, until caught up.
+        short = record.waiting_behind > s.shorten_after
+        repeat, with_chime = (1, False) if short else (s.repeat, s.chime)
         job = _Job(
-            record.seq, record.text, s.repeat, s.chime, str(out) if out else None, self.playback
+            record.seq, record.text, repeat, with_chime, str(out) if out else None, self.playback
         )
         with self._changed:
             record.started_at = time.monotonic()
+            record.short = short
         try:
             worker.conn.send(job)
             deadline = time.monotonic() + self.render_timeout

@@ -143,6 +143,7 @@ def test_each_seq_is_announced_once(tmp_path: Path, announcers: list[Announcer])
     call = Announcement(seq=7, number="C003", window=11)
     assert announcer.announce(call)
     assert not announcer.announce(call)
+    assert announcer.wait_for(lambda: len(announcer.spoken()) == 1, timeout=30)
     assert announcer.announce(Announcement(seq=8, number="C003", window=11, recall=True))
     assert announcer.wait_for(lambda: len(announcer.spoken()) == 2, timeout=30)
     assert [r.seq for r in announcer.records] == [7, 8]
@@ -210,3 +211,47 @@ def test_missing_player_is_shown_not_skipped(
     assert announcer.wait_for(lambda: announcer.state is not VoiceState.STARTING, timeout=30)
     assert announcer.state is VoiceState.PLAYBACK_FAILED
     assert announcer.reason == NO_PLAYER
+
+
+@requires_espeak
+def test_recall_of_a_call_still_waiting_is_said_once_in_its_place(
+    tmp_path: Path, announcers: list[Announcer]
+) -> None:
+    """While B002's call waits behind A001, its recall replaces it (at its place); a call
+    already said is said again when recalled."""
+    announcer = start(announcers, audio_dir=tmp_path, playback=False)
+    announcer.announce(Announcement(seq=1, number="A001", window=1))
+    announcer.announce(Announcement(seq=2, number="B002", window=2))
+    announcer.announce(Announcement(seq=3, number="C003", window=3))
+    announcer.announce(Announcement(seq=4, number="B002", window=2, recall=True))
+    assert announcer.wait_for(announcer.idle, timeout=60)
+    said = [r.seq for r in announcer.spoken()]
+    if said[:1] == [1] and 2 in said:  # B002's call started before its recall came
+        assert said == [1, 2, 3, 4]
+    else:
+        assert said == [1, 4, 3]
+        assert announcer.records[1].replaced_by == 4
+    announcer.announce(Announcement(seq=5, number="A001", window=1, recall=True))
+    assert announcer.wait_for(lambda: len(announcer.spoken()) == len(said) + 1, timeout=30)
+
+
+@requires_espeak
+def test_a_backlog_is_said_short_until_caught_up(
+    tmp_path: Path, announcers: list[Announcer]
+) -> None:
+    """A burst: each call started with more than `shorten_after` still waiting is said once
+    without the chime; the last ones, with the backlog gone, in full again."""
+    settings = VoiceSettings(shorten_after=2)
+    announcer = start(announcers, settings=settings, audio_dir=tmp_path, playback=False)
+    assert announcer.wait_for(lambda: announcer.state is VoiceState.ON, timeout=30)
+    for i in range(8):
+        announcer.announce(Announcement(seq=100 + i, number=f"A{i + 1:03d}", window=i + 1))
+    assert announcer.wait_for(lambda: len(announcer.spoken()) == 8, timeout=60)
+    spoken = announcer.spoken()
+    assert [r.seq for r in spoken] == list(range(100, 108))
+    for record in spoken:
+        assert record.short == (record.waiting_behind > 2), record
+    assert any(r.short for r in spoken) and not spoken[-1].short
+    full = max(r.audio_seconds for r in spoken if not r.short)
+    shortest = max(r.audio_seconds for r in spoken if r.short)
+    assert shortest < full / 2  # one reading and no chime: well under half
