@@ -1,9 +1,11 @@
 """Call screen voice: call event -> first audio sample, and draining a burst of calls.
 
-    .venv/bin/python -m bench.display_voice [--calls 30] [--burst 20]
+    .venv/bin/python -m bench.display_voice [--calls 30] [--burst 20] [--voice-pack]
 
 Runs the real server (demo hall, temporary SQLite file), a display client, and the real
 announcer with espeak-ng writing WAVs to a temporary --audio-dir (no sound card needed).
+With --voice-pack the announcer speaks with a recorded-voice pack instead (made once with
+espeak-ng into the temporary directory, as `queue-display --make-voice-pack` does).
 
 - latency: from the display receiving a `ticket_called` event to the announcement's WAV
   (chime + sentence x repeat, written whole) being on disk, with the announcer idle.
@@ -20,10 +22,12 @@ import asyncio
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from display.announcer import Announcement, Announcer
 from display.voice import VoiceSettings
+from display.voicepack import make_voice_pack
 from queue_protocol.client import Credentials, EventReceived, QueueClient
 from queue_protocol.messages import (
     CallNext,
@@ -105,14 +109,18 @@ def started(settings: VoiceSettings, audio_dir: Path) -> Announcer:
     return announcer
 
 
-async def run(calls: int, burst: int) -> None:
+async def run(calls: int, burst: int, voice_pack: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="yichuang-bench-") as tmp:
+        pack = Path(tmp) / "pack" if voice_pack else None
+        if pack is not None:
+            make_voice_pack(pack)
+        voice = VoiceSettings(voice_pack=pack)
         config = read_toml(demo_hall_path())
         config["hall"].pop("hours", None)  # open around the clock
         engine = make_engine(f"sqlite:///{Path(tmp) / 'hall.db'}")
         service = HallService(engine)
         service.import_config(config)
-        announcer = started(VoiceSettings(), Path(tmp) / "audio")
+        announcer = started(voice, Path(tmp) / "audio")
         try:
             async with running(
                 service, port=0, limits=Limits(rate=10_000, burst=10_000), poll_interval=0.05
@@ -123,13 +131,14 @@ async def run(calls: int, burst: int) -> None:
         finally:
             announcer.stop()
             engine.dispose()
-        in_full = started(VoiceSettings(shorten_after=burst), Path(tmp) / "full")
+        in_full = started(replace(voice, shorten_after=burst), Path(tmp) / "full")
         try:
             _, audio_in_full, _ = measure_burst(in_full, burst)
         finally:
             in_full.stop()
     ms = [x * 1000 for x in latencies]
-    print(f"call event -> first audio sample written (idle announcer, n={len(ms)}):")
+    speaker = "voice pack" if voice_pack else "espeak-ng"
+    print(f"call event -> first audio sample written ({speaker}, idle announcer, n={len(ms)}):")
     print(f"  p50 {percentile(ms, 50):.1f} ms   p99 {percentile(ms, 99):.1f} ms")
     print(f"  min {min(ms):.1f} ms   mean {statistics.mean(ms):.1f} ms   max {max(ms):.1f} ms")
     print(f"burst of {burst} calls queued at once:")
@@ -144,8 +153,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=30, help="calls for the latency figure")
     parser.add_argument("--burst", type=int, default=20, help="calls in the burst")
+    parser.add_argument("--voice-pack", action="store_true", help="announce with a clip pack")
     args = parser.parse_args()
-    asyncio.run(run(args.calls, args.burst))
+    asyncio.run(run(args.calls, args.burst, args.voice_pack))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from pathlib import Path
 
 from platformdirs import user_log_path
@@ -42,6 +43,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--template",
         help="sentence with {ticket} (spelled), {number}, {window}, {window_name}; "
         "default: '请 {ticket}号 到 {window}号窗口 办理'",
+    )
+    p.add_argument(
+        "--voice-pack",
+        type=Path,
+        help="directory of recorded clips (请.wav, 号窗口.wav, 七.wav, A.wav, chime.wav, …) "
+        "to announce with instead of espeak-ng",
+    )
+    p.add_argument(
+        "--make-voice-pack",
+        type=Path,
+        metavar="DIR",
+        help="render every clip a pack needs with espeak-ng into DIR (keeping clips already "
+        "there), then exit",
     )
     p.add_argument("--audio-dir", type=Path, help="also write each announcement as <seq>.wav")
     p.add_argument(
@@ -89,7 +103,10 @@ def main(argv: list[str] | None = None) -> None:
         chime=not args.no_chime,
         shorten_after=args.shorten_after,
         template=args.template,
+        voice_pack=args.voice_pack,
     )
+    if args.make_voice_pack is not None:
+        raise SystemExit(_make_pack(args.make_voice_pack, voice))
     options = DisplayOptions(
         server=args.server,
         token=args.token,
@@ -101,6 +118,18 @@ def main(argv: list[str] | None = None) -> None:
         watchdog_seconds=args.watchdog,
     )
     make_app(options).run()
+
+
+def _make_pack(directory: Path, settings: VoiceSettings) -> int:
+    from display.voicepack import VoicePackError, make_voice_pack
+
+    try:
+        made = make_voice_pack(directory, settings)
+    except (VoicePackError, ValueError, OSError) as exc:
+        print(f"queue-display: could not make the voice pack: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(made)} clips written to {directory} (clips already there were kept)")
+    return 0
 
 
 if __name__ == "__main__":

@@ -99,6 +99,15 @@ class SpeechEngine(Protocol):
 EngineFactory = Callable[[VoiceSettings], SpeechEngine]
 
 
+def default_engine(settings: VoiceSettings) -> SpeechEngine:
+    """The settings' voice pack if they name one, else espeak-ng."""
+    if settings.voice_pack is not None:
+        from display.voicepack import VoicePackEngine
+
+        return VoicePackEngine(settings)
+    return Pyttsx3Engine(settings)
+
+
 def _voice_matches(voice: Any, wanted: str) -> bool:
     names = {voice.id, voice.id.rsplit("/", 1)[-1], voice.name, *(voice.languages or [])}
     return wanted.lower() in {str(n).lower() for n in names}
@@ -166,7 +175,9 @@ def _render(engine: SpeechEngine, job: _Job, out: Path) -> float:
         speech_path = Path(tmp) / "speech.wav"
         engine.synthesize(job.text, speech_path)
         speech, rate = read_wav(speech_path)
-    audio = chime(rate) + silence(0.2, rate) if job.chime else silence(0.05, rate)
+    ring = getattr(engine, "chime", None)  # a voice pack may bring its own
+    bell = (ring(rate) if callable(ring) else None) or chime(rate)
+    audio = bell + silence(0.2, rate) if job.chime else silence(0.05, rate)
     for i in range(max(1, job.repeat)):
         if i:
             audio += silence(PAUSE_BETWEEN_REPEATS, rate)
@@ -272,7 +283,7 @@ class Announcer:
     settings: VoiceSettings = field(default_factory=VoiceSettings)
     audio_dir: Path | None = None
     playback: bool = True
-    engine: EngineFactory = Pyttsx3Engine
+    engine: EngineFactory = default_engine
     render_timeout: float = 15.0  # watchdog: seconds a job may take before its audio exists
     on_state: Callable[[VoiceState, str], None] | None = None
 

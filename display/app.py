@@ -30,7 +30,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Digits, Static
 
-from display.announcer import Announcement, Announcer, EngineFactory, Pyttsx3Engine, VoiceState
+from display.announcer import Announcement, Announcer, EngineFactory, VoiceState, default_engine
 from display.voice import VoiceSettings
 from display.widgets import BigTicket
 from queue_protocol.client import (
@@ -121,7 +121,7 @@ class DisplayOptions:
     voice_enabled: bool = True
     playback: bool = True  # play through the sound card; off = only write --audio-dir
     audio_dir: Path | None = None
-    engine: EngineFactory = Pyttsx3Engine
+    engine: EngineFactory = default_engine
     watchdog_seconds: float = 15.0
     animate: bool = True  # flashing; tests turn it off for deterministic screenshots
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

@@ -8,6 +8,7 @@ said as numbers (三号窗口, 一百零一号窗口), written out in Chinese by
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 CHINESE_DIGITS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
 
@@ -67,6 +68,7 @@ class VoiceSettings:
     # chime (~4 s instead of ~13), so the voice catches up instead of falling minutes behind.
     shorten_after: int = 3
     template: str | None = None  # None = the language's default template
+    voice_pack: Path | None = None  # recorded clips instead of espeak-ng (voicepack.py)
 
     def probes(self) -> list[str]:
         """Sentences as this screen would say them, to choose the voice by."""
