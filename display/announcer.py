@@ -359,9 +359,7 @@ class Announcer:
         """Announcements finished without error, in the order they were spoken."""
         with self._changed:
             said = [
-                r
-                for r in self.records
-                if r.finished and r.error is None and r.replaced_by is None
+                r for r in self.records if r.finished and r.error is None and r.replaced_by is None
             ]
         return sorted(said, key=lambda r: r.started_at or 0.0)
 

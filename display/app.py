@@ -28,11 +28,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Digits, Static
+from textual.widgets import Static
 
 from display.announcer import Announcement, Announcer, EngineFactory, VoiceState, default_engine
 from display.voice import VoiceSettings
-from display.widgets import BigTicket
+from display.widgets import BigText
 from queue_protocol.client import (
     Backoff,
     Connected,
@@ -209,10 +209,9 @@ class CallScreenApp(App[None]):
         with Horizontal(id="main"):
             with Vertical(id="now"):
                 yield Static("", id="now-sentence")
-                with Horizontal(id="now-big"):
-                    yield BigTicket("", id="now-number")
-                    yield Static("→", id="now-arrow")
-                    yield Digits("", id="now-window")
+                # The ticket above its window, each as large as its half of the panel.
+                yield BigText("", id="now-number")
+                yield BigText("", arrow=True, id="now-window")
                 yield Static("", id="now-window-name")
                 yield Static("", id="now-step")
             with Vertical(id="recent"):
@@ -420,19 +419,17 @@ class CallScreenApp(App[None]):
         )
         if newest is None:
             self.query_one("#now-sentence", Static).update(t["none"])
-            self.query_one("#now-number", BigTicket).show("")
-            self.query_one("#now-window", Digits).update("")
+            self.query_one("#now-number", BigText).value = ""
+            self.query_one("#now-window", BigText).value = ""
             self.query_one("#now-window-name", Static).update("")
-            self.query_one("#now-arrow", Static).display = False
         else:
             sentence = t["now"].format(number=newest.number, window=newest.window)
             self.query_one("#now-sentence", Static).update(
                 sentence + (t["recall"] if newest.recall else "")
             )
-            self.query_one("#now-number", BigTicket).show(newest.number)
-            self.query_one("#now-window", Digits).update(str(newest.window))
+            self.query_one("#now-number", BigText).value = newest.number
+            self.query_one("#now-window", BigText).value = str(newest.window)
             self.query_one("#now-window-name", Static).update(newest.window_name)
-            self.query_one("#now-arrow", Static).display = True
         rows = [
             t["row"].format(number=c.number, window=c.window, name=c.window_name)
             + (t["recall"] if c.recall else "")

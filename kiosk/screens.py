@@ -14,7 +14,7 @@ from textual.containers import Center, Grid, Horizontal, Vertical, VerticalScrol
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Static
 
-from kiosk.bigtext import big
+from display.bigtext import big
 from kiosk.i18n import Texts
 from kiosk.printing import PrintResult
 from queue_protocol.messages import Priority, TicketReply, TicketState, TicketView

@@ -100,6 +100,16 @@ def test_call_screen_with_calls(snap_compare: Any) -> None:
     assert snap_compare(screen(), terminal_size=(100, 30), run_before=show_hall)
 
 
+def test_call_screen_on_a_hall_tv(snap_compare: Any) -> None:
+    """200x50, a 1080p TV at a normal terminal font size: the number fills its panel."""
+    assert snap_compare(screen(), terminal_size=(200, 50), run_before=show_hall)
+
+
+def test_call_screen_at_80x24(snap_compare: Any) -> None:
+    """The smallest terminal: the newest call still large, nothing cut off."""
+    assert snap_compare(screen(), terminal_size=(80, 24), run_before=show_hall)
+
+
 def test_call_screen_disconnected_banner(snap_compare: Any) -> None:
     """A lost connection shows a banner and keeps the last known calls; voice off is marked."""
 
