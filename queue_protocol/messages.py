@@ -166,6 +166,11 @@ class HallView(_View):
     notice: str = ""
     policy: Policy = Policy.WEIGHTED_WAIT
     open_now: bool = True
+    no_show_after_recalls: int = Field(
+        3,
+        description="Recalls a called ticket may have; the next recall marks it a no-show "
+        "(a window warns before the last and asks before that one)",
+    )
 
 
 class WindowStat(_View):

@@ -133,6 +133,23 @@ STRINGS: dict[str, dict[Language, str]] = {
     "act.close": {"zh": "关窗退出", "en": "Close & log out"},
     "act.end_chain": {"zh": "结束一链", "en": "End chain"},
     "act.ok": {"zh": "确定", "en": "OK"},
+    "confirm.no_show": {
+        "zh": "将 {number} 标记为过号？",
+        "en": "Mark {number} as a no-show?",
+    },
+    "confirm.recall_no_show": {
+        "zh": "{number} 的重呼次数已用完，再呼叫将标记为过号。确定？",
+        "en": "{number} has no recalls left: calling again marks it a no-show. Go ahead?",
+    },
+    "ticket.recalls_of": {"zh": "{count}/{limit}", "en": "{count} of {limit}"},
+    "ticket.last_recall": {
+        "zh": "{count}/{limit}（还可重呼1次）",
+        "en": "{count} of {limit} (1 left)",
+    },
+    "ticket.recalls_used": {
+        "zh": "{count}/{limit}（再呼即过号）",
+        "en": "{count} of {limit} (next: no-show)",
+    },
     "act.cancel": {"zh": "取消", "en": "Cancel"},
     "act.quit": {"zh": "退出程序", "en": "Quit"},
     # dialogs

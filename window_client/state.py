@@ -68,6 +68,7 @@ class DeskState:
     staff_name: str = ""
     hall_name: str = ""
     timezone: str = "Asia/Shanghai"
+    recall_limit: int = 3  # the hall's no_show_after_recalls: one more recall is a no-show
     seq: int = 0
     window: WindowView | None = None
     categories: dict[str, CategoryView] = field(default_factory=dict)
@@ -127,6 +128,7 @@ class DeskState:
         self.seq = snapshot.seq
         self.hall_name = snapshot.hall.name
         self.timezone = snapshot.hall.timezone
+        self.recall_limit = snapshot.hall.no_show_after_recalls
         self.categories = {c.code: c for c in snapshot.categories}
         self.items = {(i.category, i.name): i for i in snapshot.items}
         self.windows = {w.number: w for w in snapshot.windows}

@@ -165,6 +165,7 @@ def snapshot(work: Work, p: Principal) -> Snapshot:
             notice=state.notice,
             policy=config.rules.policy,
             open_now=config.rules.is_open(work.now),
+            no_show_after_recalls=config.rules.no_show_after_recalls,
         ),
         categories=[
             CategoryView(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from textual.css.query import NoMatches
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, OptionList, Select, Static
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
 
 from queue_protocol.client import Backoff
 from queue_protocol.errors import ErrorCode
@@ -41,6 +41,7 @@ from window_client.i18n import Language
 from window_client.refusals import describe
 from window_client.screens.dialogs import (
     CallNumberDialog,
+    ConfirmDialog,
     EndChainDialog,
     PauseDialog,
     ReinstateDialog,
@@ -272,7 +273,8 @@ async def test_transfer_dialog_insists_on_a_target_and_a_reason(
 async def test_no_show_then_reinstate(
     app: WindowApp, connect: Connect, service: HallService
 ) -> None:
-    """X marks the called ticket a no-show; I reinstates it from today's list."""
+    """X asks, then marks the called ticket a no-show (Cancel, or Enter on the focused
+    Cancel, changes nothing); I reinstates it from today's list."""
     kiosk = await connect("kiosk")
     await kiosk.request(IssueTicket, category="SW")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -281,6 +283,14 @@ async def test_no_show_then_reinstate(
         await pilot.press("n")
         await until(pilot, lambda: screen.allowed("no_show"), "no-show enabled")
         await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        assert "C001" in str(app.screen.query_one(".dialog-title", Label).content)
+        await pilot.press("enter")  # Cancel has the focus: a stray Enter takes nothing back
+        await until(pilot, lambda: app.screen is screen, "back at work")
+        assert (await ticket_state(service, "C001")).state is TicketState.CALLED
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question again")
+        await pilot.click("#ok")
         await until(pilot, lambda: screen.allowed("reinstate"), "reinstate enabled")
         assert app.desk.current is None
         assert app.desk.today.no_shows == 1
@@ -291,6 +301,41 @@ async def test_no_show_then_reinstate(
         await pilot.press("enter")
         await until(pilot, lambda: not app.desk.no_shows(), "the no-show list emptied")
     assert (await ticket_state(service, "C001")).state is TicketState.WAITING
+
+
+async def test_recalls_are_counted_and_the_one_that_is_a_no_show_is_asked(
+    app: WindowApp, connect: Connect, service: HallService
+) -> None:
+    """The panel counts recalls against the hall's limit (3), says when one is left, and
+    the recall past the limit, which the server turns into a no-show, asks first."""
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="SW")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await log_in(pilot, 11)
+        assert app.desk.recall_limit == 3
+        await pilot.press("n")
+        for count in (1, 2, 3):
+            await until(pilot, lambda: screen.allowed("recall"), "recall enabled")
+            await pilot.press("r")
+            await until(
+                pilot,
+                lambda c=count: app.desk.current and app.desk.current.recall_count == c,
+                f"recall {count}",
+            )
+            if count == 2:
+                assert detail(app, "重呼次数") == "2/3（还可重呼1次）"
+        await until(pilot, lambda: detail(app, "重呼次数") == "3/3（再呼即过号）", "the warning")
+        await until(pilot, lambda: screen.allowed("recall"), "recall enabled")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, "back at work")
+        assert (await ticket_state(service, "C001")).state is TicketState.CALLED
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question again")
+        await pilot.click("#ok")
+        await until(pilot, lambda: app.desk.today.no_shows == 1, "the no-show")
+    assert (await ticket_state(service, "C001")).state is TicketState.NO_SHOW
 
 
 async def test_pause_with_a_reason_and_resume(app: WindowApp, service: HallService) -> None:

@@ -50,6 +50,26 @@ class TransferChoice:
     reason: str
 
 
+class ConfirmDialog(_Dialog[str]):
+    """Ask before an action that cannot be taken back (OK answers "yes")."""
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="dialog-title")
+            yield from self.buttons()
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()  # Enter alone does not confirm
+
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        self.dismiss("yes")
+
+
 class TransferDialog(_Dialog[TransferChoice]):
     """Transfer the ticket being served to another category or to a named window."""
 

@@ -36,6 +36,7 @@ from queue_protocol.messages import (
 from window_client.i18n import t
 from window_client.screens.dialogs import (
     CallNumberDialog,
+    ConfirmDialog,
     EndChainDialog,
     PauseDialog,
     ReinstateDialog,
@@ -197,6 +198,12 @@ class WorkScreen(Screen[None]):
         self._send(CallNext)
 
     def action_recall(self) -> None:
+        ticket = self._app.desk.current
+        if ticket is not None and ticket.recall_count >= self._app.desk.recall_limit:
+            # Recalls used up: the server marks this recall a no-show. Ask first.
+            question = t("confirm.recall_no_show", number=ticket.number)
+            self._ask(ConfirmDialog(question), lambda _yes: self._send(Recall))
+            return
         self._send(Recall)
 
     def action_start(self) -> None:
@@ -213,7 +220,11 @@ class WorkScreen(Screen[None]):
         self._ask(dialog, lambda reason: self._send(EndChain, reason=reason))
 
     def action_no_show(self) -> None:
-        self._send(MarkNoShow)
+        ticket = self._app.desk.current
+        if ticket is None:
+            return
+        question = t("confirm.no_show", number=ticket.number)
+        self._ask(ConfirmDialog(question), lambda _yes: self._send(MarkNoShow))
 
     def action_resume(self) -> None:
         self._send(ResumeWindow)

@@ -24,6 +24,18 @@ PRIORITY_STYLE = {
 }
 
 
+def recalls(count: int, limit: int) -> str:
+    """Recalls made of the hall's limit, with a warning at the last and after it."""
+    key = (
+        "ticket.recalls_used"
+        if count >= limit
+        else "ticket.last_recall"
+        if count == limit - 1
+        else "ticket.recalls_of"
+    )
+    return t(key, count=count, limit=limit)
+
+
 def chain_progress(ticket: TicketView) -> str | None:
     """ "One-chain step 2 of 5: 印章刻制" for a ticket on a one-chain visit, else None."""
     if ticket.steps <= 1:
@@ -123,7 +135,7 @@ class TicketPanel(Vertical):
             rows.append(
                 (t("ticket.serving_for"), duration((now - ticket.started_at).total_seconds()))
             )
-        rows.append((t("ticket.recalls"), str(ticket.recall_count)))
+        rows.append((t("ticket.recalls"), recalls(ticket.recall_count, desk.recall_limit)))
         text = Text()
         width = max(cell_len(label) for label, _ in rows)  # values in one column
         for label, value in rows:
