@@ -4,7 +4,9 @@
                 usb:VID:PID|file:PATH] [--lang en]
 
 The token is the kiosk's device token (`queue-server device add NAME --kind kiosk`); it may
-also come from $YICHUANG_KIOSK_TOKEN so it does not show in the process list.
+also come from $YICHUANG_KIOSK_TOKEN so it does not show in the process list. The screen is
+locked: Ctrl+Q / Ctrl+C ask for the administrator's PIN from $YICHUANG_KIOSK_ADMIN_PIN and
+do nothing without one (stop it then with a signal, e.g. from its service manager).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from kiosk.i18n import LANGUAGES
 from kiosk.printing import PrinterSpecError, printer_from_spec
 
 ENV_TOKEN = "YICHUANG_KIOSK_TOKEN"
+ENV_ADMIN_PIN = "YICHUANG_KIOSK_ADMIN_PIN"  # the only way out of the kiosk screen
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,7 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     app = make_app(
-        args.server, args.token, printer=printer, lang=args.lang, reset_after=args.reset_after
+        args.server,
+        args.token,
+        printer=printer,
+        lang=args.lang,
+        reset_after=args.reset_after,
+        admin_pin=os.environ.get(ENV_ADMIN_PIN),
     )
     app.run()
     return 0

@@ -32,6 +32,7 @@ from textual.screen import Screen
 from kiosk.i18n import Texts
 from kiosk.printing import TicketPrinter, TicketSlip
 from kiosk.screens import (
+    AdminExitScreen,
     CheckInScreen,
     ClosedScreen,
     IssuedTicket,
@@ -90,8 +91,12 @@ def _utc_now() -> datetime:
 class KioskApp(App[None]):
     CSS_PATH = "kiosk.tcss"
     TITLE = "一窗 取号机"
+    # Locked down: citizens touch this screen. No command palette (Ctrl+P), and Ctrl+Q or
+    # Ctrl+C quit only with the administrator's PIN (none configured: they do nothing).
+    ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "quit", show=False, priority=True)
+        Binding("ctrl+q", "admin_exit", show=False, priority=True),
+        Binding("ctrl+c", "admin_exit", show=False, priority=True),
     ]
 
     def __init__(
@@ -105,8 +110,10 @@ class KioskApp(App[None]):
         reset_after: float = 10.0,
         request_timeout: float = 10.0,
         priorities: tuple[Priority, ...] = KIOSK_PRIORITIES,
+        admin_pin: str | None = None,
     ) -> None:
         super().__init__()
+        self.admin_pin = admin_pin
         self.url = url
         self.token = token
         self.printer = printer or TicketPrinter(None)
@@ -121,6 +128,20 @@ class KioskApp(App[None]):
         self.fatal: str | None = None  # the error code of a server that refused this kiosk
         self.last_ticket: IssuedTicket | None = None  # for tests and the log
         self.ticket_request: TicketRequest | None = None  # the one waiting for its reply
+
+    def action_admin_exit(self) -> None:
+        if not self.admin_pin:
+            log.info("exit key pressed; no administrator PIN is set, so the kiosk stays")
+            return
+        if isinstance(self.screen, AdminExitScreen):
+            return
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                log.info("kiosk closed by the administrator")
+                self.exit()
+
+        self.push_screen(AdminExitScreen(self.admin_pin), answered)
 
     # -- state the screens read ---------------------------------------------------------
 
@@ -450,6 +471,15 @@ def make_app(
     lang: str = "zh",
     clock: Clock = _utc_now,
     reset_after: float = 10.0,
+    admin_pin: str | None = None,
 ) -> KioskApp:
     """The kiosk as `queue-kiosk` runs it; tests pass a clock, a printer and a short reset."""
-    return KioskApp(url, token, printer=printer, lang=lang, clock=clock, reset_after=reset_after)
+    return KioskApp(
+        url,
+        token,
+        printer=printer,
+        lang=lang,
+        clock=clock,
+        reset_after=reset_after,
+        admin_pin=admin_pin,
+    )

@@ -1,8 +1,9 @@
 """The kiosk's screens: start, service (item + priority), green-channel confirmation,
-ticket, check-in, notices, and the closed screen."""
+ticket, check-in, notices, the closed screen, and the administrator's exit."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, cast
@@ -196,6 +197,47 @@ class ServiceScreen(KioskScreen):
     @on(Button.Pressed, "#back")
     def action_back(self) -> None:
         self.go_home()
+
+
+class AdminExitScreen(ModalScreen[bool]):
+    """The one way out of a kiosk: the administrator's PIN (Escape returns to the kiosk;
+    three wrong PINs close the box)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave", show=False)]
+    ATTEMPTS = 3
+
+    def __init__(self, pin: str) -> None:
+        super().__init__()
+        self._pin = pin
+        self._wrong = 0
+
+    def compose(self) -> ComposeResult:
+        t = cast("KioskApp", self.app).t
+        with Vertical(id="confirm"):
+            yield Static(t("admin_title"), id="confirm-title")
+            yield Input(placeholder=t("admin_pin"), password=True, id="admin-pin")
+            yield Static("", id="admin-problem")
+            with Horizontal(classes="buttons"):
+                yield Button(t("admin_exit"), id="admin-exit", variant="error")
+                yield Button(t("back"), id="admin-back")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#admin-exit")
+    def check(self) -> None:
+        entered = self.query_one("#admin-pin", Input)
+        if hmac.compare_digest(entered.value.encode(), self._pin.encode()):
+            self.dismiss(True)
+            return
+        self._wrong += 1
+        entered.value = ""
+        if self._wrong >= self.ATTEMPTS:
+            self.dismiss(False)
+            return
+        self.query_one("#admin-problem", Static).update(cast("KioskApp", self.app).t("admin_wrong"))
+
+    @on(Button.Pressed, "#admin-back")
+    def action_leave(self) -> None:
+        self.dismiss(False)
 
 
 class ConfirmGreenScreen(ModalScreen[bool]):

@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Static
 from kiosk.app import KioskApp, make_app
 from kiosk.i18n import Texts
 from kiosk.screens import (
+    AdminExitScreen,
     CheckInScreen,
     ClosedScreen,
     ConfirmGreenScreen,
@@ -546,3 +547,40 @@ async def test_second_tap_while_waiting_issues_one_ticket(
         assert (await ticket_shown_anew(pilot, screen)).issued.reply.ticket.number == "C002"
     probe = await connect("kiosk")
     assert (await probe.request(IssueTicket, category="SW")).ticket.number == "C003"
+
+
+async def test_citizens_cannot_leave_the_kiosk(kiosk: KioskApp) -> None:
+    """No PIN configured: Ctrl+Q and Ctrl+C do nothing, Ctrl+P opens no command palette."""
+    async with kiosk.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        start = kiosk.screen
+        await pilot.press("ctrl+q", "ctrl+c", "ctrl+p")
+        await pilot.pause()
+        assert kiosk.is_running
+        assert kiosk.screen is start
+
+
+async def test_the_administrator_leaves_with_the_pin(url: str, clock: Clock) -> None:
+    """Ctrl+Q asks for the PIN: a wrong one is refused (and cleared), Escape goes back to
+    the kiosk, three wrong ones close the box, the right one exits."""
+    kiosk = make_app(url, KIOSK_TOKEN, clock=clock, reset_after=600, admin_pin="2468")
+    async with kiosk.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        start = kiosk.screen
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: isinstance(kiosk.screen, AdminExitScreen))
+        await pilot.press(*"1111", "enter")
+        await until(pilot, lambda: text_of(kiosk, "#admin-problem") == "密码不正确")
+        assert kiosk.screen.query_one("#admin-pin", Input).value == ""
+        await pilot.press("escape")
+        await until(pilot, lambda: kiosk.screen is start)
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: isinstance(kiosk.screen, AdminExitScreen))
+        for _ in range(3):
+            await pilot.press(*"0000", "enter")
+        await until(pilot, lambda: kiosk.screen is start)
+        assert kiosk.is_running
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: isinstance(kiosk.screen, AdminExitScreen))
+        await pilot.press(*"2468", "enter")
+        await until(pilot, lambda: not kiosk.is_running)
