@@ -63,6 +63,7 @@ from queue_protocol.messages import (
     GetSnapshot,
     IssueTicket,
     Priority,
+    QueueChanged,
     Role,
     ServiceItemView,
     Snapshot,
@@ -124,6 +125,7 @@ class KioskApp(App[None]):
         self.priorities = priorities
         self.client: QueueClient | None = None
         self.snapshot: Snapshot | None = None
+        self.waiting: dict[str, int] = {}  # per category, from the snapshot and queue_changed
         self.online = False
         self.fatal: str | None = None  # the error code of a server that refused this kiosk
         self.last_ticket: IssuedTicket | None = None  # for tests and the log
@@ -218,6 +220,10 @@ class KioskApp(App[None]):
                 self.online = False
                 self._update_status()
             elif isinstance(notice, EventReceived):
+                if isinstance(notice.event, QueueChanged):
+                    self.waiting.update({q.category: q.waiting for q in notice.event.queues})
+                    if isinstance(self.screen, StartScreen):
+                        self.screen.update_waiting()
                 # After a close-out the hall is usually closed: the closed screen follows.
                 if notice.event.name in ("config_changed", "day_closed") and not notice.replayed:
                     self.refresh_snapshot()
@@ -245,6 +251,7 @@ class KioskApp(App[None]):
             != (snapshot.categories, snapshot.items, snapshot.hall)
         )
         self.snapshot = snapshot
+        self.waiting = {q.category: q.waiting for q in snapshot.queues}
         if not self.screen_stack:  # a reply that arrives while the app is shutting down
             return
         top = self.screen

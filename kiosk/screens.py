@@ -4,8 +4,10 @@ ticket, check-in, notices, the closed screen, and the administrator's exit."""
 from __future__ import annotations
 
 import hmac
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import on
@@ -18,7 +20,7 @@ from textual.widgets import Button, Input, Static
 from display.bigtext import big
 from kiosk.i18n import Texts
 from kiosk.printing import PrintResult
-from queue_protocol.messages import Priority, TicketReply, TicketState, TicketView
+from queue_protocol.messages import CategoryView, Priority, TicketReply, TicketState, TicketView
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
@@ -38,6 +40,30 @@ class KioskScreen(Screen[None]):
 
     def go_home(self) -> None:
         self.kiosk.go_home(self)
+
+
+class Countdown(Static):
+    """ "60 秒后自动返回首页", counting down each second (by the kiosk's clock) while the
+    screen's own timer takes it home."""
+
+    def __init__(self, seconds: float, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.seconds = seconds
+
+    def on_mount(self) -> None:
+        self.ends = self.kiosk.clock() + timedelta(seconds=self.seconds)
+        self.tick()
+        self.set_interval(1.0, self.tick)
+
+    @property
+    def kiosk(self) -> KioskApp:
+        return cast("KioskApp", self.app)
+
+    def remaining(self) -> int:
+        return max(0, math.ceil((self.ends - self.kiosk.clock()).total_seconds()))
+
+    def tick(self) -> None:
+        self.update(self.kiosk.t("returning", s=str(self.remaining())))
 
 
 class Header(Horizontal):
@@ -82,14 +108,22 @@ class StartScreen(KioskScreen):
             with Grid(id="categories"):
                 for n, category in enumerate(self.kiosk.categories, start=1):
                     yield Button(
-                        f"{n}  {category.name}\n{category.prefix}",
-                        id=f"cat-{category.code}",
-                        classes="category",
+                        self.label(n, category), id=f"cat-{category.code}", classes="category"
                     )
             with Horizontal(id="actions"):
                 yield Button(t("check_in"), id="check-in", variant="primary")
                 yield Button(t("language"), id="language")
             yield Static(self.kiosk.status_text(), id="status")
+
+    def label(self, n: int, category: CategoryView) -> str:
+        """A category's button: its key and name, its letter and how many are waiting."""
+        waiting = self.kiosk.t("waiting_n", n=self.kiosk.waiting.get(category.code, 0))
+        return f"{n}  {category.name}\n{category.prefix}  ·  {waiting}"
+
+    def update_waiting(self) -> None:
+        for n, category in enumerate(self.kiosk.categories, start=1):
+            for button in self.query(f"#cat-{category.code}").results(Button):
+                button.label = self.label(n, category)
 
     def update_status(self) -> None:
         # Absent while the screen recomposes after a configuration change; the new
@@ -348,7 +382,7 @@ class TicketScreen(KioskScreen):
             with Horizontal(classes="buttons"):
                 yield Button(t("done"), id="done", variant="primary")
                 yield Button(t("reprint"), id="reprint", classes="-hidden")
-            yield Static(t("returning", s=f"{self.kiosk.reset_after:.0f}"), id="returning")
+            yield Countdown(self.kiosk.reset_after, id="returning")
 
     def on_mount(self) -> None:
         self.set_timer(self.kiosk.reset_after, self.go_home)
@@ -458,7 +492,7 @@ class NoticeScreen(KioskScreen):
                 if self.retry is not None:
                     yield Button(t("retry"), id="retry", variant="warning")
                 yield Button(t("back"), id="done", variant="primary")
-            yield Static(t("returning", s=f"{self.kiosk.reset_after:.0f}"), id="returning")
+            yield Countdown(self.kiosk.reset_after, id="returning")
 
     def on_mount(self) -> None:
         self.set_timer(self.kiosk.reset_after, self.go_home)

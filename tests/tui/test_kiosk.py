@@ -584,3 +584,34 @@ async def test_the_administrator_leaves_with_the_pin(url: str, clock: Clock) -> 
         await until(pilot, lambda: isinstance(kiosk.screen, AdminExitScreen))
         await pilot.press(*"2468", "enter")
         await until(pilot, lambda: not kiosk.is_running)
+
+
+async def test_the_return_to_the_start_counts_down(kiosk: KioskApp, clock: Clock) -> None:
+    """The ticket screen's "N 秒后自动返回首页" counts down with the clock."""
+    async with kiosk.run_test(size=SIZE) as pilot:
+        app = await ready(pilot)
+        await pilot.click("#cat-SW")
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await pilot.click("#prio-normal")
+        await ticket_shown(pilot)
+        assert text_of(app, "#returning") == "600 秒后自动返回首页"
+        clock.advance(seconds=42)
+        await until(pilot, lambda: text_of(app, "#returning") == "558 秒后自动返回首页")
+
+
+async def test_the_start_screen_shows_how_many_wait_per_category(
+    kiosk: KioskApp, connect: Connect
+) -> None:
+    """Each category's button says how many wait, kept current from queue_changed."""
+    async with kiosk.run_test(size=SIZE) as pilot:
+        app = await ready(pilot)
+
+        def label(code: str) -> str:
+            return str(app.screen.query_one(f"#cat-{code}", Button).label)
+
+        assert "等候 0 人" in label("SW")
+        other = await connect("kiosk")
+        for _ in range(2):
+            await other.request(IssueTicket, category="SW")
+        await until(pilot, lambda: "等候 2 人" in label("SW"))
+        assert "等候 0 人" in label("QY")
