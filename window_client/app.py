@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -91,6 +92,7 @@ class WindowApp(App[None]):
         self.online = False
         self.retry_in = 0.0
         self.busy: _Request | None = None  # the action waiting for its reply
+        self.busy_since = 0.0  # time.monotonic() when it was sent
         self.work_screen: WorkScreen | None = None
         self.login_screen: LoginScreen | None = None
 
@@ -248,6 +250,7 @@ class WindowApp(App[None]):
             return
         if not quiet:
             self.busy = request
+            self.busy_since = time.monotonic()
             self.refresh_desk()
         self.run_worker(self._send(self.client, request, quiet), group="requests")
 

@@ -67,6 +67,10 @@ STRINGS: dict[str, dict[Language, str]] = {
         "en": "✖ Connection lost, reconnecting (next try in {retry:.1f} s)…",
     },
     "conn.back": {"zh": "已重新连接", "en": "Reconnected"},
+    "conn.waiting": {
+        "zh": "⏳ 等待服务器：{action} {s} 秒",
+        "en": "⏳ Waiting for the server: {action} {s} s",
+    },
     # window states
     "state.closed": {"zh": "关闭", "en": "Closed"},
     "state.idle": {"zh": "空闲", "en": "Idle"},

@@ -848,3 +848,33 @@ async def test_a_work_screen_going_away_is_never_drawn(app: WindowApp) -> None:
         await until(pilot, lambda: not screen.ready, "the work screen unmounted")
         screen.render_desk()
         assert not screen.showing
+
+
+async def test_an_action_the_server_holds_is_shown_waiting_with_its_time(
+    app: WindowApp, connect: Connect, server: QueueServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server holds the call's commit: the top line says the call is waiting for the
+    server and for how long (not 已连接), until the reply comes."""
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="SW")
+    held = asyncio.Event()
+    release = asyncio.Event()
+    commit = server._commit
+
+    async def slow_commit(staged: Any) -> Any:
+        if any(rid and rid.startswith("held-") for rid in staged.rids):
+            held.set()
+            await release.wait()
+        return await commit(staged)
+
+    monkeypatch.setattr(server, "_commit", slow_commit)
+    monkeypatch.setattr(app, "new_request_id", lambda: f"held-{uuid.uuid4().hex}")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await log_in(pilot, 11)
+        await pilot.press("n")
+        await until(pilot, held.is_set, "the server holding the call")
+        await until(pilot, lambda: "等待服务器：叫号" in text(app, "#conn-status"), "the wait")
+        assert screen.query_one("#act-call_next", Button).disabled
+        release.set()
+        await until(pilot, lambda: app.desk.current is not None, "the call's reply")
+        await until(pilot, lambda: text(app, "#conn-status") == "● 已连接", "online again")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -74,6 +75,23 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("close", "q", "act.close"),
 )
 ACTION_NAMES = frozenset(name for name, _, _ in ACTIONS)
+# The action each request is sent for, to say which one is waiting for the server.
+REQUEST_ACTIONS = {
+    "call_next": "call_next",
+    "recall": "recall",
+    "start_service": "start",
+    "finish_service": "finish",
+    "end_chain": "end_chain",
+    "mark_no_show": "no_show",
+    "transfer": "transfer",
+    "call_ticket": "call_number",
+    "reinstate": "reinstate",
+    "pause_window": "pause",
+    "resume_window": "resume",
+    "close_window": "close",
+}
+LABELS = {name: label for name, _, label in ACTIONS}
+SHOW_WAITING_AFTER = 1.0  # seconds: a reply slower than this is shown as waiting
 
 
 class WorkScreen(Screen[None]):
@@ -153,7 +171,7 @@ class WorkScreen(Screen[None]):
                 t("work.window", name=window.name, number=window.number),
             )
         set_text(self.query_one("#staff-name", Static), t("work.staff", name=desk.staff_name))
-        set_text(self.query_one("#conn-status", Static), t("conn.online") if app.online else "")
+        set_text(self.query_one("#conn-status", Static), self._connection_text())
         banner = self.query_one("#offline-banner", Static)
         banner.display = not app.online
         if not app.online:
@@ -164,6 +182,19 @@ class WorkScreen(Screen[None]):
         for name in ACTION_NAMES:
             self.query_one(f"#act-{name}", Button).disabled = not self.allowed(name)
         self.refresh_bindings()
+
+    def _connection_text(self) -> str:
+        """Online, or the action that has waited for its reply for over a second."""
+        app = self._app
+        if not app.online:
+            return ""
+        waited = time.monotonic() - app.busy_since
+        if app.busy is not None and waited >= SHOW_WAITING_AFTER:
+            verb = str(getattr(app.busy, "type", ""))  # every request model has one
+            action = REQUEST_ACTIONS.get(verb)
+            what = t(LABELS[action]) if action else verb
+            return t("conn.waiting", action=what, s=int(waited))
+        return t("conn.online")
 
     def allowed(self, action: str) -> bool:
         app = self._app
