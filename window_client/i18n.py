@@ -60,6 +60,10 @@ STRINGS: dict[str, dict[Language, str]] = {
     "closed.why.offline": {"zh": "离线过久", "en": "offline too long"},
     "closed.why.closed_by_supervisor": {"zh": "值班主任关闭", "en": "by a supervisor"},
     "closed.why.moved": {"zh": "该账号在其他窗口登录", "en": "the account logged in elsewhere"},
+    # durations (waits, service times): in words, never like a clock time
+    "duration.hours": {"zh": "{h}小时{m}分", "en": "{h} h {m} min"},
+    "duration.minutes": {"zh": "{m}分{s}秒", "en": "{m} min {s} s"},
+    "duration.seconds": {"zh": "{s}秒", "en": "{s} s"},
     # connection
     "conn.online": {"zh": "● 已连接", "en": "● Online"},
     "conn.offline": {
@@ -337,8 +341,13 @@ def t(key: str, **fields: object) -> str:
 
 
 def duration(seconds: float) -> str:
-    """A short human duration, e.g. 7:05 or 1:02:03 (never negative)."""
+    """A short human duration in words, e.g. 7分05秒 / 7 min 05 s, 1小时02分 / 1 h 02 min
+    (never negative). Not 7:05, which reads as a time of day."""
     total = max(0, int(seconds))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    if hours:
+        return t("duration.hours", h=hours, m=f"{minutes:02d}")
+    if minutes:
+        return t("duration.minutes", m=minutes, s=f"{secs:02d}")
+    return t("duration.seconds", s=secs)

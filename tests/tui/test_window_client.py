@@ -878,3 +878,23 @@ async def test_an_action_the_server_holds_is_shown_waiting_with_its_time(
         release.set()
         await until(pilot, lambda: app.desk.current is not None, "the call's reply")
         await until(pilot, lambda: text(app, "#conn-status") == "● 已连接", "online again")
+
+
+def test_durations_read_as_durations_not_times_of_day() -> None:
+    """A wait of 17 min 53 s was shown as 17:53, which reads as a time of day."""
+    from window_client.i18n import duration, language, set_language
+
+    before = language()
+    try:
+        set_language("zh")
+        assert [duration(s) for s in (7, 65, 1073, 3725, -3)] == [
+            "7秒",
+            "1分05秒",
+            "17分53秒",
+            "1小时02分",
+            "0秒",
+        ]
+        set_language("en")
+        assert [duration(s) for s in (7, 1073, 3725)] == ["7 s", "17 min 53 s", "1 h 02 min"]
+    finally:
+        set_language(before)
