@@ -81,6 +81,7 @@ STRINGS: dict[str, dict[Language, str]] = {
     "state.calling": {"zh": "呼叫中", "en": "Calling"},
     "state.serving": {"zh": "办理中", "en": "Serving"},
     "state.paused": {"zh": "暂停", "en": "Paused"},
+    "state.offline": {"zh": "离线", "en": "Offline"},
     "ticket.state.waiting": {"zh": "等候", "en": "waiting"},
     "ticket.state.called": {"zh": "已呼叫", "en": "called"},
     "ticket.state.serving": {"zh": "办理中", "en": "serving"},
@@ -167,6 +168,11 @@ STRINGS: dict[str, dict[Language, str]] = {
     "transfer.reason": {"zh": "转移原因", "en": "Reason"},
     "transfer.need_target": {"zh": "请选择目标类别或窗口", "en": "Choose a category or window"},
     "transfer.need_reason": {"zh": "请填写转移原因", "en": "Give a reason"},
+    "transfer.window_not_serving": {
+        "zh": "{window}：现在无人办理，票将等到该窗口开启。再按确定仍转移。",
+        "en": "{window}: nobody serves there now; the ticket waits until it opens. "
+        "Press OK again to transfer anyway.",
+    },
     "pause.heading": {"zh": "暂停窗口", "en": "Pause the window"},
     "pause.reason": {"zh": "暂停原因", "en": "Reason"},
     "pause.presets": {

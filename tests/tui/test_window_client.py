@@ -237,8 +237,18 @@ async def test_transfer_to_a_category_and_to_a_named_window(
         dialog = app.screen
         await pilot.click("#kind-window")
         dialog.query_one("#to-window", Select).value = 12
+        shown = dialog.query_one("#to-window SelectCurrent #label", Static)
+        await until(pilot, lambda: "12" in str(shown.content), "window 12 chosen")
+        assert str(shown.content).endswith("· 离线")  # nobody is logged in at window 12
         dialog.query_one("#reason", Input).focus()
         await pilot.press(*"need", "enter")
+        await until(
+            pilot,
+            lambda: "现在无人办理" in str(dialog.query_one(".dialog-problem", Static).content),
+            "the warning that window 12 is not serving",
+        )
+        assert app.desk.window_state is WindowState.SERVING  # not sent yet
+        await pilot.press("enter")  # OK again: transfer anyway
         await until(pilot, lambda: app.desk.window_state is WindowState.IDLE, "idle after transfer")
 
     first = await ticket_state(service, "C001")

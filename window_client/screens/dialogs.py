@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, RadioButton, RadioSet, Select, Static
 from textual.widgets.option_list import Option
 
-from queue_protocol.messages import CategoryView, TicketView, WindowView
+from queue_protocol.messages import CategoryView, TicketView, WindowState, WindowView
 from window_client.i18n import t
 
 T = TypeVar("T")
@@ -70,6 +70,17 @@ class ConfirmDialog(_Dialog[str]):
         self.dismiss("yes")
 
 
+def serving(window: WindowView) -> bool:
+    """Whether someone works at the window now (a transferred ticket is called soon)."""
+    return window.connected and window.state not in (WindowState.CLOSED, WindowState.PAUSED)
+
+
+def window_choice(window: WindowView) -> str:
+    """A window in the transfer list: number, name, and its state (离线 when no client)."""
+    state = t(f"state.{window.state.value}") if window.connected else t("state.offline")
+    return f"{window.number} {window.name} · {state}"
+
+
 class TransferDialog(_Dialog[TransferChoice]):
     """Transfer the ticket being served to another category or to a named window."""
 
@@ -85,6 +96,7 @@ class TransferDialog(_Dialog[TransferChoice]):
         self._categories = categories
         self._windows = windows
         self._current_category = current_category
+        self._warned: int | None = None  # the closed window the sender was warned about
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="transfer-dialog"):
@@ -102,7 +114,7 @@ class TransferDialog(_Dialog[TransferChoice]):
                 prompt=t("transfer.to_category"),
             )
             yield Select(
-                [(f"{w.number} {w.name}", w.number) for w in self._windows],
+                [(window_choice(w), w.number) for w in self._windows],
                 id="to-window",
                 prompt=t("transfer.to_window"),
             )
@@ -131,6 +143,12 @@ class TransferDialog(_Dialog[TransferChoice]):
         target_window = window if by_window and isinstance(window, int) else None
         if target_category is None and target_window is None:
             self.complain(t("transfer.need_target"))
+            return
+        chosen = next((w for w in self._windows if w.number == target_window), None)
+        if chosen is not None and not serving(chosen) and self._warned != chosen.number:
+            # The ticket would wait for a window nobody works at: say so once; OK again sends.
+            self._warned = chosen.number
+            self.complain(t("transfer.window_not_serving", window=window_choice(chosen)))
             return
         if not reason:
             self.complain(t("transfer.need_reason"))
