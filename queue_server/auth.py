@@ -100,8 +100,12 @@ def check_form(hello: Hello) -> None:
 def staff_principal(hello: Hello, staff: StaffRow | None, password_ok: bool) -> Principal:
     """The principal of a staff hello whose password has been checked; AUTH_FAILED does not
     say which part was wrong."""
-    if staff is None or not password_ok or staff.disabled:
+    if staff is None or not password_ok:
         raise ProtocolError(ErrorCode.AUTH_FAILED, "wrong account or password")
+    if staff.disabled:  # the right password: say why, not "wrong password"
+        raise ProtocolError(
+            ErrorCode.AUTH_FAILED, f"{staff.account} is disabled", reason="account_disabled"
+        )
     staff_role = StaffRole(staff.role)
     if hello.role is Role.ADMIN and staff_role is StaffRole.STAFF:
         raise ProtocolError(

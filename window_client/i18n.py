@@ -214,6 +214,10 @@ STRINGS: dict[str, dict[Language, str]] = {
     "error.title": {"zh": "服务器拒绝了操作", "en": "The server refused"},
     # error replies: the text comes from the code and the reply's structured fields
     "error.auth_failed": {"zh": "账号或密码错误", "en": "Wrong account or password"},
+    "error.account_disabled": {
+        "zh": "该账号已停用，请联系管理员",
+        "en": "This account is disabled; ask an administrator",
+    },
     "error.account_locked": {
         "zh": "密码错误次数过多，账号已锁定至 {time}",
         "en": "Too many wrong passwords: the account is locked until {time}",

@@ -71,6 +71,8 @@ def describe(error: ErrorReply, *, asked: Asked | None = None, timezone: str) ->
     asked = asked or Asked()
     code, reason = error.code, error.reason
     if code is ErrorCode.AUTH_FAILED:
+        if reason == "account_disabled":
+            return t("error.account_disabled")
         return t("error.auth_failed")
     if code is ErrorCode.ACCOUNT_LOCKED:
         if error.at is None:

@@ -194,12 +194,18 @@ async def test_auth_failure_does_not_say_which_part_was_wrong(url: str) -> None:
 
 
 async def test_disabled_staff_cannot_log_in(url: str, service: HallService) -> None:
-    """A disabled account is refused with auth_failed; enabled again, it logs in."""
+    """A disabled account is refused with auth_failed, saying so (reason account_disabled)
+    only to its right password; enabled again, it logs in."""
     service.set_staff_disabled("ck04", True)
     async with connect(url) as ws:
         before = dump_db(service.engine)
-        await expect_error(ws, window_hello(4), ErrorCode.AUTH_FAILED)
+        refused = await expect_error(ws, window_hello(4), ErrorCode.AUTH_FAILED)
+        assert refused["reason"] == "account_disabled"
         assert dump_db(service.engine) == before
+    async with connect(url) as ws:
+        wrong = staff_hello("ck04", 4, password="not-the-password")
+        refused = await expect_error(ws, wrong, ErrorCode.AUTH_FAILED)
+        assert refused["reason"] is None  # a wrong password learns nothing of the account
     service.set_staff_disabled("ck04", False)
     async with session(url, window_hello(4)) as ws:
         await assert_alive(ws)

@@ -778,6 +778,11 @@ def refusal(code: ErrorCode, **fields: Any) -> ErrorReply:
     ("language", "error", "expected"),
     [
         ("zh", refusal(ErrorCode.AUTH_FAILED), "账号或密码错误"),
+        (
+            "zh",
+            refusal(ErrorCode.AUTH_FAILED, reason="account_disabled"),
+            "该账号已停用，请联系管理员",
+        ),
         ("zh", refusal(ErrorCode.ACCOUNT_LOCKED, at=AT_1015), "账号已锁定至 10:15"),
         ("en", refusal(ErrorCode.ACCOUNT_LOCKED, at=AT_1015), "locked until 10:15"),
         (
