@@ -63,6 +63,12 @@ class WindowApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "quit", show=False, priority=True)
     ]
+    # Textual's command palette and its Ctrl+C hint speak English only.
+    ENABLE_COMMAND_PALETTE = False
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C: say, in the staff member's language, that Ctrl+Q quits."""
+        self.notify(t("help.quit"), title=t("help.quit_title"))
 
     def __init__(
         self,

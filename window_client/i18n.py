@@ -161,6 +161,11 @@ STRINGS: dict[str, dict[Language, str]] = {
     },
     "act.cancel": {"zh": "取消", "en": "Cancel"},
     "act.quit": {"zh": "退出程序", "en": "Quit"},
+    "help.quit_title": {"zh": "要退出吗？", "en": "Quit?"},
+    "help.quit": {
+        "zh": "按 Ctrl+Q 退出程序（关窗请按 Q）",
+        "en": "Press Ctrl+Q to quit (Q closes the window)",
+    },
     # dialogs
     "transfer.heading": {"zh": "转移 {number}", "en": "Transfer {number}"},
     "transfer.to_category": {"zh": "转到业务类别", "en": "To a category"},

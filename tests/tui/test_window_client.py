@@ -913,3 +913,17 @@ def test_durations_read_as_durations_not_times_of_day() -> None:
         assert [duration(s) for s in (7, 1073, 3725)] == ["7 s", "17 min 53 s", "1 h 02 min"]
     finally:
         set_language(before)
+
+
+async def test_ctrl_c_says_how_to_quit_in_the_staff_language(app: WindowApp) -> None:
+    """Textual's own hint is English ("Do you want to quit?"); the desk says it in Chinese,
+    and there is no (English) command palette."""
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: bool(app._notifications), "the hint")
+        [hint] = list(app._notifications)
+        assert (hint.title, hint.message) == ("要退出吗？", "按 Ctrl+Q 退出程序（关窗请按 Q）")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen)
