@@ -64,6 +64,9 @@ STRINGS: dict[str, dict[Language, str]] = {
     "duration.hours": {"zh": "{h}小时{m}分", "en": "{h} h {m} min"},
     "duration.minutes": {"zh": "{m}分{s}秒", "en": "{m} min {s} s"},
     "duration.seconds": {"zh": "{s}秒", "en": "{s} s"},
+    "duration.short.hours": {"zh": "{h}时{m}分", "en": "{h}h{m}m"},
+    "duration.short.minutes": {"zh": "{m}分{s}秒", "en": "{m}m{s}s"},
+    "duration.short.seconds": {"zh": "{s}秒", "en": "{s}s"},
     # connection
     "conn.online": {"zh": "● 已连接", "en": "● Online"},
     "conn.offline": {
@@ -121,26 +124,26 @@ STRINGS: dict[str, dict[Language, str]] = {
     # queue panel
     "queue.heading": {"zh": "本窗口排队情况", "en": "Queue for this window"},
     "queue.category": {"zh": "类别", "en": "Category"},
-    "queue.waiting": {"zh": "等候", "en": "Waiting"},
+    "queue.waiting": {"zh": "等候", "en": "Wait"},
     "queue.longest": {"zh": "最长等候", "en": "Longest"},
     "queue.target": {"zh": "目标", "en": "Target"},
     "today.heading": {"zh": "今日本窗口", "en": "Today at this window"},
     "today.served": {"zh": "已办结 {n}", "en": "Served {n}"},
     "today.no_shows": {"zh": "过号 {n}", "en": "No-shows {n}"},
-    "today.mean": {"zh": "平均办理 {t}", "en": "Mean service {t}"},
+    "today.mean": {"zh": "平均办理 {t}", "en": "Mean {t}"},
     # actions
-    "act.call_next": {"zh": "叫号", "en": "Call next"},
+    "act.call_next": {"zh": "叫号", "en": "Next"},
     "act.recall": {"zh": "重呼", "en": "Recall"},
     "act.start": {"zh": "开始办理", "en": "Start"},
     "act.finish": {"zh": "办结", "en": "Finish"},
     "act.no_show": {"zh": "过号", "en": "No-show"},
     "act.transfer": {"zh": "转移", "en": "Transfer"},
-    "act.call_number": {"zh": "指定叫号", "en": "Call number"},
-    "act.reinstate": {"zh": "恢复过号", "en": "Reinstate"},
+    "act.call_number": {"zh": "指定叫号", "en": "Call no."},
+    "act.reinstate": {"zh": "恢复过号", "en": "Restore"},
     "act.pause": {"zh": "暂停", "en": "Pause"},
     "act.resume": {"zh": "恢复服务", "en": "Resume"},
-    "act.close": {"zh": "关窗退出", "en": "Close & log out"},
-    "act.end_chain": {"zh": "结束一链", "en": "End chain"},
+    "act.close": {"zh": "关窗退出", "en": "Close"},
+    "act.end_chain": {"zh": "结束一链", "en": "End all"},
     "act.ok": {"zh": "确定", "en": "OK"},
     "confirm.no_show": {
         "zh": "将 {number} 标记为过号？",
@@ -355,14 +358,16 @@ def t(key: str, **fields: object) -> str:
     return text.format(**fields) if fields else text
 
 
-def duration(seconds: float) -> str:
-    """A short human duration in words, e.g. 7分05秒 / 7 min 05 s, 1小时02分 / 1 h 02 min
-    (never negative). Not 7:05, which reads as a time of day."""
+def duration(seconds: float, *, short: bool = False) -> str:
+    """A human duration in words, e.g. 7分05秒 / 7 min 05 s, 1小时02分 / 1 h 02 min
+    (never negative); `short` for table columns: 7分05秒 / 7m05s. Not 7:05, which reads as
+    a time of day."""
     total = max(0, int(seconds))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
+    form = "duration.short." if short else "duration."
     if hours:
-        return t("duration.hours", h=hours, m=f"{minutes:02d}")
+        return t(form + "hours", h=hours, m=f"{minutes:02d}")
     if minutes:
-        return t("duration.minutes", m=minutes, s=f"{secs:02d}")
-    return t("duration.seconds", s=secs)
+        return t(form + "minutes", m=minutes, s=f"{secs:02d}")
+    return t(form + "seconds", s=secs)

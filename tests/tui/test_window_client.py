@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 from textual.css.query import NoMatches
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
@@ -502,7 +503,7 @@ async def test_english_with_lang_en(url: str, settings_path: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         assert "Window login" in text(app, "#login-heading")
         screen = await log_in(pilot, 1)
-        assert "Call next [N]" in str(screen.query_one("#act-call_next", Button).label)
+        assert "Next [N]" in str(screen.query_one("#act-call_next", Button).label)
 
 
 # -- one-chain visits (一链办理) -----------------------------------------------------------
@@ -927,3 +928,27 @@ async def test_ctrl_c_says_how_to_quit_in_the_staff_language(app: WindowApp) -> 
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert isinstance(app.screen, LoginScreen)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_every_button_and_column_heading_fits_uncut(
+    url: str, settings_path: Path, connect: Connect, language: Language, size: tuple[int, int]
+) -> None:
+    """At 80x24 and 120x40, in both languages, each action button shows its whole label
+    with its key, and each heading of the queue table fits its column."""
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="SW")
+    app = make_app(server=url, settings_path=settings_path, language=language)
+    async with app.run_test(size=size) as pilot:
+        screen = await log_in(pilot, 11)
+        await until(pilot, lambda: bool(app.desk.queues), "the queue figures")
+        for button in screen.query("#actions Button").results(Button):
+            label = str(button.label)
+            assert cell_len(label) <= button.content_size.width, (label, button.content_size)
+            assert label.endswith("]"), label  # the key hint is there
+        table = str(screen.query_one("#queue-table", Static).content).splitlines()
+        for heading in ("queue.category", "queue.waiting", "queue.longest", "queue.target"):
+            assert i18n.t(heading) in table[0], (heading, table[0])
+        width = screen.query_one("#queue-table").content_size.width
+        assert all(cell_len(line) <= width for line in table), table

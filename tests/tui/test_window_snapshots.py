@@ -18,6 +18,7 @@ from queue_server.service import HallService
 from tests.conftest import KIOSK_TOKEN, Clock
 from tests.tui.test_window_client import log_in, until
 from window_client.app import WindowApp, make_app
+from window_client.i18n import Language
 from window_client.screens.dialogs import EndChainDialog, TransferDialog
 
 SIZE = (120, 40)
@@ -137,6 +138,31 @@ def test_work_screen_while_serving(
         await serving_scene(pilot, clock, threaded_url)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize(
+    ("language", "size"),
+    [("zh", SMALL), ("en", SMALL), ("en", SIZE)],
+    ids=["zh-80x24", "en-80x24", "en-120x40"],
+)
+def test_work_screen_while_serving_in_each_language_and_size(
+    snap_compare: SnapCompare,
+    threaded_url: str,
+    clock: Clock,
+    tmp_path: Path,
+    language: Language,
+    size: tuple[int, int],
+) -> None:
+    """Every part of the work screen fits at 80x24 and 120x40, in Chinese and in English:
+    the queue table, today's figures, each button with its key."""
+    app = make_app(
+        server=threaded_url, settings_path=tmp_path / "s.json", clock=clock, language=language
+    )
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await serving_scene(pilot, clock, threaded_url)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def test_transfer_dialog(

@@ -13,8 +13,9 @@ from window_client.i18n import duration, t
 from window_client.state import DeskState
 from window_client.widgets.text_update import pad, set_text
 
-# Column widths in terminal cells: category, waiting, longest wait, target.
-COLUMNS = (16, 5, 9, 5)
+# Column widths in terminal cells: category, waiting, longest wait, target (each number
+# column with a space before it). 35 in all: the panel's width at 80 columns.
+COLUMNS = (14, 5, 9, 7)
 
 
 class QueuePanel(Vertical):
@@ -40,7 +41,7 @@ class QueuePanel(Vertical):
             stat = desk.queues.get(category.code)
             waiting = stat.waiting if stat else 0
             oldest = stat.oldest_queued_at if stat else None
-            longest = duration((now - oldest).total_seconds()) if oldest else "—"
+            longest = duration((now - oldest).total_seconds(), short=True) if oldest else "—"
             line = (
                 pad(f"{category.prefix} {category.name}", a)
                 + pad(str(waiting), b, right=True)
@@ -57,7 +58,7 @@ class QueuePanel(Vertical):
             [
                 t("today.served", n=today.served),
                 t("today.no_shows", n=today.no_shows),
-                t("today.mean", t=duration(mean) if mean is not None else "—"),
+                t("today.mean", t=duration(mean, short=True) if mean is not None else "—"),
             ]
         )
         set_text(self.query_one("#today-figures", Static), figures)
