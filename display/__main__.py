@@ -10,7 +10,7 @@ from pathlib import Path
 
 from platformdirs import user_log_path
 
-from display.app import DisplayOptions, make_app
+from display.app import LAYOUTS, DisplayOptions, make_app
 from display.voice import VoiceSettings
 
 
@@ -63,7 +63,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="do not play through the sound card (only --audio-dir)",
     )
-    p.add_argument("--no-voice", action="store_true", help="no announcements at all")
+    p.add_argument("--no-voice", action="store_true", help="no announcements at all (无声叫号)")
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="hall",
+        help="hall: the newest call large and the last calls (综合屏, default); windows: a "
+        "row per window with its number now; window: the screen above one window (--window)",
+    )
+    p.add_argument("--window", type=int, help="the window a --layout window screen is above")
     p.add_argument(
         "--watchdog", type=float, default=15.0, help="seconds before a silent engine is restarted"
     )
@@ -74,6 +82,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where logs go, since the screen hides stderr (default: %(default)s)",
     )
     args = p.parse_args(argv)
+    if args.layout == "window" and args.window is None:
+        p.error("--layout window needs --window N (the window the screen is above)")
     if not 0.0 <= args.volume <= 1.0:
         p.error("--volume must be between 0.0 and 1.0")
     if args.repeat < 1:
@@ -116,6 +126,8 @@ def main(argv: list[str] | None = None) -> None:
         playback=not args.no_playback,
         audio_dir=args.audio_dir,
         watchdog_seconds=args.watchdog,
+        layout=args.layout,
+        window=args.window,
     )
     make_app(options).run()
 

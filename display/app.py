@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rich.cells import set_cell_size
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -60,6 +62,7 @@ from queue_protocol.messages import (
     TicketRequeued,
     TicketView,
     WindowChanged,
+    WindowState,
     WindowView,
 )
 
@@ -87,6 +90,15 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "refused": "服务器拒绝了本屏幕（{reason}），请联系管理员",
         "people": "{count}人",
         "step": "第{step}/{steps}步 {name}",
+        "col_window": "窗口",
+        "col_name": "名称",
+        "col_number": "当前号",
+        "col_state": "状态",
+        "state_closed": "暂停办理",
+        "state_paused": "暂停服务",
+        "state_calling": "请 {number} 号",
+        "state_serving": "办理中",
+        "state_idle": "等候叫号",
     },
     "en": {
         "now": "Number {number}, please go to window {window}",
@@ -106,6 +118,15 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "refused": "The server refused this screen ({reason}); please call an administrator",
         "people": "{count}",
         "step": "Step {step}/{steps}: {name}",
+        "col_window": "Window",
+        "col_name": "Name",
+        "col_number": "Now",
+        "col_state": "State",
+        "state_closed": "Closed",
+        "state_paused": "Paused",
+        "state_calling": "Calling {number}",
+        "state_serving": "Serving",
+        "state_idle": "Open",
     },
 }
 
@@ -126,6 +147,14 @@ class DisplayOptions:
     animate: bool = True  # flashing; tests turn it off for deterministic screenshots
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     backoff: Backoff | None = None
+    # 综合屏 (the hall: newest call large, the last calls), 窗口一览 (a row per window: its
+    # number now, or 暂停/关闭), or 窗口屏 (the small screen above one window, `window`).
+    layout: str = "hall"
+    window: int | None = None
+
+
+LAYOUTS = ("hall", "windows", "window")
+ROW_CELLS = (8, 24, 10, 16)  # 窗口一览 columns: window, name, number now, state
 
 
 @dataclass(frozen=True)
@@ -206,6 +235,17 @@ class CallScreenApp(App[None]):
             yield Static("", id="voice-mark")
             yield Static("", id="clock")
         yield Static("", id="banner")
+        if self.options.layout == "windows":
+            yield Static("", id="window-rows")
+            yield Static("", id="waiting")
+            yield Static("", id="notice")
+            return
+        if self.options.layout == "window":
+            with Vertical(id="desk"):
+                yield Static("", id="desk-name")
+                yield BigText("", id="desk-number")
+                yield Static("", id="desk-state")
+            return
         with Horizontal(id="main"):
             with Vertical(id="now"):
                 yield Static("", id="now-sentence")
@@ -320,6 +360,7 @@ class CallScreenApp(App[None]):
         self._show_clock()
         self._show_calls()
         self._show_waiting()
+        self._show_windows()
 
     def apply_event(self, received: EventReceived) -> None:
         """Update the screen; speak a call or recall unless it was replayed."""
@@ -345,6 +386,7 @@ class CallScreenApp(App[None]):
             # Offline or closed windows (reason offline, day_closed, …) stay known: a zone
             # screen's categories come from its windows' profiles, whatever their state.
             self.windows[event.window.number] = event.window
+            self._show_windows()
         elif isinstance(event, DayClosed):
             self.close_day(event.seq)
         elif isinstance(event, TicketRequeued):
@@ -404,10 +446,48 @@ class CallScreenApp(App[None]):
         now = self.options.clock().astimezone(self.timezone)
         self.query_one("#clock", Static).update(now.strftime("%Y-%m-%d %H:%M:%S"))
         self.query_one("#hall-name", Static).update(self.hall_name or "一窗")
-        self.query_one("#notice", Static).update(self.notice)
+        for notice in self.query("#notice").results(Static):  # the 窗口屏 has none
+            notice.update(self.notice)
+
+    def _show_windows(self) -> None:
+        """The window-row and single-window layouts: each window's number now, or its state."""
+        if not self._live():
+            return
+        if self.options.layout == "windows":
+
+            def row(*cells: str) -> str:
+                return "".join(set_cell_size(c, w) for c, w in zip(cells, ROW_CELLS, strict=True))
+
+            headings = [self.text[k] for k in ("col_window", "col_name", "col_number", "col_state")]
+            rows = Text(row(*headings) + "\n", style="bold #8fb3e8")
+            for _, shown in sorted(self.windows.items()):
+                cells = (str(shown.number), shown.name, shown.ticket_number or "")
+                rows.append(row(*cells, self._state_of(shown)) + "\n", style="bold")
+            self.query_one("#window-rows", Static).update(rows)
+        elif self.options.layout == "window":
+            window = self.windows.get(self.options.window or 0)
+            name = f"{window.number} {window.name}" if window else str(self.options.window)
+            self.query_one("#desk-name", Static).update(name)
+            number = window.ticket_number if window is not None else None
+            self.query_one("#desk-number", BigText).value = number or ""
+            state = self._state_of(window) if window is not None else self.text["state_closed"]
+            self.query_one("#desk-state", Static).update(state)
+
+    def _state_of(self, window: WindowView) -> str:
+        if not window.connected or window.state is WindowState.CLOSED:
+            return self.text["state_closed"]
+        if window.state is WindowState.PAUSED:
+            return self.text["state_paused"]
+        if window.state is WindowState.CALLING:
+            return self.text["state_calling"].format(number=window.ticket_number or "")
+        if window.state is WindowState.SERVING:
+            return self.text["state_serving"]
+        return self.text["state_idle"]
 
     def _show_calls(self) -> None:
         if not self._live():
+            return
+        if self.options.layout != "hall":
             return
         t = self.text
         newest = self.calls[0] if self.calls else None
@@ -446,7 +526,8 @@ class CallScreenApp(App[None]):
             for code, c in self.categories.items()
             if code in served
         ]
-        self.query_one("#waiting", Static).update(f"{self.text['waiting']}：" + "  ·  ".join(parts))
+        for line in self.query("#waiting").results(Static):  # the 窗口屏 has none
+            line.update(f"{self.text['waiting']}：" + "  ·  ".join(parts))
 
     def _categories_served(self) -> set[str]:
         """Categories the windows this screen shows can serve (a zone screen shows fewer)."""
@@ -484,7 +565,7 @@ class CallScreenApp(App[None]):
         self.post_message(ServerNotice(Disconnected(reason or "test", 1.0)))
 
     def _flash(self) -> None:
-        if not self.options.animate or not self._live():
+        if not self.options.animate or not self._live() or self.options.layout != "hall":
             return
         now_panel = self.query_one("#now", Vertical)
         self._flash_until = self._monotonic() + FLASH_SECONDS
@@ -504,7 +585,7 @@ class CallScreenApp(App[None]):
         if self._flash_timer is not None:
             self._flash_timer.stop()
             self._flash_timer = None
-        if self._live():
+        if self._live() and self.options.layout == "hall":
             self.query_one("#now", Vertical).remove_class("flash")
 
     @staticmethod

@@ -114,6 +114,9 @@ class WindowView(_View):
     staff_name: str | None = None
     pause_reason: str | None = None
     ticket: str | None = Field(None, description="Id of the ticket called or being served")
+    ticket_number: str | None = Field(
+        None, description="That ticket's number (what a screen above the window shows)"
+    )
     connected: bool = Field(
         False, description="A window client is connected for it now (false: offline or closed)"
     )

@@ -40,7 +40,14 @@ from queue_server.hall.core import Hall
 from queue_server.hall.work import Work
 from queue_server.hallconfig import HallConfig, load_config
 from queue_server.roles import Principal
-from queue_server.store.tables import DeviceRow, EventRow, HallRow, StaffRow, WindowRow
+from queue_server.store.tables import (
+    DeviceRow,
+    EventRow,
+    HallRow,
+    StaffRow,
+    TicketRow,
+    WindowRow,
+)
 
 ACCOUNT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -113,7 +120,9 @@ class Change:
 
     def window_changed(self, row: WindowRow) -> None:
         self.session.add(row)
-        self.emit(WindowChanged, window=window_view(self.config, row))
+        ticket = self.session.get(TicketRow, row.ticket) if row.ticket else None
+        number = ticket.number if ticket is not None else None
+        self.emit(WindowChanged, window=window_view(self.config, row, number))
 
     def window(self, number: int) -> WindowRow:
         row = self.session.get(WindowRow, number)
@@ -272,7 +281,7 @@ def remove_window(hall: Hall, number: int) -> None:
         ch.config_changed(f"window {number} removed")
 
 
-def window_view(config: HallConfig, row: WindowRow) -> WindowView:
+def window_view(config: HallConfig, row: WindowRow, ticket_number: str | None) -> WindowView:
     return WindowView(
         number=row.number,
         name=row.name,
@@ -283,6 +292,7 @@ def window_view(config: HallConfig, row: WindowRow) -> WindowView:
         staff_name=config.staff_names.get(row.staff, row.staff) if row.staff else None,
         pause_reason=row.pause_reason,
         ticket=row.ticket,
+        ticket_number=ticket_number,
         connected=row.connected,
     )
 

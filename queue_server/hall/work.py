@@ -289,8 +289,15 @@ class Work:
             staff_name=self.staff_name(window.staff) if window.staff else None,
             pause_reason=window.pause_reason,
             ticket=window.ticket,
+            ticket_number=self.ticket_number(window.ticket),
             connected=window.connected,
         )
+
+    def ticket_number(self, ticket_id: str | None) -> str | None:
+        if ticket_id is None:
+            return None
+        live = self.tickets.get(ticket_id) or self.state.tickets.get(ticket_id)
+        return live.ticket.number if live is not None else None
 
 
 def ticket_view(ticket: Ticket) -> TicketView:

@@ -33,6 +33,7 @@ from queue_protocol.messages import (
     FinishService,
     HallView,
     IssueTicket,
+    PauseWindow,
     Recall,
     Snapshot,
     StartService,
@@ -464,3 +465,32 @@ async def test_updates_arriving_during_shutdown_are_dropped() -> None:
         await until(pilot, lambda: app.hall_name != "", "the first refresh")
     closing.set()
     await refresher
+
+
+async def test_screens_above_a_window_and_of_every_window_follow_the_window(
+    url: str, connect: Connect, tmp_path: Path
+) -> None:
+    """窗口屏 above window 14 shows the number it calls, then 暂停服务 when it pauses; the
+    窗口一览 row of window 14 says the same."""
+    desk = display_app(url, tmp_path / "desk", engine=NoEngine, layout="window", window=14)
+    rows = display_app(url, tmp_path / "rows", engine=NoEngine, layout="windows")
+    async with desk.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: desk.connection == "connected", "the connection")
+        assert text_of(desk, "#desk-state") == "暂停办理"  # nobody logged in yet
+        (number,) = await issue(connect, "CJ")
+        window = await connect("window", window=14)
+        await until(pilot, lambda: text_of(desk, "#desk-state") == "等候叫号", "window open")
+        await window.request(CallNext)
+        await until(
+            pilot, lambda: desk.query_one("#desk-number", BigText).value == number, "the number"
+        )
+        assert text_of(desk, "#desk-state") == f"请 {number} 号"
+        async with rows.run_test(size=(100, 30)) as rows_pilot:
+            await until(rows_pilot, lambda: rows.connection == "connected", "the rows' connection")
+            await until(rows_pilot, lambda: number in text_of(rows, "#window-rows"), "the row")
+            await window.request(StartService)
+            await window.request(FinishService)
+            await window.request(PauseWindow, reason="午休")
+            await until(rows_pilot, lambda: "暂停服务" in text_of(rows, "#window-rows"), "paused")
+        await until(pilot, lambda: text_of(desk, "#desk-state") == "暂停服务", "paused")
+        assert desk.query_one("#desk-number", BigText).value == ""

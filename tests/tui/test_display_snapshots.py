@@ -162,3 +162,51 @@ def test_call_screen_one_chain_step(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(screen(), terminal_size=(100, 30), run_before=chain_call)
+
+
+def desks_snapshot() -> Snapshot:
+    """Four windows: calling, serving, paused, and one nobody is logged in at."""
+    states = [
+        (1, WindowState.CALLING, "C002", True),
+        (2, WindowState.SERVING, "A003", True),
+        (3, WindowState.PAUSED, None, True),
+        (4, WindowState.CLOSED, None, False),
+    ]
+    windows = [
+        WindowView(
+            number=n,
+            name=f"综合受理{n}号",
+            profile=[],
+            state=state,
+            ticket=f"20261125-{number}" if number else None,
+            ticket_number=number,
+            connected=connected,
+        )
+        for n, state, number, connected in states
+    ]
+    return hall_snapshot().model_copy(update={"windows": windows})
+
+
+def test_window_rows_layout(snap_compare: Any) -> None:
+    """窗口一览: a row per window, its number now, or 暂停服务 / 暂停办理."""
+
+    async def show(pilot: Pilot[None]) -> None:
+        app = pilot.app
+        assert isinstance(app, CallScreenApp)
+        app.apply_snapshot(desks_snapshot())
+        await pilot.pause()
+
+    assert snap_compare(screen(layout="windows"), terminal_size=(100, 30), run_before=show)
+
+
+def test_screen_above_one_window(snap_compare: Any) -> None:
+    """窗口屏 above window 1 (calling C002): the number as large as the screen allows."""
+
+    async def show(pilot: Pilot[None]) -> None:
+        app = pilot.app
+        assert isinstance(app, CallScreenApp)
+        app.apply_snapshot(desks_snapshot())
+        await pilot.pause()
+
+    app = screen(layout="window", window=1)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=show)
