@@ -7,7 +7,6 @@ import itertools
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,14 +48,6 @@ class NoEngine:
 
     def __init__(self, settings: VoiceSettings) -> None:
         raise OSError("libespeak-ng.so.1: cannot open shared object file")
-
-
-@pytest.fixture
-def announcers() -> Iterator[list[Announcer]]:
-    made: list[Announcer] = []
-    yield made
-    for announcer in made:
-        announcer.stop()
 
 
 def start(made: list[Announcer], **options: object) -> Announcer:

@@ -6,7 +6,6 @@ import math
 import os
 import shutil
 from array import array
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,14 +43,6 @@ def recorded_pack(directory: Path, rate: int = RATE) -> dict[str, array[int]]:
         clips[name] = tone(300 + 20 * i, rate=rate)
         write_wav(directory / f"{name}.wav", clips[name], rate)
     return clips
-
-
-@pytest.fixture
-def announcers() -> Iterator[list[Announcer]]:
-    made: list[Announcer] = []
-    yield made
-    for announcer in made:
-        announcer.stop()
 
 
 def started(made: list[Announcer], pack: Path, audio: Path) -> Announcer:
