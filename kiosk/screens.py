@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, Literal, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -149,6 +149,15 @@ class StartScreen(KioskScreen):
         self.kiosk.toggle_language()
 
 
+# 绿色通道 is green, as its name and the hall's signs say; the ordinary ticket the hall's
+# blue; 帮办代办 amber.
+PRIORITY_VARIANTS: dict[Priority, Literal["primary", "success", "warning"]] = {
+    Priority.NORMAL: "primary",
+    Priority.GREEN: "success",
+    Priority.ASSISTED: "warning",
+}
+
+
 class ServiceScreen(KioskScreen):
     """One category: optional service item (with its materials), then the priority class."""
 
@@ -186,7 +195,7 @@ class ServiceScreen(KioskScreen):
                         t(f"priority.{priority.value}"),
                         id=f"prio-{priority.value}",
                         classes="priority",
-                        variant="success" if priority is Priority.NORMAL else "warning",
+                        variant=PRIORITY_VARIANTS.get(priority, "default"),
                     )
             yield Button(t("back"), id="back")
 

@@ -39,6 +39,7 @@ from queue_protocol.messages import (
     TicketStatus,
 )
 from tests.conftest import KIOSK_TOKEN, Clock, Connect
+from tests.tui.test_display_readability import AA, contrast
 
 TODAY = date(2026, 11, 25)  # the clock fixture starts at 10:00 Shanghai, a Wednesday
 SIZE = (110, 40)
@@ -615,3 +616,21 @@ async def test_the_start_screen_shows_how_many_wait_per_category(
             await other.request(IssueTicket, category="SW")
         await until(pilot, lambda: "等候 2 人" in label("SW"))
         assert "等候 0 人" in label("QY")
+
+
+async def test_chosen_item_reads_well_and_the_green_channel_is_green(kiosk: KioskApp) -> None:
+    """The selected service item is at WCAG AA contrast (it was white on orange); the
+    绿色通道 button is green (it was orange)."""
+    async with kiosk.run_test(size=SIZE) as pilot:
+        app = await ready(pilot)
+        await pilot.click("#cat-SW")
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await pilot.click("#item-0")
+        chosen = app.screen.query_one("#item-0", Button)
+        await until(pilot, lambda: chosen.has_class("-selected"))
+        await pilot.pause()
+        assert contrast(chosen) >= AA
+        green = app.screen.query_one("#prio-green", Button).rich_style.bgcolor
+        assert green is not None
+        r, g, b = green.get_truecolor()
+        assert g > r and g > b, (r, g, b)
