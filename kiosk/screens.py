@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, ClassVar, Literal, cast
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Grid, Horizontal, Vertical, VerticalScroll
@@ -30,9 +30,16 @@ CODE_ALPHABET = "ACDEFHJKMNPQRTUVWXY3479"
 CODE_LENGTH = 6
 
 
+SHORT_SCREEN = 30  # rows: below this, buttons are 3 rows tall instead of 5 (kiosk.tcss)
+
+
 class KioskScreen(Screen[None]):
     """A kiosk screen. Its requests to the app name it as their origin: the app ignores
-    those of a screen no longer shown (see `KioskApp.shown`)."""
+    those of a screen no longer shown (see `KioskApp.shown`). On a short terminal it has
+    the class `-short`, whose smaller buttons keep every one of them on screen."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.height < SHORT_SCREEN, "-short")
 
     @property
     def kiosk(self) -> KioskApp:

@@ -634,3 +634,39 @@ async def test_chosen_item_reads_well_and_the_green_channel_is_green(kiosk: Kios
         assert green is not None
         r, g, b = green.get_truecolor()
         assert g > r and g > b, (r, g, b)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)], ids=["80x24", "100x30"])
+async def test_every_button_of_every_screen_is_on_screen(
+    kiosk: KioskApp, size: tuple[int, int]
+) -> None:
+    """At 80x24 too, the start, service (with items) and ticket screens show every button
+    whole: 返回 is never below the bottom row."""
+    async with kiosk.run_test(size=size) as pilot:
+        app = await ready(pilot)
+
+        def off_screen() -> list[str]:
+            width, height = size
+            return [
+                f"{b.id} at {b.region}"
+                for b in app.screen.query(Button)
+                if b.display
+                and not b.has_class("-hidden")
+                and (b.region.bottom > height or b.region.right > width or not b.region.area)
+            ]
+
+        assert off_screen() == []
+        await pilot.click("#cat-QY")
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await pilot.pause()
+        assert off_screen() == []
+        await pilot.press("n")
+        await ticket_shown(pilot)
+        await pilot.pause()
+        assert off_screen() == []
+        await pilot.press("enter")  # done: back to the start
+        await until(pilot, lambda: isinstance(app.screen, StartScreen))
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
+        await pilot.pause()
+        assert off_screen() == []
