@@ -16,13 +16,22 @@ from queue_server.domain.model import Category, HallRules, Ticket, Window
 _PRIORITY_CLASSES = frozenset({Priority.GREEN, Priority.ASSISTED})
 
 
-def may_call(window: Window, ticket: Ticket) -> bool:
-    """A window may call a waiting ticket of its profile, or one transferred to it by name."""
+def may_call(window: Window, ticket: Ticket, *, by_number: bool = False) -> bool:
+    """A window may call a waiting ticket of its profile, or one transferred to it by name.
+    Called `by_number`, it may also take back a ticket it sent to another window by name
+    (that window closed, say) — never by call_next."""
     if ticket.state is not TicketState.WAITING:
         return False
     if ticket.target_window is not None:
-        return ticket.target_window == window.number
+        return ticket.target_window == window.number or (
+            by_number and sent_from(ticket) == window.number
+        )
     return window.serves(ticket.category)
+
+
+def sent_from(ticket: Ticket) -> int | None:
+    """The window that last transferred the ticket, if any."""
+    return ticket.transfers[-1].from_window if ticket.transfers else None
 
 
 def _order_key(ticket: Ticket) -> tuple[datetime, str]:

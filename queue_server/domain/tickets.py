@@ -73,13 +73,16 @@ def issue(
 
 def call(ticket: Ticket, *, window: int, staff: str | None, now: datetime) -> Ticket:
     _require(ticket, TicketState.WAITING, doing="call")
-    if ticket.target_window is not None and ticket.target_window != window:
+    taken_back = ticket.transfers and ticket.transfers[-1].from_window == window
+    if ticket.target_window is not None and ticket.target_window != window and not taken_back:
         raise InvalidTransition(
             f"ticket {ticket.number} was transferred to window {ticket.target_window}"
         )
     return ticket.but(
         state=TicketState.CALLED,
         window=window,
+        # Taken back by the window that sent it: no longer waiting for the named one.
+        target_window=ticket.target_window if ticket.target_window == window else None,
         staff=staff,
         call_times=(*ticket.call_times, now),
         recall_count=0,

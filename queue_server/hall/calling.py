@@ -62,7 +62,8 @@ def call_ticket(w: Work, p: Principal, r: CallTicket) -> WindowReply:
     window = acting_window(w, p, r.window, need=WindowState.IDLE, doing="call")
     live = w.ticket(r.ticket)
     ticket = live.ticket
-    if ticket.state is TicketState.WAITING and not scheduling.may_call(window.domain(), ticket):
+    allowed = scheduling.may_call(window.domain(), ticket, by_number=True)
+    if ticket.state is TicketState.WAITING and not allowed:
         raise ProtocolError(
             ErrorCode.FORBIDDEN,
             f"ticket {ticket.number} ({ticket.category}) is not for window {window.number}",

@@ -282,6 +282,29 @@ async def test_transfer_to_a_named_window_only_that_window_may_call_it(connect: 
     assert called.window.ticket == ticket.id
 
 
+async def test_the_sender_takes_back_a_ticket_sent_to_a_window_nobody_serves(
+    connect: Connect,
+) -> None:
+    """Window 11 sends a ticket to window 12, where nobody works. call_next at 11 leaves it
+    for 12, another window may not call it, but 11 may take it back by its number; it is
+    then no longer waiting for window 12."""
+    kiosk = await connect("kiosk")
+    w11 = await connect("window", window=11)  # SW, SB
+    w15 = await connect("window", window=15)  # CJ, SW
+    ticket = (await kiosk.request(IssueTicket, category="SW")).ticket
+    await w11.request(CallNext)
+    await w11.request(StartService)
+    await w11.request(TransferTicket, to_window=12, reason="需社保窗口复核")
+    await _refused(w11.request(CallNext), ErrorCode.QUEUE_EMPTY)
+    await _refused(w15.request(CallTicket, ticket=ticket.number), ErrorCode.FORBIDDEN)
+    back = await w11.request(CallTicket, ticket=ticket.number)
+    assert back.ticket.id == ticket.id and back.ticket.state is TicketState.CALLED
+    assert back.ticket.window == 11 and back.ticket.target_window is None
+    await w11.request(StartService)
+    done = await w11.request(FinishService)
+    assert done.ticket.state is TicketState.DONE
+
+
 async def test_transfer_needs_a_ticket_in_service(connect: Connect) -> None:
     """A window that has only called a ticket cannot transfer it."""
     kiosk = await connect("kiosk")
