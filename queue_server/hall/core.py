@@ -9,7 +9,10 @@ the state as it was; a success is applied to the state at once, so the next step
 batch sees it. After the last step one `queue_changed` reports every queue the batch
 changed. Then the batch is journalled (journal.py) and committed; only then are its
 outcomes returned. If the commit fails, the state is rebuilt from the database and every
-step of the batch is answered with an internal error: nothing was acknowledged.
+step of the batch is answered with an internal error: nothing was acknowledged. The server
+splits `run` in two (`stage`, then `Staged.commit` on a thread of its own, then
+`Staged.done`): the commands' Python runs on its event loop, and only the wait for the
+disk leaves it.
 
 The state is rebuilt from the database when it is stale: at start, when another process
 has written to the hall (its `last_seq` or `config_version` moved), after a close-out and
