@@ -20,6 +20,7 @@ from queue_protocol.messages import (
     ServiceItemView,
     Snapshot,
     TicketNoShow,
+    TicketReinstated,
     TicketRequeued,
     TicketState,
     TicketTransferred,
@@ -176,6 +177,13 @@ class DeskState:
                 self._count_service(event)
         elif isinstance(event, TicketNoShow) and event.window == self.number:
             self.today.no_shows += 1
+        elif isinstance(event, TicketReinstated):
+            # As the server counts it (window_stats): a no-show of this window that was
+            # reinstated, here or at another window, is no longer one. Counting it on made
+            # the figure drop at the next reconnect (过号 1 → 0).
+            before = self.tickets.get(event.ticket.id)
+            if before is not None and before.state is TicketState.NO_SHOW:
+                self.today.no_shows = max(0, self.today.no_shows - 1)
         elif isinstance(event, TicketTransferred | TicketRequeued):
             self.service_starts.pop(event.ticket.id, None)  # passed on: not served here
 

@@ -619,6 +619,29 @@ async def test_today_counts_every_service_given_here_as_the_server_does(
         assert "已办结 2" in text(app, "#today-figures")
 
 
+async def test_a_reinstated_no_show_leaves_the_figures_as_the_server_counts_them(
+    app: WindowApp, connect: Connect
+) -> None:
+    """过号 counts no-shows still standing, as the server's window figures do: a reinstated
+    one drops out at once, not only at the next reconnect (it jumped 1 → 0 there)."""
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="SW")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await log_in(pilot, 11)
+        await pilot.press("n")
+        await until(pilot, lambda: screen.allowed("no_show"), "no-show enabled")
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        await pilot.click("#ok")
+        await until(pilot, lambda: app.desk.today.no_shows == 1, "the no-show counted")
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, ReinstateDialog), "the no-show list")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.desk.today.no_shows == 0, "the reinstatement counted")
+        assert (await server_figures(connect, 11)).no_shows == 0
+        assert "过号 0" in text(app, "#today-figures")
+
+
 # -- the hall closes the window --------------------------------------------------------------
 
 
