@@ -78,6 +78,7 @@ class DeskState:
     queues: dict[str, QueueStat] = field(default_factory=dict)
     tickets: dict[str, TicketView] = field(default_factory=dict)  # this window's tickets
     today: DayFigures = field(default_factory=DayFigures)
+    no_show_ids: set[str] = field(default_factory=set)  # the no-shows counted in `today`
     # When each service here began, kept past the ticket's leaving: a ticket going on to its
     # next step comes back without its start, and the reply that removes it from `tickets`
     # may arrive before the service_finished event that is counted.
@@ -141,6 +142,7 @@ class DeskState:
         }
         stats = {s.window: s for s in snapshot.window_stats}
         self.today = DayFigures.from_stat(stats.get(self.number))
+        self.no_show_ids = {t.id for t in self.tickets.values() if t.state is TicketState.NO_SHOW}
 
     def apply_event(self, event: AnyEvent, *, replayed: bool = False) -> None:
         if replayed or event.seq <= self.seq:
@@ -177,13 +179,14 @@ class DeskState:
                 self._count_service(event)
         elif isinstance(event, TicketNoShow) and event.window == self.number:
             self.today.no_shows += 1
-        elif isinstance(event, TicketReinstated):
+            self.no_show_ids.add(event.ticket.id)
+        elif isinstance(event, TicketReinstated) and event.ticket.id in self.no_show_ids:
             # As the server counts it (window_stats): a no-show of this window that was
             # reinstated, here or at another window, is no longer one. Counting it on made
-            # the figure drop at the next reconnect (过号 1 → 0).
-            before = self.tickets.get(event.ticket.id)
-            if before is not None and before.state is TicketState.NO_SHOW:
-                self.today.no_shows = max(0, self.today.no_shows - 1)
+            # the figure drop at the next reconnect (过号 1 → 0). Known by id, not from
+            # `tickets`: the reinstate reply may have removed the ticket before this event.
+            self.no_show_ids.discard(event.ticket.id)
+            self.today.no_shows = max(0, self.today.no_shows - 1)
         elif isinstance(event, TicketTransferred | TicketRequeued):
             self.service_starts.pop(event.ticket.id, None)  # passed on: not served here
 

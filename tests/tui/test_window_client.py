@@ -26,6 +26,8 @@ from queue_protocol.messages import (
     IssueTicket,
     Priority,
     Role,
+    TicketNoShow,
+    TicketReinstated,
     TicketReply,
     TicketState,
     TicketStatus,
@@ -50,6 +52,7 @@ from window_client.screens.dialogs import (
 )
 from window_client.screens.login import LoginScreen
 from window_client.screens.work import WorkScreen
+from window_client.state import DeskState
 
 
 def holds(condition: Callable[[], object]) -> bool:
@@ -975,3 +978,37 @@ async def test_every_button_and_column_heading_fits_uncut(
             assert i18n.t(heading) in table[0], (heading, table[0])
         width = screen.query_one("#queue-table").content_size.width
         assert all(cell_len(line) <= width for line in table), table
+
+
+@pytest.mark.parametrize("reply_first", [True, False], ids=["reply-first", "event-first"])
+def test_a_reinstatement_is_counted_whichever_arrives_first(reply_first: bool) -> None:
+    """The reinstate reply and the ticket_reinstated event come on one connection in either
+    order: 过号 drops by one either way, and only for a no-show counted at this window."""
+    at = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    called = TicketView(
+        id="20261125-C001",
+        number="C001",
+        category="SW",
+        priority=Priority.NORMAL,
+        state=TicketState.CALLED,
+        issued_at=at,
+        window=11,
+    )
+    missed = called.model_copy(update={"state": TicketState.NO_SHOW, "no_show_at": at})
+    back = called.model_copy(update={"state": TicketState.WAITING, "window": None})
+    desk = DeskState(number=11)
+    desk.apply_ticket(called)
+    desk.apply_event(TicketNoShow(seq=1, at=at, ticket=missed, window=11))
+    desk.apply_ticket(missed)
+    assert desk.today.no_shows == 1
+    event = TicketReinstated(seq=2, at=at, ticket=back)
+    if reply_first:
+        desk.apply_ticket(back)
+        desk.apply_event(event)
+    else:
+        desk.apply_event(event)
+        desk.apply_ticket(back)
+    assert desk.today.no_shows == 0
+    other = back.model_copy(update={"id": "20261125-C002", "number": "C002"})
+    desk.apply_event(TicketReinstated(seq=3, at=at, ticket=other))  # not one of ours
+    assert desk.today.no_shows == 0
