@@ -424,20 +424,21 @@ class Announcer:
                     if error:
                         log.warning("announcement %d: %s", record.seq, error)
                     if self.playback:
-                        self._heard(record, unheard)
+                        self._heard(unheard, f"announcement {record.seq} was not heard")
                     self._finish(record, error=error if record.audio_at is None else None)
                     return
         except (EOFError, OSError) as exc:
             self._finish(record, error="speech worker died; restarted")
             self._restart(f"speech worker died ({type(exc).__name__})")
 
-    def _heard(self, record: AnnouncementRecord, unheard: str | None) -> None:
-        """The voice state after a playback: on, or failing with the player's reason."""
+    def _heard(self, unheard: str | None, what: str) -> None:
+        """The voice state after a playback: on, or failing with the player's reason
+        (logged once per new reason as `what: reason`)."""
         if unheard is None:
             self._set_state(VoiceState.ON, "")
             return
         if (self.state, self.reason) != (VoiceState.PLAYBACK_FAILED, unheard):
-            log.error("announcement %d was not heard: %s", record.seq, unheard)
+            log.error("%s: %s", what, unheard)
         self._set_state(VoiceState.PLAYBACK_FAILED, unheard)
 
     def _finish(self, record: AnnouncementRecord, error: str | None) -> None:
@@ -480,11 +481,7 @@ class Announcer:
                     _, voice, unheard = message
                     with self._changed:
                         self.voice = str(voice)
-                    if unheard is None:
-                        self._set_state(VoiceState.ON, "")
-                    else:
-                        log.error("voice: nothing can be heard: %s", unheard)
-                        self._set_state(VoiceState.PLAYBACK_FAILED, str(unheard))
+                    self._heard(unheard, "voice: nothing can be heard")
                     return
                 reason = str(message[1])
             else:

@@ -146,7 +146,7 @@ class Hall:
         try:
             for _ in range(ATTEMPTS):
                 try:
-                    return self._stage_once(requests)
+                    return self._stage_once(requests, rids)
                 except Conflict:
                     log.info("another process wrote to the hall; reloading and running again")
                     self._state = None
@@ -176,7 +176,7 @@ class Hall:
         self._state = None
         self.close()
 
-    def _stage_once(self, requests: Sequence[Request]) -> Staged:
+    def _stage_once(self, requests: Sequence[Request], rids: list[str | None]) -> Staged:
         if self._connection is None:
             self._connection = self.engine.connect()
         connection = self._connection
@@ -227,7 +227,7 @@ class Hall:
             transaction.rollback()
             raise
         batch = Batch(outcomes, [e for w in works for e in w.events])
-        return Staged(self, transaction, batch, [r.rid for r in requests], works, reload)
+        return Staged(self, transaction, batch, rids, works, reload)
 
 
 @dataclass

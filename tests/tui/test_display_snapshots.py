@@ -187,26 +187,20 @@ def desks_snapshot() -> Snapshot:
     return hall_snapshot().model_copy(update={"windows": windows})
 
 
+async def show_desks(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    assert isinstance(app, CallScreenApp)
+    app.apply_snapshot(desks_snapshot())
+    await pilot.pause()
+
+
 def test_window_rows_layout(snap_compare: Any) -> None:
     """窗口一览: a row per window, its number now, or 暂停服务 / 暂停办理."""
-
-    async def show(pilot: Pilot[None]) -> None:
-        app = pilot.app
-        assert isinstance(app, CallScreenApp)
-        app.apply_snapshot(desks_snapshot())
-        await pilot.pause()
-
-    assert snap_compare(screen(layout="windows"), terminal_size=(100, 30), run_before=show)
+    app = screen(layout="windows")
+    assert snap_compare(app, terminal_size=(100, 30), run_before=show_desks)
 
 
 def test_screen_above_one_window(snap_compare: Any) -> None:
     """窗口屏 above window 1 (calling C002): the number as large as the screen allows."""
-
-    async def show(pilot: Pilot[None]) -> None:
-        app = pilot.app
-        assert isinstance(app, CallScreenApp)
-        app.apply_snapshot(desks_snapshot())
-        await pilot.pause()
-
     app = screen(layout="window", window=1)
-    assert snap_compare(app, terminal_size=(80, 24), run_before=show)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=show_desks)
