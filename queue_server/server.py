@@ -159,6 +159,10 @@ class QueueServer:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        # Requests queued for a writer that is gone get no reply: their connections close.
+        for _, _, done in self._queued:
+            done.cancel()
+        self._queued = []
         if self._server is not None:
             self._server.close()  # closes every connection with 1001 (going away)
             await self._server.wait_closed()
@@ -351,6 +355,12 @@ class QueueServer:
                     # for the disk) goes to a thread. Python work on a second thread made
                     # every socket send wait for the GIL, up to its 5 ms switch interval.
                     result: Batch = await self._commit(self.service.stage_batch(requests))
+                except asyncio.CancelledError:
+                    # The server is stopping: no reply for this batch (a retry gets it), and
+                    # its connections must not wait for one, or they never close.
+                    for _, _, done in batch:
+                        done.cancel()
+                    raise
                 except Exception:
                     log.exception("a batch of %d requests failed", len(batch))
                     result = failed([r.id for _, r in requests])
