@@ -25,6 +25,9 @@ generator (this process, raw websockets) drives both. Every phase is bounded in 
                 server in broadcast mode (no database: raw websockets fan-out), same pace,
                 same client code: 100 senders, 20 listeners, a frame the size of a real
                 ticket_called event; the ratio of p99s.
+                Then the disk alone: 1 KiB appended and fsynced at the pace of the calls'
+                commits (three per call), p50/p99/max: every call waits for one such
+                fsync, so the disk's tail is a floor under the display p99.
   4. CPU        server CPU seconds (psutil) over phase 2 / commands, in ms per command.
   5. memory     server RSS after start, and with --idle idle display connections (hello
                 done) per connection; run first, while the hall is empty (a display's hello
@@ -464,6 +467,33 @@ async def reference_pace(
     return {**result, **pace, "frame_bytes": size}
 
 
+def fsync_probe(directory: Path, rate: float, seconds: float) -> dict[str, Any]:
+    """The disk alone: append 1 KiB to a file in `directory` and fsync it, `rate` times a
+    second for `seconds` (a commit in WAL mode with synchronous=FULL is one such fsync). On
+    a shared virtual disk its tail, not the server, bounds the p99 of anything that waits
+    for a commit."""
+    times: list[float] = []
+    fd = os.open(directory / "fsync-probe", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        due = time.monotonic()
+        end = due + seconds
+        while due < end:
+            time.sleep(max(0.0, due - time.monotonic()))
+            os.write(fd, b"x" * 1024)
+            started = time.perf_counter()
+            os.fsync(fd)
+            times.append(time.perf_counter() - started)
+            due += 1 / rate
+    finally:
+        os.close(fd)
+    return {
+        "fsyncs": len(times),
+        "p50_ms": ms(percentile(times, 50)),
+        "p99_ms": ms(percentile(times, 99)),
+        "max_ms": ms(max(times, default=0.0)),
+    }
+
+
 # ---------------------------------------------------------------------------------------
 # Driver
 
@@ -524,6 +554,9 @@ async def run(
                 d["frame_bytes"],
             )
         say(f"   reference p99 {r['p99_ms']} ms")
+        # Each call is three commands, each committed: the disk's fsync at that pace.
+        res["fsync"] = f = await asyncio.to_thread(fsync_probe, workdir, 3 * args.rate, s)
+        say(f"   the disk: fsync p99 {f['p99_ms']} ms, max {f['max_ms']} ms")
 
         # Phase 2 keeps the first N of these sessions, largest N first, and closes the rest:
         # only the windows of the burst are connected.
@@ -616,6 +649,13 @@ def report(res: dict[str, Any], args: argparse.Namespace, wall: float, load: str
             f"p99 {d['p99_ms']:.1f} ms",
             f"p99 {rb['p99_ms']:.1f} ms",
             ratio(d["p99_ms"], rb["p99_ms"]),
+        ),
+        (
+            f"  the disk alone: fsync at {3 * args.rate:g}/s (p50 / p99 / max)",
+            f"{res['fsync']['p50_ms']:.1f} / {res['fsync']['p99_ms']:.1f} / "
+            f"{res['fsync']['max_ms']:.1f} ms",
+            "",
+            "",
         ),
         (
             "  receipts / expected",
