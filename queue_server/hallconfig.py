@@ -211,8 +211,10 @@ def import_hall(session: Session, data: dict[str, Any]) -> int:
     Validates everything before writing anything; returns the new config_version.
     """
     rows = _validate(data)
+    # Locked for the transaction (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the
+    # whole database): the hall's writer in a server waits, then finds last_seq moved.
+    hall = session.get(HallRow, 1, with_for_update=True)
     _check_live_state(session, rows)
-    hall = session.get(HallRow, 1)
     version = (hall.config_version + 1) if hall else 1
     last_seq = hall.last_seq if hall else 0
     closed_out_at = hall.closed_out_at if hall else None

@@ -18,6 +18,7 @@ from queue_protocol.messages import Role
 from queue_server.hallconfig import demo_hall_path, read_toml
 from queue_server.server import Limits, QueueServer, running
 from queue_server.service import HallService
+from tests.postgres import PostgresCluster, require_postgres
 
 DEMO_PASSWORD = "yichuang"
 DISPLAY_TOKEN = "demo-display-token"
@@ -51,8 +52,32 @@ def hall_config(demo_config: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_stores` run on SQLite and on a real PostgreSQL (tests/postgres.py)."""
+    if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_stores"):
+        metafunc.parametrize("store", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def store(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """One PostgreSQL cluster for the session; each test gets a database of its own."""
+    cluster = PostgresCluster(require_postgres())
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, store: str, tmp_path: Path) -> str:
+    if store == "postgresql":
+        cluster: PostgresCluster = request.getfixturevalue("postgres")
+        return cluster.database()
     return f"sqlite:///{tmp_path / 'hall.db'}"
 
 

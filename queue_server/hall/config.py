@@ -147,7 +147,8 @@ def change(hall: Hall) -> Iterator[Change]:
     """A CLI change in one transaction; the hall's state is rebuilt after it."""
     with hall.lock:
         with Session(hall.engine, expire_on_commit=False) as session, session.begin():
-            row = session.get(HallRow, 1)
+            # Locked for the transaction, as in hallconfig.import_hall.
+            row = session.get(HallRow, 1, with_for_update=True)
             if row is None:
                 raise ProtocolError(ErrorCode.INTERNAL, "the hall is not configured")
             yield Change(session, row, load_config(session), hall.clock())

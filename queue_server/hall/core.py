@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 Step = Callable[[Work], str | Callable[[], str]]
 ATTEMPTS = 3  # runs of a batch that met another process's write before giving up
 HALL_VERSION = "SELECT last_seq, config_version FROM hall WHERE id = 1"  # what moves on writes
+# A batch holds the hall row from its start on PostgreSQL, as BEGIN IMMEDIATE holds the
+# whole file on SQLite: another process's change waits for the batch instead of making it
+# run again.
+HALL_VERSION_LOCKED = HALL_VERSION + " FOR UPDATE"
 
 
 @dataclass
@@ -104,10 +108,11 @@ class Hall:
         with self.lock:
             self._state = None
 
-    def _fresh(self, connection: Connection, now: datetime) -> HallState:
+    def _fresh(self, connection: Connection, now: datetime, lock: bool = False) -> HallState:
+        locked = lock and connection.dialect.name == "postgresql"
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            row = cursor.execute(HALL_VERSION).fetchone()
+            row = cursor.execute(HALL_VERSION_LOCKED if locked else HALL_VERSION).fetchone()
         finally:
             cursor.close()
         if row is None:
@@ -183,7 +188,7 @@ class Hall:
         transaction = connection.begin()
         try:
             now = self.clock()
-            state = self._fresh(connection, now)
+            state = self._fresh(connection, now, lock=True)
             expected = state.last_seq
             works: list[Work] = []
             outcomes: list[Outcome] = []

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from sqlalchemy import Engine, event, inspect
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy import Connection, Engine, event, inspect, text
+from sqlmodel import Session, create_engine
 
 from queue_server.store import tables  # noqa: F401  (registers the tables)
 
@@ -27,42 +27,123 @@ def default_database_url() -> str:
 
 
 def make_engine(url: str | None = None) -> Engine:
-    """An engine for `url` (default: the SQLite file under the data directory).
+    """An engine for `url` (default: the SQLite file under the data directory), its
+    database migrated to this version's schema (`migrate`)."""
+    engine = make_plain_engine(url)
+    migrate(engine)
+    return engine
+
+
+def make_plain_engine(url: str | None = None) -> Engine:
+    """An engine for `url` as it is: no schema work.
 
     SQLite runs in WAL mode with synchronous=FULL so a commit survives power loss, and every
     transaction starts with BEGIN IMMEDIATE so writers queue for the lock up front instead
     of failing on upgrade; a command's read-decide-write is therefore serialised even
-    across processes sharing the file.
+    across processes sharing the file. PostgreSQL (`postgresql://…`, through psycopg 3)
+    runs its default READ COMMITTED: the hall's writer is guarded by its conditional update
+    of the hall row (queue_server/hall/journal.py), which PostgreSQL re-checks against the
+    newest committed row.
     """
-    url = url or default_database_url()
+    url = database_url(url or default_database_url())
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _make_sqlite_durable(engine)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine)
-    check_schema(engine)
-    return engine
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def database_url(url: str) -> str:
+    """`url` with PostgreSQL's driver named: postgresql:// and postgres:// mean psycopg 3."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
+# -- the schema: one Alembic history for SQLite and PostgreSQL ---------------------------
+
+HEAD = "0001"  # the newest migration in store/migrations/versions (a test holds it to it)
+BASELINE = "0001"  # the schema of every database made before migrations existed
+MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x59434D47  # the advisory lock key of migrations on PostgreSQL ("YCMG")
+
+
+def stored_revision(connection: Connection) -> str | None:
+    """The migration a database is at (None: made before migrations, or empty)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database to HEAD: create an empty one, upgrade an older one. A database
+    made before migrations existed is checked against the baseline schema and marked as
+    being at it, then upgraded. Alembic is imported only when there is work to do; programs
+    starting together on one database migrate it once (the first holds a lock: SQLite's
+    write lock, a PostgreSQL advisory lock)."""
+    with engine.connect() as connection:
+        if stored_revision(connection) == HEAD:
+            return
+    from alembic import command
+    from alembic.config import Config
+    from alembic.util import CommandError
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        current = stored_revision(connection)  # again, now that this process holds the lock
+        if current == HEAD:
+            return
+        config.attributes["connection"] = connection
+        try:
+            if current is None and inspect(connection).get_table_names():
+                check_schema(connection, config)
+                command.stamp(config, BASELINE)
+            command.upgrade(config, "head")
+        except CommandError as exc:  # e.g. a database of a newer Yichuang
+            raise SchemaOutdated(
+                f"this database's schema ({current}) is not one this version of Yichuang "
+                f"knows (its newest is {HEAD}): {exc}"
+            ) from exc
 
 
 class SchemaOutdated(RuntimeError):
     """The database was made by an older Yichuang: its tables lack columns of this one."""
 
 
-def check_schema(engine: Engine) -> None:
-    """Refuse, with a clear way out, a database whose tables lack this version's columns
-    (create_all adds missing tables, never missing columns; migrations come with Alembic)."""
-    inspector = inspect(engine)
-    missing = [
-        f"{table.name}.{column.name}"
-        for table in SQLModel.metadata.sorted_tables
-        if inspector.has_table(table.name)
-        for column in table.columns
-        if column.name not in {c["name"] for c in inspector.get_columns(table.name)}
-    ]
+def check_schema(connection: Connection, config: Any) -> None:
+    """Refuse, with a clear way out, a database made before migrations whose tables lack
+    the baseline's columns (one of the first round's early versions). The baseline's
+    columns are read from its own migration, run on a scratch in-memory database."""
+    from alembic import command
+
+    scratch = create_engine("sqlite://")
+    try:
+        with scratch.begin() as baseline_connection:
+            config.attributes["connection"] = baseline_connection
+            command.upgrade(config, BASELINE)
+            baseline = inspect(baseline_connection)
+            wanted = {
+                t: {c["name"] for c in baseline.get_columns(t)}
+                for t in baseline.get_table_names()
+                if t != "alembic_version"
+            }
+    finally:
+        config.attributes["connection"] = connection
+        scratch.dispose()
+    inspector = inspect(connection)
+    missing = [  # columns of the tables it has, then the tables it lacks
+        f"{table}.{column}"
+        for table, columns in sorted(wanted.items())
+        if inspector.has_table(table)
+        for column in sorted(columns - {c["name"] for c in inspector.get_columns(table)})
+    ] + [f"table {table}" for table in sorted(wanted) if not inspector.has_table(table)]
     if missing:
         raise SchemaOutdated(
             f"this database was made by an older version of Yichuang (it lacks "

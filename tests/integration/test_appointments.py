@@ -36,7 +36,7 @@ TODAY = date(2026, 11, 25)  # the clock fixture starts at 10:00 Shanghai on this
 PHONE = "13812345678"
 
 
-pytestmark = pytest.mark.hall_clock  # the server runs on the test clock
+pytestmark = [pytest.mark.hall_clock, pytest.mark.both_stores]  # test clock; both stores
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ from tests.integration.test_bad_input import (
     session,
 )
 
+pytestmark = pytest.mark.both_stores  # SQLite and a real PostgreSQL
+
 DISPLAY_HELLO = {"type": "hello", "id": "h1", "role": "display", "token": DISPLAY_TOKEN}
 
 

@@ -25,6 +25,8 @@ from queue_server.service import HallService
 from tests.conftest import KIOSK_TOKEN
 from tests.frames import HOSTILE, request_like
 
+pytestmark = pytest.mark.both_stores  # SQLite and a real PostgreSQL
+
 TIMEOUT = 15.0
 KIOSK_HELLO = {"type": "hello", "id": "h1", "role": "kiosk", "token": KIOSK_TOKEN, "version": 1}
 

@@ -27,6 +27,8 @@ from queue_server.service import HallService
 from queue_server.store.tables import EventRow, HallRow, TicketRow
 from tests.conftest import KIOSK_TOKEN
 
+pytestmark = pytest.mark.both_stores  # SQLite and a real PostgreSQL
+
 WINDOWS = 30
 TICKETS = 1000
 KIOSKS = 4

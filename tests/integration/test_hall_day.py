@@ -37,7 +37,7 @@ from queue_server.service import HallService
 from queue_server.store.tables import EventRow, TicketRow
 from tests.conftest import Clock, Connect, window_gone
 
-pytestmark = pytest.mark.hall_clock
+pytestmark = [pytest.mark.hall_clock, pytest.mark.both_stores]
 
 TUESDAY_17H = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai
 

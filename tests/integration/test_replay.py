@@ -53,6 +53,8 @@ from tests.conftest import (
     Connect,
 )
 
+pytestmark = pytest.mark.both_stores  # SQLite and a real PostgreSQL
+
 DISPLAY = Principal(role=Role.DISPLAY, key="device:test")
 ZONE_B = "一楼B区"
 

@@ -18,6 +18,8 @@ from queue_protocol.messages import (
 from queue_server.service import HallService
 from tests.conftest import Connect
 
+pytestmark = pytest.mark.both_stores  # SQLite and a real PostgreSQL
+
 
 async def test_revoked_kiosk_is_refused_on_its_live_connection(
     connect: Connect, service: HallService

@@ -35,6 +35,8 @@ from queue_server.server import running
 from queue_server.service import HallService
 from tests.conftest import DEMO_PASSWORD, KIOSK_TOKEN, Clock, Connect
 
+pytestmark = pytest.mark.both_stores  # SQLite and a real PostgreSQL
+
 
 async def _events(client: QueueClient, count: int, timeout: float = 5.0) -> list:
     """The next `count` events the client receives, skipping connection notices."""

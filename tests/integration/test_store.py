@@ -1,0 +1,119 @@
+"""The store: one migration history that makes the same schema on SQLite and PostgreSQL,
+databases of the first round taken over, concurrent starts migrating once."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+from sqlmodel import SQLModel
+
+from queue_server.service import HallService
+from queue_server.store.engine import (
+    HEAD,
+    MIGRATIONS,
+    SchemaOutdated,
+    make_engine,
+    make_plain_engine,
+    stored_revision,
+)
+
+pytestmark = pytest.mark.both_stores
+
+
+def test_head_is_the_newest_migration() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_heads() == [HEAD]
+
+
+def test_migrations_make_the_tables_the_code_uses(db_url: str) -> None:
+    """Upgraded from empty, the database is what the table models say: no column, type,
+    index or constraint differs (Alembic's own comparison)."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            assert stored_revision(connection) == HEAD
+            diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        assert diff == []
+    finally:
+        engine.dispose()
+
+
+def test_a_hall_runs_on_a_migrated_database(db_url: str, hall_config: dict) -> None:
+    engine = make_engine(db_url)
+    try:
+        service = HallService(engine)
+        service.import_config(hall_config)
+        assert len(service.list_windows()) == 15
+    finally:
+        engine.dispose()
+
+
+def test_programs_starting_together_migrate_once(db_url: str) -> None:
+    """Four programs open one empty database at once: each finds it migrated, none fails."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def open_it() -> None:
+        try:
+            start.wait(timeout=30)
+            make_engine(db_url).dispose()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    engine = make_plain_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+            assert stored_revision(connection) == HEAD
+    finally:
+        engine.dispose()
+
+
+def test_a_database_of_a_newer_version_is_refused(db_url: str) -> None:
+    make_engine(db_url).dispose()
+    engine = make_plain_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+        with pytest.raises(SchemaOutdated, match="9999"):
+            make_engine(db_url)
+    finally:
+        engine.dispose()
+
+
+def test_a_first_round_database_is_taken_over_with_its_data(
+    tmp_path: Path, hall_config: dict
+) -> None:
+    """A database made before migrations (the tables created from the models) is marked as
+    being at the baseline and keeps its hall."""
+    db_url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(db_url)
+    SQLModel.metadata.create_all(old)
+    old.dispose()
+    service = HallService(make_engine(db_url))
+    service.import_config(hall_config)
+    engine = make_engine(db_url)  # the next start finds it migrated
+    try:
+        with engine.connect() as connection:
+            assert stored_revision(connection) == HEAD
+            assert "alembic_version" in inspect(connection).get_table_names()
+        assert len(HallService(engine).list_windows()) == 15
+    finally:
+        engine.dispose()
+    with sqlite3.connect(tmp_path / "old.db") as raw:
+        assert raw.execute("SELECT name FROM hall").fetchone() is not None
