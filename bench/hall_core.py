@@ -1,11 +1,12 @@
 """Hall core benchmark: issue and call throughput, call -> display latency, CPU and memory,
 each set against a minimal durable websockets + SQLite server measured in the same run.
 
-    .venv/bin/python -m bench.hall_core [--seconds 8] [--json out.json]
+    .venv/bin/python -m bench.hall_core [--seconds 8] [--store postgresql] [--json out.json]
 
 The Yichuang server runs in its own process (`queue-server serve`, as in bench.server_load,
-whose hall, process and wire-client helpers are reused) on a scratch SQLite hall of 100 全科
-windows; the yardstick, bench.reference_server, runs in its own process too, so one load
+whose hall, process and wire-client helpers are reused) on a scratch hall of 100 全科
+windows (a SQLite file, or with --store postgresql a PostgreSQL cluster started for the
+run); the yardstick, bench.reference_server, runs in its own process too, so one load
 generator (this process, raw websockets) drives both. Every phase is bounded in time.
 
   1. issue      8 kiosks, each keeping 4 issue_ticket requests in flight, for --seconds:
@@ -728,6 +729,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         help="untimed ticket issuing before a phase, at most (default: --seconds)",
     )
+    p.add_argument(
+        "--store",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="the hall's database: a SQLite file in the scratch directory, or a PostgreSQL "
+        "cluster started for the run from the Debian binaries (tests/postgres.py); the "
+        "reference server always uses SQLite",
+    )
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = p.parse_args(argv)
     if args.stock_seconds is None:
@@ -739,15 +748,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+@contextlib.contextmanager
+def hall_database(store: str, workdir: Path) -> Iterator[str]:
+    """The URL of an empty database for the hall, removed afterwards."""
+    if store == "sqlite":
+        yield f"sqlite:///{workdir / 'hall.db'}"
+        return
+    from tests.postgres import PostgresCluster, binaries
+
+    found = binaries()
+    if found is None:
+        raise SystemExit("PostgreSQL is not installed: apt-get install postgresql")
+    cluster = PostgresCluster(found).start()
+    try:
+        yield cluster.database()
+    finally:
+        cluster.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
     load_start = os.getloadavg()[0]
     raise_open_file_limit(args.idle + HALL_WINDOWS + args.displays + args.kiosks + 256)
-    with tempfile.TemporaryDirectory(prefix="yichuang-hall-core-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="yichuang-hall-core-") as tmp,
+        hall_database(args.store, Path(tmp)) as db_url,
+    ):
         workdir = Path(tmp)
-        db_url = f"sqlite:///{workdir / 'hall.db'}"
-        say(f"building the hall ({HALL_WINDOWS} windows) in {workdir} ...")
+        say(f"building the hall ({HALL_WINDOWS} windows) on {db_url} ...")
         categories = build_hall(db_url, HALL_WINDOWS)
         with server_process(db_url, workdir) as (proc, port):
             say(f"queue-server pid {proc.pid} on port {port}")
@@ -759,6 +788,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise
     load = f"{load_start:.2f} -> {os.getloadavg()[0]:.2f}"
     print()
+    print(f"hall database: {args.store}")
     print(report(res, args, time.monotonic() - started, load))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

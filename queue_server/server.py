@@ -39,6 +39,7 @@ from queue_server.auth import Authenticator, checker_threads
 from queue_server.hall.core import Staged, failed
 from queue_server.hub import Hub
 from queue_server.service import Batch, HallService, Outcome, Principal, Published
+from queue_server.store import notify
 from queue_server.store.tables import EventRow, RequestRow
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,10 @@ class QueueServer:
         self.auth: Authenticator | None = None
         self._server: Server | None = None
         self._poller: asyncio.Task[None] | None = None
+        # PostgreSQL: other processes' events are announced (store/notify.py), not polled.
+        self._listener: asyncio.Task[None] | None = None
+        self.listening = asyncio.Event()  # set while other processes' events are announced
+        self._catching_up = asyncio.Lock()
         self.hub: Hub | None = None
         self._window_locks: dict[int, asyncio.Lock] = {}
         # Windows whose last client connection went away, and since when (hall clock); those
@@ -148,13 +153,23 @@ class QueueServer:
         )
         self.port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self.port
         self._poller = asyncio.create_task(self._poll_store(), name="store poller")
+        if notify.can_listen(self.service.engine):
+            self._listener = asyncio.create_task(
+                notify.listen(
+                    self.service.engine,
+                    self.service.hall.writer,
+                    self._caught_up_to,
+                    self._listening_changed,
+                ),
+                name="store listener",
+            )
         self._writer = asyncio.create_task(self._write(), name="hall writer")
         scheme = "wss" if self.ssl else "ws"
         log.info("listening on %s://%s:%d", scheme, self.host, self.port)
         return self.port
 
     async def stop(self) -> None:
-        for task in (self._poller, self._writer):
+        for task in (self._poller, self._listener, self._writer):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -246,11 +261,33 @@ class QueueServer:
                     pruned = time.monotonic()
                 self._publish((await self._in_db(self.service.close_out_if_due)).events)
                 await self._watch_windows()
-                latest = await self._in_db(self.service.last_seq)
-                if latest > self.hub.head:
-                    self._publish(await self._read_events(self.hub.head, 10_000))
+                if not self.listening.is_set():  # SQLite, or PostgreSQL's listener is reconnecting
+                    await self._caught_up_to(await self._in_db(self.service.last_seq))
             except Exception:
                 log.exception("polling the store failed; retrying")
+
+    async def _caught_up_to(self, seq: int) -> None:
+        """Publish what other processes committed up to `seq`, read from the event table."""
+        assert self.hub is not None
+        async with self._catching_up:
+            while seq > self.hub.head:
+                head = self.hub.head
+                self._publish(await self._read_events(head, 10_000))
+                if self.hub.head == head:  # not readable yet: the next notice or poll
+                    return
+
+    def _listening_changed(self, listening: bool) -> None:
+        if not listening:
+            self.listening.clear()
+            return
+        self.listening.set()
+        self._background(self._caught_up_to_head())  # what was committed before LISTEN
+
+    async def _caught_up_to_head(self) -> None:
+        try:
+            await self._caught_up_to(await self._in_db(self.service.last_seq))
+        except Exception:
+            log.exception("catching up with the store failed; the next notice retries")
 
     async def _watch_windows(self) -> None:
         """A window whose client has been gone DISCONNECT_GRACE no longer counts as capacity

@@ -53,8 +53,13 @@ def hall_config(demo_config: dict[str, Any]) -> dict[str, Any]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Tests marked `both_stores` run on SQLite and on a real PostgreSQL (tests/postgres.py)."""
-    if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_stores"):
+    """Tests marked `both_stores` run on SQLite and on a real PostgreSQL (tests/postgres.py),
+    those marked `postgresql` on PostgreSQL only."""
+    if "store" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("postgresql"):
+        metafunc.parametrize("store", ["postgresql"], indirect=True)
+    elif metafunc.definition.get_closest_marker("both_stores"):
         metafunc.parametrize("store", ["sqlite", "postgresql"], indirect=True)
 
 

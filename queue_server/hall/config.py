@@ -40,6 +40,7 @@ from queue_server.hall.core import Hall
 from queue_server.hall.work import Work
 from queue_server.hallconfig import HallConfig, load_config
 from queue_server.roles import Principal
+from queue_server.store import notify
 from queue_server.store.tables import (
     DeviceRow,
     EventRow,
@@ -153,6 +154,8 @@ def change(hall: Hall) -> Iterator[Change]:
                 raise ProtocolError(ErrorCode.INTERNAL, "the hall is not configured")
             yield Change(session, row, load_config(session), hall.clock())
             session.add(row)
+            session.flush()
+            notify.announce(session.connection(), notify.CHANGE, row.last_seq)
         hall.invalidate()
 
 
@@ -165,6 +168,8 @@ def import_config(hall: Hall, data: dict[str, Any]) -> int:
             ch = Change(session, row, load_config(session), hall.clock())
             ch.emit(ConfigChanged, config_version=version, what="hall configuration imported")
             session.add(row)
+            session.flush()
+            notify.announce(session.connection(), notify.CHANGE, row.last_seq)
         hall.invalidate()
     return version
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,6 +91,9 @@ class Hall:
         self.lock = threading.RLock()
         # The writer keeps its own connection: no pool check-out and reset per batch.
         self._connection: Connection | None = None
+        # Names this writer in its PostgreSQL notifications (store/notify.py), so its own
+        # server does not read back what it has just published.
+        self.writer = uuid.uuid4().hex[:12]
 
     # -- state --------------------------------------------------------------------------
 
@@ -227,7 +231,7 @@ class Hall:
                 apply(figures)
                 works.append(figures)
             if any(_changes(w) for w in works):
-                journal.write(connection, works, expected)
+                journal.write(connection, works, expected, self.writer)
         except BaseException:
             transaction.rollback()
             raise

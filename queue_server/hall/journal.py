@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Dialect, Table
 
 from queue_server.domain.model import Ticket
 from queue_server.hall.work import Work
+from queue_server.store import notify
 from queue_server.store.tables import (
     AppointmentRow,
     EventRow,
@@ -47,8 +48,9 @@ class Conflict(Exception):
     """Another process changed the hall since this writer loaded it."""
 
 
-def write(connection: Connection, works: Sequence[Work], expected_seq: int) -> None:
-    """Write the batch `works` (in order) inside the caller's transaction."""
+def write(connection: Connection, works: Sequence[Work], expected_seq: int, writer: str) -> None:
+    """Write the batch `works` (in order) inside the caller's transaction; on PostgreSQL
+    other processes are told of its events at its commit (store/notify.py)."""
     tickets: dict[str, dict[str, Any]] = {}
     windows: dict[int, dict[str, Any]] = {}
     appointments: dict[str, dict[str, Any]] = {}
@@ -140,6 +142,8 @@ def write(connection: Connection, works: Sequence[Work], expected_seq: int) -> N
             _statement(connection.dialect, table, tuple(rows[0]), (), "insert").run(
                 connection, rows
             )
+    if events:
+        notify.announce(connection, writer, last_seq)
 
 
 def _upsert(

@@ -71,6 +71,19 @@ async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float
         await pilot.pause(0.02)
 
 
+async def on_screen(pilot: Pilot[Any], kind: Any, timeout: float = 10.0) -> None:
+    """Wait until the kiosk shows a screen of `kind` with its buttons laid out: a click
+    sent before the new screen's layout lands where the old screen was (a lost key)."""
+    app = pilot.app
+
+    def shown() -> bool:
+        if not isinstance(app.screen, kind):
+            return False
+        return all(b.region.width > 0 for b in app.screen.query(Button) if b.display)
+
+    await until(pilot, shown, timeout)
+
+
 async def ready(pilot: Pilot[Any]) -> KioskApp:
     app = pilot.app
     assert isinstance(app, KioskApp)
@@ -115,7 +128,7 @@ async def test_take_a_ticket_in_each_priority_class(kiosk: KioskApp) -> None:
     async with kiosk.run_test(size=SIZE) as pilot:
         app = await ready(pilot)
         await pilot.click("#cat-SW")
-        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await on_screen(pilot, ServiceScreen)
         await pilot.click("#prio-normal")
         screen = await ticket_shown(pilot)
         assert screen.issued.reply.ticket.number == "C001"
@@ -129,9 +142,9 @@ async def test_take_a_ticket_in_each_priority_class(kiosk: KioskApp) -> None:
         await ready(pilot)
 
         await pilot.press("3")  # 社会事务 is the third category
-        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await on_screen(pilot, ServiceScreen)
         await pilot.click("#prio-green")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmGreenScreen))
+        await on_screen(pilot, ConfirmGreenScreen)
         await pilot.click("#confirm-yes")
         screen = await ticket_shown(pilot)
         assert screen.issued.reply.ticket.priority is Priority.GREEN
@@ -147,11 +160,11 @@ async def test_take_a_ticket_in_each_priority_class(kiosk: KioskApp) -> None:
 async def test_green_channel_can_be_declined(kiosk: KioskApp, connect: Connect) -> None:
     """Declining the eligibility question issues nothing."""
     async with kiosk.run_test(size=SIZE) as pilot:
-        app = await ready(pilot)
+        await ready(pilot)
         await pilot.press("3", "g")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmGreenScreen))
+        await on_screen(pilot, ConfirmGreenScreen)
         await pilot.click("#confirm-no")
-        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await on_screen(pilot, ServiceScreen)
     probe = await connect("kiosk")
     assert (await probe.request(IssueTicket, category="SW")).ticket.number == "C001"
 
@@ -161,7 +174,7 @@ async def test_service_item_shows_its_materials(kiosk: KioskApp) -> None:
     async with kiosk.run_test(size=SIZE) as pilot:
         app = await ready(pilot)
         await pilot.click("#cat-QY")
-        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await on_screen(pilot, ServiceScreen)
         await pilot.click("#item-0")
         assert "公司章程" in text_of(app, "#materials")
         await pilot.click("#prio-normal")
@@ -175,9 +188,9 @@ async def test_capacity_reached_issues_nothing(kiosk: KioskApp, connect: Connect
         app = await ready(pilot)
         for _ in range(2):
             await pilot.click("#cat-CJ")
-            await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+            await on_screen(pilot, ServiceScreen)
             await pilot.click("#prio-normal")
-            await until(pilot, lambda: isinstance(app.screen, TicketScreen | NoticeScreen))
+            await on_screen(pilot, TicketScreen | NoticeScreen)
             if isinstance(app.screen, TicketScreen):
                 await pilot.click("#done")
                 await ready(pilot)  # the start screen is back and laid out: tap it
@@ -196,13 +209,13 @@ async def test_closed_hall_shows_the_closed_screen(
     clock.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
     app = make_app(url, KIOSK_TOKEN, clock=clock, reset_after=600)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ClosedScreen))
+        await on_screen(pilot, ClosedScreen)
         assert "暂停取号" in text_of(app, "#notice-message")
         await pilot.press("1")
         assert isinstance(app.screen, ClosedScreen)
         clock.now = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 09:00 next morning
         app.refresh_snapshot()
-        await until(pilot, lambda: isinstance(app.screen, StartScreen))
+        await on_screen(pilot, StartScreen)
 
 
 async def test_closing_between_screens_and_past_closing(kiosk: KioskApp, clock: Clock) -> None:
@@ -210,18 +223,18 @@ async def test_closing_between_screens_and_past_closing(kiosk: KioskApp, clock: 
     async with kiosk.run_test(size=SIZE) as pilot:
         app = await ready(pilot)
         await pilot.click("#cat-QY")
-        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await on_screen(pilot, ServiceScreen)
         clock.now = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)  # 19:00
         await pilot.click("#prio-normal")
         assert "暂停取号" in await notice_shown(pilot)
         await pilot.click("#done")
-        await until(pilot, lambda: isinstance(app.screen, ClosedScreen))
+        await on_screen(pilot, ClosedScreen)
 
         clock.now = datetime(2026, 11, 25, 10, 25, tzinfo=UTC)  # 18:25, closing at 18:30
         app.refresh_snapshot()
         await ready(pilot)
         await pilot.click("#cat-QY")  # 12-minute services: the wait runs past 18:30
-        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await on_screen(pilot, ServiceScreen)
         await pilot.click("#prio-normal")
         assert "下班时间" in await notice_shown(pilot)
 
@@ -236,7 +249,7 @@ async def book(client: QueueClient, slot: str) -> str:
 async def check_in(pilot: Pilot[Any], code: str, *, keypad: bool = False) -> None:
     app = pilot.app
     await pilot.click("#check-in")
-    await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
+    await on_screen(pilot, CheckInScreen)
     if keypad:
         for char in code:
             await pilot.click(f"#key-{char}")
@@ -293,7 +306,7 @@ async def test_ticket_screen_returns_home_by_itself(url: str, clock: Clock) -> N
         await ready(pilot)
         await pilot.press("5", "n")
         await ticket_shown(pilot)
-        await until(pilot, lambda: isinstance(app.screen, StartScreen), timeout=20)
+        await on_screen(pilot, StartScreen, timeout=20)
 
 
 async def test_retry_reuses_the_request_id(kiosk: KioskApp, connect: Connect) -> None:
@@ -329,7 +342,7 @@ async def test_one_chain_ticket_shows_its_steps(kiosk: KioskApp) -> None:
     async with kiosk.run_test(size=SIZE) as pilot:
         app = await ready(pilot)
         await pilot.click("#cat-QY")
-        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await on_screen(pilot, ServiceScreen)
         await pilot.click("#item-0")  # 企业设立登记: five steps
         await pilot.click("#prio-normal")
         screen = await ticket_shown(pilot)
@@ -394,7 +407,7 @@ async def test_repeated_check_in_shows_the_ticket_state(
         clock.now = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 09:00 next day: closed out
         await until(pilot, lambda: app.ready and isinstance(app.screen, StartScreen))
         await check_in(pilot, code)
-        await until(pilot, lambda: isinstance(app.screen, NoticeScreen))
+        await on_screen(pilot, NoticeScreen)
         assert "已经签到办理过" in text_of(app, "#notice-message")
         assert ticket.number in text_of(app, "#notice-message")
         assert "已过期" in text_of(app, "#notice-message")
@@ -512,7 +525,7 @@ async def test_late_taps_on_a_screen_no_longer_shown_do_nothing(kiosk: KioskApp)
         start = app.screen
         await ready(pilot)
         await pilot.click("#cat-QY")
-        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await on_screen(pilot, ServiceScreen)
         service = app.screen
         # A second tap on a category that arrives once the service screen is up, and the
         # ticket screen's reset timer firing late: neither moves the citizen on.
@@ -531,7 +544,7 @@ async def test_second_tap_while_waiting_issues_one_ticket(
     async with kiosk.run_test(size=SIZE) as pilot:
         app = await ready(pilot)
         await pilot.click("#cat-SW")
-        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await on_screen(pilot, ServiceScreen)
         normal = app.screen.query_one("#prio-normal", Button)
         normal.press()
         await until(
@@ -592,7 +605,7 @@ async def test_the_return_to_the_start_counts_down(kiosk: KioskApp, clock: Clock
     async with kiosk.run_test(size=SIZE) as pilot:
         app = await ready(pilot)
         await pilot.click("#cat-SW")
-        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await on_screen(pilot, ServiceScreen)
         await pilot.click("#prio-normal")
         await ticket_shown(pilot)
         assert text_of(app, "#returning") == "600 秒后自动返回首页"
@@ -624,7 +637,7 @@ async def test_chosen_item_reads_well_and_the_green_channel_is_green(kiosk: Kios
     async with kiosk.run_test(size=SIZE) as pilot:
         app = await ready(pilot)
         await pilot.click("#cat-SW")
-        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await on_screen(pilot, ServiceScreen)
         await pilot.click("#item-0")
         chosen = app.screen.query_one("#item-0", Button)
         await until(pilot, lambda: chosen.has_class("-selected"))
@@ -657,7 +670,7 @@ async def test_every_button_of_every_screen_is_on_screen(
 
         assert off_screen() == []
         await pilot.click("#cat-QY")
-        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        await on_screen(pilot, ServiceScreen)
         await pilot.pause()
         assert off_screen() == []
         await pilot.press("n")
@@ -665,8 +678,8 @@ async def test_every_button_of_every_screen_is_on_screen(
         await pilot.pause()
         assert off_screen() == []
         await pilot.press("enter")  # done: back to the start
-        await until(pilot, lambda: isinstance(app.screen, StartScreen))
+        await on_screen(pilot, StartScreen)
         await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
+        await on_screen(pilot, CheckInScreen)
         await pilot.pause()
         assert off_screen() == []

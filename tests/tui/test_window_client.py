@@ -75,6 +75,19 @@ async def until(
         await pilot.pause(0.02)
 
 
+async def on_screen(pilot: Pilot[None], kind: Any, what: str) -> None:
+    """Wait until the app shows a screen of `kind` with its buttons laid out: a click sent
+    before the new screen's layout lands where the old screen was."""
+    app = pilot.app
+
+    def shown() -> bool:
+        if not isinstance(app.screen, kind):
+            return False
+        return all(b.region.width > 0 for b in app.screen.query(Button) if b.display)
+
+    await until(pilot, shown, what)
+
+
 def text(app: WindowApp, selector: str) -> str:
     """The plain text a Static on the current screen shows."""
     return str(app.screen.query_one(selector, Static).content)
@@ -92,7 +105,7 @@ def detail(app: WindowApp, label: str) -> str | None:
 async def fill_login(pilot: Pilot[None], window: int, account: str, password: str) -> None:
     """Type into the login form and press the login button."""
     app = pilot.app
-    await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+    await on_screen(pilot, LoginScreen, "the login screen")
     screen = app.screen
     screen.query_one("#window", Input).value = str(window)
     screen.query_one("#account", Input).value = account
@@ -228,7 +241,7 @@ async def test_transfer_to_a_category_and_to_a_named_window(
         await log_in(pilot, 11)
         await serve_one(pilot, app)
         await pilot.press("t")
-        await until(pilot, lambda: isinstance(app.screen, TransferDialog), "the transfer dialog")
+        await on_screen(pilot, TransferDialog, "the transfer dialog")
         dialog = app.screen
         dialog.query_one("#to-category", Select).value = "SB"
         dialog.query_one("#reason", Input).value = "材料属于社保业务"
@@ -237,7 +250,7 @@ async def test_transfer_to_a_category_and_to_a_named_window(
 
         await serve_one(pilot, app)
         await pilot.press("t")
-        await until(pilot, lambda: isinstance(app.screen, TransferDialog), "the transfer dialog")
+        await on_screen(pilot, TransferDialog, "the transfer dialog")
         dialog = app.screen
         await pilot.click("#kind-window")
         dialog.query_one("#to-window", Select).value = 12
@@ -272,7 +285,7 @@ async def test_transfer_dialog_insists_on_a_target_and_a_reason(
         await log_in(pilot, 11)
         await serve_one(pilot, app)
         await pilot.press("t")
-        await until(pilot, lambda: isinstance(app.screen, TransferDialog), "the transfer dialog")
+        await on_screen(pilot, TransferDialog, "the transfer dialog")
         await pilot.click("#ok")
         assert "请选择目标类别或窗口" in text(app, ".dialog-problem")
         app.screen.query_one("#to-category", Select).value = "SB"
@@ -280,7 +293,7 @@ async def test_transfer_dialog_insists_on_a_target_and_a_reason(
         await pilot.press("enter")  # Enter in the reason field is OK too
         assert "请填写转移原因" in text(app, ".dialog-problem")
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, WorkScreen), "the work screen")
+        await on_screen(pilot, WorkScreen, "the work screen")
         assert app.desk.window_state is WindowState.SERVING
 
 
@@ -297,13 +310,13 @@ async def test_no_show_then_reinstate(
         await pilot.press("n")
         await until(pilot, lambda: screen.allowed("no_show"), "no-show enabled")
         await pilot.press("x")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        await on_screen(pilot, ConfirmDialog, "the question")
         assert "C001" in str(app.screen.query_one(".dialog-title", Label).content)
         await pilot.press("enter")  # Cancel has the focus: a stray Enter takes nothing back
         await until(pilot, lambda: app.screen is screen, "back at work")
         assert (await ticket_state(service, "C001")).state is TicketState.CALLED
         await pilot.press("x")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question again")
+        await on_screen(pilot, ConfirmDialog, "the question again")
         await pilot.click("#ok")
         await until(pilot, lambda: screen.allowed("reinstate"), "reinstate enabled")
         assert app.desk.current is None
@@ -311,7 +324,7 @@ async def test_no_show_then_reinstate(
         assert (await ticket_state(service, "C001")).state is TicketState.NO_SHOW
 
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, ReinstateDialog), "the no-show list")
+        await on_screen(pilot, ReinstateDialog, "the no-show list")
         await pilot.press("enter")
         await until(pilot, lambda: not app.desk.no_shows(), "the no-show list emptied")
     assert (await ticket_state(service, "C001")).state is TicketState.WAITING
@@ -341,12 +354,12 @@ async def test_recalls_are_counted_and_the_one_that_is_a_no_show_is_asked(
         await until(pilot, lambda: detail(app, "重呼次数") == "3/3（再呼即过号）", "the warning")
         await until(pilot, lambda: screen.allowed("recall"), "recall enabled")
         await pilot.press("r")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        await on_screen(pilot, ConfirmDialog, "the question")
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is screen, "back at work")
         assert (await ticket_state(service, "C001")).state is TicketState.CALLED
         await pilot.press("r")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question again")
+        await on_screen(pilot, ConfirmDialog, "the question again")
         await pilot.click("#ok")
         await until(pilot, lambda: app.desk.today.no_shows == 1, "the no-show")
     assert (await ticket_state(service, "C001")).state is TicketState.NO_SHOW
@@ -357,7 +370,7 @@ async def test_pause_with_a_reason_and_resume(app: WindowApp, service: HallServi
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await log_in(pilot, 11)
         await pilot.press("p")
-        await until(pilot, lambda: isinstance(app.screen, PauseDialog), "the pause dialog")
+        await on_screen(pilot, PauseDialog, "the pause dialog")
         await pilot.press(*"lunch", "enter")
         await until(pilot, lambda: app.desk.window_state is WindowState.PAUSED, "paused")
         assert "lunch" in text(app, "#ticket-state")
@@ -379,7 +392,7 @@ async def test_call_a_specific_number_and_server_errors_are_readable(
     async with app.run_test(size=(120, 40)) as pilot:
         await log_in(pilot, 11)
         await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, CallNumberDialog), "the number dialog")
+        await on_screen(pilot, CallNumberDialog, "the number dialog")
         await pilot.press(*"z999", "enter")
         await until(pilot, lambda: app._notifications, "a notification")
         messages = [n.message for n in app._notifications]
@@ -387,7 +400,7 @@ async def test_call_a_specific_number_and_server_errors_are_readable(
         assert not any("no ticket" in m for m in messages), messages
 
         await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, CallNumberDialog), "the number dialog")
+        await on_screen(pilot, CallNumberDialog, "the number dialog")
         await pilot.press(*"c002", "enter")
         await until(pilot, lambda: app.desk.current is not None, "the called ticket")
         assert app.desk.current is not None and app.desk.current.number == "C002"
@@ -398,7 +411,7 @@ async def test_close_window_logs_out(app: WindowApp, service: HallService) -> No
     async with app.run_test(size=(120, 40)) as pilot:
         await log_in(pilot, 11)
         await pilot.press("q")
-        await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+        await on_screen(pilot, LoginScreen, "the login screen")
         await until(pilot, lambda: "已关闭窗口" in text(app, "#login-message"), "the message")
         # The window_changed event of its own close (no reason) does not log out a second time.
         await pilot.pause(0.2)
@@ -568,7 +581,7 @@ async def test_end_chain_asks_why_and_ends_the_visit_at_this_step(
         await serve_one(pilot, app)
         assert "结束一链 [E]" in str(screen.query_one("#act-end_chain", Button).label)
         await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, EndChainDialog), "the dialog")
+        await on_screen(pilot, EndChainDialog, "the dialog")
         assert "A002" in text(app, ".dialog-heading") and "第1/5步" in text(app, ".dialog-heading")
         await pilot.press("enter")  # no reason yet
         assert "请填写结束原因" in text(app, ".dialog-problem")
@@ -603,13 +616,13 @@ async def test_today_counts_every_service_given_here_as_the_server_does(
 
         await serve_one(pilot, app)  # A002: its chain ends here
         await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, EndChainDialog), "the dialog")
+        await on_screen(pilot, EndChainDialog, "the dialog")
         await pilot.press(*"cailiao", "enter")
         await until(pilot, lambda: app.desk.today.served == 2, "the ended chain counted")
 
         await serve_one(pilot, app)  # A003: passed on to another category, not served here
         await pilot.press("t")
-        await until(pilot, lambda: isinstance(app.screen, TransferDialog), "the transfer dialog")
+        await on_screen(pilot, TransferDialog, "the transfer dialog")
         app.screen.query_one("#to-category", Select).value = "SW"
         app.screen.query_one("#reason", Input).value = "属社会事务"
         await pilot.click("#ok")
@@ -634,11 +647,11 @@ async def test_a_reinstated_no_show_leaves_the_figures_as_the_server_counts_them
         await pilot.press("n")
         await until(pilot, lambda: screen.allowed("no_show"), "no-show enabled")
         await pilot.press("x")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        await on_screen(pilot, ConfirmDialog, "the question")
         await pilot.click("#ok")
         await until(pilot, lambda: app.desk.today.no_shows == 1, "the no-show counted")
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, ReinstateDialog), "the no-show list")
+        await on_screen(pilot, ReinstateDialog, "the no-show list")
         await pilot.press("enter")
         await until(pilot, lambda: app.desk.today.no_shows == 0, "the reinstatement counted")
         assert (await server_figures(connect, 11)).no_shows == 0
@@ -654,7 +667,7 @@ async def test_day_close_out_returns_to_login_saying_so(app: WindowApp, clock: C
     async with app.run_test(size=(120, 40)) as pilot:
         await log_in(pilot, 11)
         await pilot.press("p")
-        await until(pilot, lambda: isinstance(app.screen, PauseDialog), "the pause dialog")
+        await on_screen(pilot, PauseDialog, "the pause dialog")
         clock.advance(hours=14)  # local midnight: this round-the-clock hall closes its day
         await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login", timeout=10)
         await until(
@@ -777,7 +790,7 @@ async def test_refused_actions_are_told_from_their_code(app: WindowApp, connect:
     async with app.run_test(size=(120, 40)) as pilot:
         await log_in(pilot, 11)  # serves SW and SB, not QY
         await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, CallNumberDialog), "the number dialog")
+        await on_screen(pilot, CallNumberDialog, "the number dialog")
         await pilot.press(*"a001", "enter")
         await until(
             pilot,
@@ -886,7 +899,7 @@ async def test_a_work_screen_going_away_is_never_drawn(app: WindowApp) -> None:
         app.refresh_desk()
         screen.render_desk()  # what the 1 s interval does: no NoMatches
         await pilot.press("q")
-        await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+        await on_screen(pilot, LoginScreen, "the login screen")
         await until(pilot, lambda: not screen.ready, "the work screen unmounted")
         screen.render_desk()
         assert not screen.showing
@@ -946,7 +959,7 @@ async def test_ctrl_c_says_how_to_quit_in_the_staff_language(app: WindowApp) -> 
     """Textual's own hint is English ("Do you want to quit?"); the desk says it in Chinese,
     and there is no (English) command palette."""
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+        await on_screen(pilot, LoginScreen, "the login screen")
         await pilot.press("ctrl+c")
         await until(pilot, lambda: bool(app._notifications), "the hint")
         [hint] = list(app._notifications)
