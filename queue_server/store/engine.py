@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from sqlalchemy import Connection, Engine, event, inspect, text
 from sqlmodel import Session, create_engine
 
 from queue_server.store import tables  # noqa: F401  (registers the tables)
+
+log = logging.getLogger(__name__)
 
 ENV_DATABASE_URL = "YICHUANG_DATABASE_URL"
 ENV_DATA_DIR = "YICHUANG_DATA_DIR"
@@ -88,6 +91,16 @@ def migrate(engine: Engine) -> None:
     with engine.connect() as connection:
         if stored_revision(connection) == HEAD:
             return
+    alembic_log = logging.getLogger("alembic")
+    level = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)  # its set-up chatter (from its import on); ours below
+    try:
+        _upgrade(engine)
+    finally:
+        alembic_log.setLevel(level)
+
+
+def _upgrade(engine: Engine) -> None:
     from alembic import command
     from alembic.config import Config
     from alembic.util import CommandError
@@ -105,7 +118,9 @@ def migrate(engine: Engine) -> None:
             if current is None and inspect(connection).get_table_names():
                 check_schema(connection, config)
                 command.stamp(config, BASELINE)
+                log.info("database made before migrations: taken over at %s", BASELINE)
             command.upgrade(config, "head")
+            log.info("database schema migrated from %s to %s", current or "empty", HEAD)
         except CommandError as exc:  # e.g. a database of a newer Yichuang
             raise SchemaOutdated(
                 f"this database's schema ({current}) is not one this version of Yichuang "
