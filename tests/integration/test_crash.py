@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 import tomli_w
+from sqlalchemy import text
 
 from queue_protocol.client import Credentials, Disconnected, QueueClient, ServerError
 from queue_protocol.errors import ErrorCode
@@ -27,6 +27,7 @@ from queue_protocol.messages import (
     StartService,
     TicketState,
 )
+from queue_server.store.engine import make_plain_engine
 from tests.conftest import DEMO_PASSWORD, KIOSK_TOKEN
 
 QUEUE_SERVER = str(Path(sys.executable).with_name("queue-server"))
@@ -35,6 +36,8 @@ CATEGORY = "SW"  # prefix C, no daily capacity
 WINDOWS = (1, 2, 3)  # 全科
 BEFORE_KILL = 40  # tickets acknowledged before the kill
 AFTER_RESTART = 25  # more tickets acknowledged after the restart
+
+pytestmark = pytest.mark.both_stores  # SQLite and a real PostgreSQL
 
 
 @dataclass
@@ -124,12 +127,11 @@ class ServerProcess:
 
 
 @pytest.fixture
-def hall_file(tmp_path: Path, hall_config: dict[str, Any]) -> str:
+def hall_file(tmp_path: Path, hall_config: dict[str, Any], db_url: str) -> str:
     """A hall database made by `queue-server init` from the demo TOML without opening hours."""
     toml = tmp_path / "open-hall.toml"
     toml.write_bytes(tomli_w.dumps(hall_config).encode())
-    db = tmp_path / "crash.db"
-    url = f"sqlite:///{db}"
+    url = db_url
     done = subprocess.run(
         [QUEUE_SERVER, "init", str(toml), "--db", url],
         capture_output=True,
@@ -176,17 +178,29 @@ async def _window_loop(client: QueueClient, acks: Acks, stop: asyncio.Event) -> 
 
 
 def _read_db(db_url: str) -> dict[str, Any]:
-    path = db_url.split(":///", 1)[1]
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-        tickets = {
-            row[0]: {"number": row[1], "state": row[2], "window": row[3], "calls": row[4]}
-            for row in db.execute("SELECT id, number, state, window, call_times FROM ticket")
-        }
-        events = db.execute("SELECT seq, name, payload FROM event ORDER BY seq").fetchall()
-        counter = db.execute(
-            "SELECT last FROM number_counter WHERE category = ?", (CATEGORY,)
-        ).fetchall()
-        last_seq = db.execute("SELECT last_seq FROM hall WHERE id = 1").fetchone()[0]
+    """What the database holds, read by a connection of the test's own (read only)."""
+    engine = make_plain_engine(db_url)
+    try:
+        with engine.connect() as db:
+            tickets = {
+                row[0]: {"number": row[1], "state": row[2], "window": row[3], "calls": row[4]}
+                for row in db.execute(
+                    text('SELECT id, number, state, "window", call_times FROM ticket')
+                )
+            }
+            events = [
+                tuple(row)
+                for row in db.execute(text("SELECT seq, name, payload FROM event ORDER BY seq"))
+            ]
+            counter = [
+                tuple(row)
+                for row in db.execute(
+                    text("SELECT last FROM number_counter WHERE category = :c"), {"c": CATEGORY}
+                )
+            ]
+            last_seq = db.execute(text("SELECT last_seq FROM hall WHERE id = 1")).scalar_one()
+    finally:
+        engine.dispose()
     return {"tickets": tickets, "events": events, "counter": counter, "last_seq": last_seq}
 
 
