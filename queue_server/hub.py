@@ -6,7 +6,9 @@ finds at once in one `events` frame, for a client whose hello asked for batches)
 slow client only delays itself (websockets' broadcast has no back-pressure; here each
 client's back-pressure stays its own). A client whose cursor fell behind the in-memory
 log, or that resumes with an old `since_seq`, is fed from the event table instead.
-Events written by another process (the CLI, a second server) are picked up by a poller.
+Events written by another process (the CLI, a second server) are read from the event
+table when a PostgreSQL notification announces them, or by the poller on SQLite
+(server.py, store/notify.py).
 """
 
 from __future__ import annotations

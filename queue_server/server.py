@@ -1,10 +1,12 @@
 """The websockets front: hello/auth, dispatch, error replies, /healthz, clean shutdown.
 
-The hall's writer runs on one dedicated thread: every command that arrives while a batch is
-being committed waits for the next batch, and each batch is committed at once (group
-commit, queue_server/hall/core.py); replies and events leave only after their batch's
-commit. Password checks run on niced threads of their own (queue_server.auth), so a login
-never delays a call.
+The hall's writer runs its commands on the event loop and waits for each commit on a thread
+of its own: every command that arrives while a batch is being committed waits for the
+next batch, and each batch is committed at once (group commit, queue_server/hall/core.py);
+replies and events leave only after their batch's commit. Password checks run on niced
+threads of their own (queue_server.auth), so a login never delays a call. Other
+processes' events reach the hub by PostgreSQL's LISTEN/NOTIFY (store/notify.py) or, on
+SQLite, by the store poller.
 """
 
 from __future__ import annotations
