@@ -39,6 +39,7 @@ from queue_protocol.messages import (
     TicketStatus,
 )
 from tests.conftest import KIOSK_TOKEN, Clock, Connect
+from tests.tui.screens import shows
 from tests.tui.test_display_readability import AA, contrast
 
 TODAY = date(2026, 11, 25)  # the clock fixture starts at 10:00 Shanghai, a Wednesday
@@ -72,16 +73,8 @@ async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float
 
 
 async def on_screen(pilot: Pilot[Any], kind: Any, timeout: float = 10.0) -> None:
-    """Wait until the kiosk shows a screen of `kind` with its buttons laid out: a click
-    sent before the new screen's layout lands where the old screen was (a lost key)."""
-    app = pilot.app
-
-    def shown() -> bool:
-        if not isinstance(app.screen, kind):
-            return False
-        return all(b.region.width > 0 for b in app.screen.query(Button) if b.display)
-
-    await until(pilot, shown, timeout)
+    """Wait until the kiosk shows a screen of `kind`, laid out (tests/tui/screens.py)."""
+    await until(pilot, lambda: shows(pilot.app, kind), timeout)
 
 
 async def ready(pilot: Pilot[Any]) -> KioskApp:

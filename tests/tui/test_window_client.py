@@ -38,6 +38,7 @@ from queue_protocol.messages import (
 from queue_server.server import Limits, QueueServer
 from queue_server.service import HallService, Principal
 from tests.conftest import Clock, Connect
+from tests.tui.screens import shows
 from window_client import i18n
 from window_client.app import WindowApp, make_app
 from window_client.i18n import Language
@@ -76,16 +77,8 @@ async def until(
 
 
 async def on_screen(pilot: Pilot[None], kind: Any, what: str) -> None:
-    """Wait until the app shows a screen of `kind` with its buttons laid out: a click sent
-    before the new screen's layout lands where the old screen was."""
-    app = pilot.app
-
-    def shown() -> bool:
-        if not isinstance(app.screen, kind):
-            return False
-        return all(b.region.width > 0 for b in app.screen.query(Button) if b.display)
-
-    await until(pilot, shown, what)
+    """Wait until the app shows a screen of `kind`, laid out (tests/tui/screens.py)."""
+    await until(pilot, lambda: shows(pilot.app, kind), what)
 
 
 def text(app: WindowApp, selector: str) -> str:
