@@ -44,9 +44,10 @@ def make_plain_engine(url: str | None = None) -> Engine:
     transaction starts with BEGIN IMMEDIATE so writers queue for the lock up front instead
     of failing on upgrade; a command's read-decide-write is therefore serialised even
     across processes sharing the file. PostgreSQL (`postgresql://…`, through psycopg 3)
-    runs its default READ COMMITTED: the hall's writer is guarded by its conditional update
-    of the hall row (queue_server/hall/journal.py), which PostgreSQL re-checks against the
-    newest committed row.
+    runs its default READ COMMITTED: the hall's writer holds the hall row FOR UPDATE for
+    each batch (queue_server/hall/core.py), and its conditional update of `last_seq`
+    (queue_server/hall/journal.py), which PostgreSQL re-checks against the newest committed
+    row, is the second guard.
     """
     url = database_url(url or default_database_url())
     if url.startswith("sqlite"):
