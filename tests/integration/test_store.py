@@ -1,5 +1,6 @@
 """The store: one migration history that makes the same schema on SQLite and PostgreSQL,
-databases of the first round taken over, concurrent starts migrating once."""
+databases of the first round taken over, concurrent starts migrating once; on PostgreSQL,
+other processes' events announced by LISTEN/NOTIFY, not polled."""
 
 from __future__ import annotations
 
