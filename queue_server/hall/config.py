@@ -154,7 +154,6 @@ def change(hall: Hall) -> Iterator[Change]:
                 raise ProtocolError(ErrorCode.INTERNAL, "the hall is not configured")
             yield Change(session, row, load_config(session), hall.clock())
             session.add(row)
-            session.flush()
             notify.announce(session.connection(), notify.CHANGE, row.last_seq)
         hall.invalidate()
 
@@ -168,7 +167,6 @@ def import_config(hall: Hall, data: dict[str, Any]) -> int:
             ch = Change(session, row, load_config(session), hall.clock())
             ch.emit(ConfigChanged, config_version=version, what="hall configuration imported")
             session.add(row)
-            session.flush()
             notify.announce(session.connection(), notify.CHANGE, row.last_seq)
         hall.invalidate()
     return version

@@ -131,15 +131,14 @@ def hall_file(tmp_path: Path, hall_config: dict[str, Any], db_url: str) -> str:
     """A hall database made by `queue-server init` from the demo TOML without opening hours."""
     toml = tmp_path / "open-hall.toml"
     toml.write_bytes(tomli_w.dumps(hall_config).encode())
-    url = db_url
     done = subprocess.run(
-        [QUEUE_SERVER, "init", str(toml), "--db", url],
+        [QUEUE_SERVER, "init", str(toml), "--db", db_url],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    return url
+    return db_url
 
 
 @pytest.fixture
