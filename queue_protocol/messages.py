@@ -164,6 +164,7 @@ class CallView(_View):
 
 
 class HallView(_View):
+    code: str = Field("", description="The hall's code, as a hello names it")
     name: str
     timezone: str
     notice: str = ""
@@ -228,6 +229,14 @@ class Hello(_Request):
     password: str | None = Field(None, max_length=256)
     token: str | None = Field(None, max_length=256)
     window: int | None = Field(None, ge=1, le=9999)
+    hall: str | None = Field(
+        None,
+        min_length=1,
+        max_length=32,
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="The hall's code (`[hall] code`, e.g. donghu). May be left out where the "
+        "server serves one hall, and by a device (its token names its hall)",
+    )
     since_seq: int | None = Field(None, ge=0)
     client: str | None = Field(None, max_length=100, description="Program name, for logs")
     batch_events: bool = Field(
@@ -512,6 +521,10 @@ class ErrorReply(BaseModel):
     ticket: str | None = Field(None, description="The ticket the error is about (its number)")
     state: str | None = Field(None, description="invalid_state: the state it is in now")
     estimated_wait_minutes: float | None = Field(None, description="hall_closed past_closing")
+    hall: str | None = Field(None, description="not_found reason hall: the hall asked for")
+    halls: list[str] | None = Field(
+        None, description="bad_request reason hall_needed: the halls this server serves"
+    )
 
 
 REPLY_FOR: dict[str, type[_Reply]] = {

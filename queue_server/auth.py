@@ -66,23 +66,34 @@ class LockRules:
     minutes: int = 15
 
 
-def read_lock_rules(engine: Engine) -> LockRules:
+def read_lock_rules(engine: Engine, hall_id: int) -> LockRules:
     with read_session(engine) as session:
-        hall = session.get(HallRow, 1)
+        hall = session.get(HallRow, hall_id)
         if hall is None:
             return LockRules()
         return LockRules(hall.lock_after_failures, hall.lock_minutes)
 
 
-def read_staff(engine: Engine, account: str) -> StaffRow | None:
+def read_staff(engine: Engine, hall_id: int, account: str) -> StaffRow | None:
     with read_session(engine) as session:
-        return session.get(StaffRow, account)
+        return session.get(StaffRow, (hall_id, account))
 
 
-def read_device(engine: Engine, token: str) -> DeviceRow | None:
+def read_device(engine: Engine, hall_id: int, token: str) -> DeviceRow | None:
+    """The hall's device of this token (a token of another hall's device is no token of
+    this hall's)."""
     with read_session(engine) as session:
         return session.exec(
-            select(DeviceRow).where(DeviceRow.token_hash == security.hash_token(token))
+            select(DeviceRow).where(
+                DeviceRow.token_hash == security.hash_token(token), DeviceRow.hall_id == hall_id
+            )
+        ).first()
+
+
+def read_device_hall(engine: Engine, token: str) -> int | None:
+    with read_session(engine) as session:
+        return session.exec(
+            select(DeviceRow.hall_id).where(DeviceRow.token_hash == security.hash_token(token))
         ).first()
 
 
@@ -135,16 +146,17 @@ def device_principal(hello: Hello, device: DeviceRow | None) -> Principal:
     )
 
 
-def authenticate(engine: Engine, hello: Hello) -> Principal:
-    """Check a hello's credentials here and now (no throttling): for the CLI and tests."""
+def authenticate(engine: Engine, hello: Hello, hall_id: int = 1) -> Principal:
+    """Check a hello's credentials at the hall `hall_id` here and now (no throttling): for
+    the CLI and tests."""
     check_form(hello)
     if hello.role in (Role.WINDOW, Role.ADMIN):
         assert hello.user is not None and hello.password is not None
-        staff = read_staff(engine, hello.user)
+        staff = read_staff(engine, hall_id, hello.user)
         ok = security.verify_password(staff.password_hash if staff else None, hello.password)
         return staff_principal(hello, staff, ok)
     assert hello.token is not None
-    return device_principal(hello, read_device(engine, hello.token))
+    return device_principal(hello, read_device(engine, hall_id, hello.token))
 
 
 # ---------------------------------------------------------------------------------------
@@ -321,36 +333,45 @@ class Authenticator:
         self.checks = PasswordChecks(checks)
         self._reads = reads  # threads for the short credential reads
 
-    async def login(self, hello: Hello, address: str) -> Principal:
-        """The principal of a hello, or a ProtocolError; never holds a database lock while
+    async def device_hall(self, token: str) -> int | None:
+        """The hall of the device with this token (a hello that names no hall)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reads, read_device_hall, self.engine, token)
+
+    async def login(self, hello: Hello, address: str, hall_id: int) -> Principal:
+        """The principal of a hello to the hall `hall_id`, or a ProtocolError; never holds
+        a database lock while
         a password is checked. A refusal without a check is sent only after a short delay
         (at most `tarpit` seconds), so a client that ignores the retry time is paced by its
         own connection instead of costing the hall a reply per millisecond."""
         check_form(hello)
         loop = asyncio.get_running_loop()
-        rules = await loop.run_in_executor(self._reads, read_lock_rules, self.engine)
+        rules = await loop.run_in_executor(self._reads, read_lock_rules, self.engine, hall_id)
         staff_login = hello.role in (Role.WINDOW, Role.ADMIN)
-        account = hello.user if staff_login else None
+        user = hello.user if staff_login else None
+        account = f"{hall_id}:{user}" if user is not None else None  # locked out per hall
         try:
             self.guard.check(account, address, rules)
         except ProtocolError as exc:
             await asyncio.sleep(min(self.tarpit, exc.details.get("retry_after_seconds", 1.0)))
             raise
         if staff_login:
-            assert account is not None and hello.password is not None
-            staff = await loop.run_in_executor(self._reads, read_staff, self.engine, account)
+            assert user is not None and account is not None and hello.password is not None
+            staff = await loop.run_in_executor(self._reads, read_staff, self.engine, hall_id, user)
             ok = await self.checks.verify(staff.password_hash if staff else None, hello.password)
             try:
                 principal = staff_principal(hello, staff, ok)
             except ProtocolError as exc:
                 if exc.code is ErrorCode.AUTH_FAILED:
                     self.guard.failed(account, address, rules)
-                    log.warning("login failed: account %r from %s", account[:64], address)
+                    log.warning("login failed: account %r from %s", user[:64], address)
                 raise
             self.guard.succeeded(account, address)
             return principal
         assert hello.token is not None
-        device = await loop.run_in_executor(self._reads, read_device, self.engine, hello.token)
+        device = await loop.run_in_executor(
+            self._reads, read_device, self.engine, hall_id, hello.token
+        )
         try:
             return device_principal(hello, device)
         except ProtocolError:

@@ -2,6 +2,7 @@
 
 queue-server serve [--demo]            run the server (creates the demo hall if asked)
 queue-server init [--demo | FILE]      create a hall from a TOML file
+queue-server halls                     list the database's halls (a district holds several)
 queue-server import FILE               replace the configuration (tickets are kept)
 queue-server export [FILE]             write the configuration as TOML (hashes only)
 queue-server staff add|passwd|disable|enable|list
@@ -23,12 +24,19 @@ from datetime import date
 from pathlib import Path
 
 import tomli_w
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from queue_protocol.errors import ProtocolError
 from queue_protocol.messages import Role, StaffRole
-from queue_server.clock import hall_clock
-from queue_server.hallconfig import ALL_SUBJECTS, ConfigError, demo_hall_path, read_toml
+from queue_server.clock import Clock, hall_clock
+from queue_server.hall import loading
+from queue_server.hallconfig import (
+    ALL_SUBJECTS,
+    ConfigError,
+    demo_hall_path,
+    file_code,
+    read_toml,
+)
 from queue_server.server import Limits, QueueServer
 from queue_server.service import HallService
 from queue_server.store.engine import (
@@ -78,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help=f"database URL (default: ${ENV_DATABASE_URL} or {default_database_url()})",
     )
+    common.add_argument(
+        "--hall",
+        metavar="CODE",
+        help="the hall to act on, by its code (default: the database's one hall; "
+        "for init, the file's [hall] code)",
+    )
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(title="commands")
 
@@ -107,6 +121,9 @@ def _parser() -> argparse.ArgumentParser:
         help="replace an existing hall's configuration (tickets are kept)",
     )
     p.set_defaults(run=_init)
+
+    p = sub.add_parser("halls", parents=[common], help="list the database's halls")
+    p.set_defaults(run=_halls)
 
     p = sub.add_parser(
         "import",
@@ -210,25 +227,36 @@ def _parser() -> argparse.ArgumentParser:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _service(args: argparse.Namespace, *, need_hall: bool = True) -> HallService:
+def _service(
+    args: argparse.Namespace, *, need_hall: bool = True, code: str | None = None
+) -> HallService:
+    """The service of the hall `code`, or --hall's, or the database's one hall."""
     engine = make_engine(args.db)
-    if need_hall:
-        with Session(engine) as session:
-            if session.get(HallRow, 1) is None:
-                raise CliError(
-                    "the database holds no hall yet; run `queue-server init --demo` "
-                    "or `queue-server init HALL.toml`"
-                )
+    service = HallService(engine, clock=_clock(), hall=code or args.hall)
+    if need_hall and not _has_hall(service):
+        raise CliError(
+            f"the database holds no hall {service.code!r}; see `queue-server halls`"
+            if args.hall
+            else "the database holds no hall yet; run `queue-server init --demo` "
+            "or `queue-server init HALL.toml`"
+        )
+    return service
+
+
+def _clock() -> Clock:
     try:
-        clock = hall_clock()
+        return hall_clock()
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    return HallService(engine, clock=clock)
 
 
 def _has_hall(service: HallService) -> bool:
+    """Does the database hold the service's hall (named, or its one hall)?"""
+    if service.hall.given_code is None:
+        return loading.hall_count(service.engine) > 0
     with Session(service.engine) as session:
-        return session.get(HallRow, 1) is not None
+        query = select(HallRow.id).where(HallRow.code == service.hall.given_code)
+        return session.exec(query).first() is not None
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -269,21 +297,26 @@ def _window_numbers(text: str | None) -> list[int]:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """Serve --hall, or every hall of the database in service."""
     service = _service(args, need_hall=False)
     if not _has_hall(service):
-        if not args.demo:
+        if not args.demo or args.hall:
             raise CliError(
-                "the database holds no hall yet; run `queue-server init --demo` "
+                f"the database holds no hall {args.hall!r}; see `queue-server halls`"
+                if args.hall
+                else "the database holds no hall yet; run `queue-server init --demo` "
                 "or start with `queue-server serve --demo`"
             )
         service.import_config(read_toml(demo_hall_path()))
         print("created the demo hall (staff password: yichuang)", flush=True)
+    codes = [args.hall] if args.hall else loading.hall_codes(service.engine)
+    services = [HallService(service.engine, clock=service.clock, hall=code) for code in codes]
     tls = None
     if args.cert:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(args.cert, args.key)
     server = QueueServer(
-        service,
+        services,
         host=args.host,
         port=args.port,
         ssl=tls,
@@ -292,6 +325,7 @@ def _serve(args: argparse.Namespace) -> int:
     scheme = "wss" if tls else "ws"
 
     def ready(port: int) -> None:
+        print(f"serving the halls: {', '.join(codes)}", flush=True)
         print(f"queue-server listening on {scheme}://{args.host}:{port}", flush=True)
 
     try:
@@ -302,15 +336,24 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    service = _service(args, need_hall=False)
+    path = demo_hall_path() if args.demo else args.file
+    data = read_toml(path)
+    service = _service(args, need_hall=False, code=args.hall or file_code(data))
     if _has_hall(service) and not args.force:
         raise CliError(
-            "this database already holds a hall; use --force to replace its "
-            "configuration, or `queue-server import FILE`"
+            f"this database already holds the hall {service.code!r}; use --force to replace "
+            "its configuration, or `queue-server import FILE`"
         )
-    path = demo_hall_path() if args.demo else args.file
-    version = service.import_config(read_toml(path))
-    print(f"hall created from {path} (configuration version {version})")
+    version = service.import_config(data)
+    print(f"hall {service.code} created from {path} (configuration version {version})")
+    return 0
+
+
+def _halls(args: argparse.Namespace) -> int:
+    with Session(make_engine(args.db)) as session:
+        for hall in session.exec(select(HallRow).order_by(HallRow.code)).all():
+            state = "retired" if hall.retired else "in service"
+            print(f"{hall.code:<16} {hall.name:<20} {hall.timezone:<16} {state}")
     return 0
 
 

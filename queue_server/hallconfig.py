@@ -22,6 +22,7 @@ TOML layout (see queue_server/halls/demo.toml):
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -76,19 +77,24 @@ def demo_hall_path() -> Path:
 # Reading the configuration the service works from
 
 
-def load_config(session: Session) -> HallConfig:
-    hall = session.get(HallRow, 1)
+def load_config(session: Session, hall_id: int) -> HallConfig:
+    hall = session.get(HallRow, hall_id)
     if hall is None:
-        raise ConfigError("the database holds no hall; run `queue-server init` first")
-    categories = session.exec(select(CategoryRow).order_by(col(CategoryRow.position))).all()
-    items = session.exec(select(ServiceItemRow)).all()
+        raise ConfigError("the database holds no such hall; run `queue-server init` first")
+    categories = session.exec(
+        select(CategoryRow)
+        .where(CategoryRow.hall_id == hall_id)
+        .order_by(col(CategoryRow.position))
+    ).all()
+    items = session.exec(select(ServiceItemRow).where(ServiceItemRow.hall_id == hall_id)).all()
+    staff = session.exec(select(StaffRow).where(StaffRow.hall_id == hall_id)).all()
     return HallConfig(
         version=hall.config_version,
         rules=rules_of(hall),
         categories={c.code: category_of(c) for c in categories},
         items={i.name: item_of(i) for i in items},
-        appointments=load_rules(session),
-        staff_names={s.account: s.name for s in session.exec(select(StaffRow)).all()},
+        appointments=load_rules(session, hall_id),
+        staff_names={s.account: s.name for s in staff},
     )
 
 
@@ -98,6 +104,7 @@ def rules_of(hall: HallRow) -> HallRules:
         for day, (a, b) in json.loads(hall.hours).items()
     }
     return HallRules(
+        code=hall.code,
         name=hall.name,
         timezone=hall.timezone,
         policy=Policy(hall.policy),
@@ -205,33 +212,86 @@ def parse_profile(value: Any, categories: set[str], where: str) -> list[str]:
     return profile
 
 
-def import_hall(session: Session, data: dict[str, Any]) -> int:
-    """Replace the hall's configuration with `data`. Tickets and events are kept.
+FIRST_HALL_CODE = "main"  # the hall of a database not told otherwise
+HALL_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+# The settings of a hall's row that a configuration file gives (not its code, counters or
+# close-out, which an import keeps).
+HALL_SETTINGS = (
+    "name",
+    "timezone",
+    "policy",
+    "max_wait_minutes",
+    "rank_penalty",
+    "no_show_after_recalls",
+    "reinstate_grace_minutes",
+    "notice",
+    "hours",
+    "holidays",
+    "lock_after_failures",
+    "lock_minutes",
+    "close_out_grace_minutes",
+    "window_offline_minutes",
+    "staff_multiple_windows",
+)
 
-    Validates everything before writing anything; returns the new config_version.
+
+def file_code(data: dict[str, Any]) -> str | None:
+    """The hall code a configuration file names (`[hall] code`), checked; None if none."""
+    hall = data.get("hall")
+    code = hall.get("code") if isinstance(hall, dict) else None
+    if code is None:
+        return None
+    if not isinstance(code, str) or not HALL_CODE.fullmatch(code):
+        raise ConfigError(
+            "hall.code: 1-32 lower-case letters, digits or '-', starting with a letter or digit"
+        )
+    return code
+
+
+def import_hall(session: Session, code: str, data: dict[str, Any]) -> tuple[int, int]:
+    """Replace the configuration of the hall `code` with `data`, making the hall if the
+    database has none of that code. Tickets and events are kept.
+
+    Validates everything before writing anything; returns the hall's id and its new
+    config_version.
     """
+    named = file_code(data)
+    if named is not None and named != code:
+        raise ConfigError(f"hall.code: this file is hall {named!r}'s, not {code!r}'s")
+    if not HALL_CODE.fullmatch(code):
+        raise ConfigError(f"hall code {code!r}: 1-32 lower-case letters, digits or '-'")
     rows = _validate(data)
     # Locked for the transaction (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the
     # whole database): the hall's writer in a server waits, then finds last_seq moved.
-    hall = session.get(HallRow, 1, with_for_update=True)
-    _check_live_state(session, rows)
-    version = (hall.config_version + 1) if hall else 1
-    last_seq = hall.last_seq if hall else 0
-    closed_out_at = hall.closed_out_at if hall else None
+    hall = session.exec(select(HallRow).where(HallRow.code == code).with_for_update()).first()
+    settings: HallRow = rows["hall"]
+    if hall is None:
+        hall, version = settings, 1
+        hall.code = code
+        session.add(hall)
+        session.flush()  # its id
+    else:
+        version = hall.config_version + 1
+        for name in HALL_SETTINGS:
+            setattr(hall, name, getattr(settings, name))
+        hall.config_version = version
+        session.add(hall)
+    assert hall.id is not None
+    hall_id = hall.id
+    _check_live_state(session, hall_id, rows)
     for model in (ServiceItemRow, DeviceRow, StaffRow, AppointmentRulesRow):
-        session.exec(delete(model))
+        session.exec(delete(model).where(col(model.hall_id) == hall_id))
     # Windows keep their live state when they survive the import.
-    live = {w.number: w for w in session.exec(select(WindowRow)).all()}
-    session.exec(delete(CategoryRow))
+    live = {
+        w.number: w
+        for w in session.exec(select(WindowRow).where(WindowRow.hall_id == hall_id)).all()
+    }
+    session.exec(delete(CategoryRow).where(col(CategoryRow.hall_id) == hall_id))
     session.flush()
-    new_hall: HallRow = rows["hall"]
-    new_hall.config_version = version
-    new_hall.last_seq = last_seq
-    new_hall.closed_out_at = closed_out_at
-    if hall is not None:
-        session.delete(hall)
-        session.flush()
-    session.add(new_hall)
+    for row in (*rows["categories"], *rows["items"], *rows["windows"], *rows["staff"]):
+        row.hall_id = hall_id
+    for row in (*rows["devices"], rows["appointments"]):
+        row.hall_id = hall_id
     session.add_all(rows["categories"])
     session.flush()
     session.add_all(rows["items"])
@@ -251,16 +311,17 @@ def import_hall(session: Session, data: dict[str, Any]) -> int:
     session.add_all(rows["devices"])
     session.add(rows["appointments"])
     session.flush()
-    return version
+    return hall_id, version
 
 
-def _check_live_state(session: Session, rows: dict[str, Any]) -> None:
+def _check_live_state(session: Session, hall_id: int, rows: dict[str, Any]) -> None:
     """Refuse an import that would strand citizens or staff: a category that still has
     tickets in the hall, or a window that is open, must survive it."""
     codes = {c.code for c in rows["categories"]}
     active = session.exec(
         select(TicketRow.category, TicketRow.number).where(
-            col(TicketRow.state).in_(["waiting", "called", "serving"])
+            TicketRow.hall_id == hall_id,
+            col(TicketRow.state).in_(["waiting", "called", "serving"]),
         )
     ).all()
     stranded = sorted({category for category, _ in active if category not in codes})
@@ -270,7 +331,7 @@ def _check_live_state(session: Session, rows: dict[str, Any]) -> None:
             "keep them until those tickets are done or cancelled"
         )
     numbers = {w.number for w in rows["windows"]}
-    for window in session.exec(select(WindowRow)).all():
+    for window in session.exec(select(WindowRow).where(WindowRow.hall_id == hall_id)).all():
         if window.number not in numbers and (window.state != "closed" or window.ticket):
             raise ConfigError(
                 f"windows: window {window.number} is {window.state}; close it before "
@@ -311,6 +372,7 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
     if rank_penalty < 0:  # a negative penalty divides by zero in the weighted-wait score
         raise ConfigError("hall.rank_penalty: must be zero or more")
     hall = HallRow(
+        code="",  # the hall's code and the rows' hall_id are import_hall's to give
         name=name,
         timezone=tz,
         policy=policy,
@@ -378,6 +440,7 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"{where}.category: unknown category {category!r}")
         items.append(
             ServiceItemRow(
+                hall_id=0,
                 name=_need(it, "name", str, where),
                 category=category,
                 time_limit_days=_positive(it, "time_limit_days", where, 0, zero=True),
@@ -507,12 +570,14 @@ def _positive(table: dict[str, Any], key: str, where: str, default: int, zero: b
 # TOML export (no plaintext secrets: only hashes leave the database)
 
 
-def export_hall(session: Session) -> dict[str, Any]:
-    hall = session.get(HallRow, 1)
-    if hall is None:
-        raise ConfigError("the database holds no hall; run `queue-server init` first")
+def export_hall(session: Session, code: str) -> dict[str, Any]:
+    hall = session.exec(select(HallRow).where(HallRow.code == code)).first()
+    if hall is None or hall.id is None:
+        raise ConfigError(f"the database holds no hall {code!r}; run `queue-server init` first")
+    hall_id = hall.id
     out: dict[str, Any] = {
         "hall": {
+            "code": hall.code,
             "name": hall.name,
             "timezone": hall.timezone,
             "policy": hall.policy,
@@ -535,7 +600,11 @@ def export_hall(session: Session) -> dict[str, Any]:
         "staff": [],
         "devices": [],
     }
-    for c in session.exec(select(CategoryRow).order_by(col(CategoryRow.position))).all():
+    for c in session.exec(
+        select(CategoryRow)
+        .where(CategoryRow.hall_id == hall_id)
+        .order_by(col(CategoryRow.position))
+    ).all():
         entry: dict[str, Any] = {
             "code": c.code,
             "name": c.name,
@@ -546,7 +615,11 @@ def export_hall(session: Session) -> dict[str, Any]:
         if c.daily_capacity is not None:
             entry["daily_capacity"] = c.daily_capacity
         out["categories"].append(entry)
-    for it in session.exec(select(ServiceItemRow).order_by(col(ServiceItemRow.id))).all():
+    for it in session.exec(
+        select(ServiceItemRow)
+        .where(ServiceItemRow.hall_id == hall_id)
+        .order_by(col(ServiceItemRow.id))
+    ).all():
         out["items"].append(
             {
                 "name": it.name,
@@ -557,12 +630,16 @@ def export_hall(session: Session) -> dict[str, Any]:
                 "chain": json.loads(it.chain),
             }
         )
-    for w in session.exec(select(WindowRow).order_by(col(WindowRow.number))).all():
+    for w in session.exec(
+        select(WindowRow).where(WindowRow.hall_id == hall_id).order_by(col(WindowRow.number))
+    ).all():
         profile = json.loads(w.profile)
         out["windows"].append(
             {"number": w.number, "name": w.name, "zone": w.zone, "profile": profile or ALL_SUBJECTS}
         )
-    for s in session.exec(select(StaffRow).order_by(StaffRow.account)).all():
+    for s in session.exec(
+        select(StaffRow).where(StaffRow.hall_id == hall_id).order_by(StaffRow.account)
+    ).all():
         out["staff"].append(
             {
                 "account": s.account,
@@ -572,7 +649,9 @@ def export_hall(session: Session) -> dict[str, Any]:
                 "disabled": s.disabled,
             }
         )
-    for d in session.exec(select(DeviceRow).order_by(DeviceRow.name)).all():
+    for d in session.exec(
+        select(DeviceRow).where(DeviceRow.hall_id == hall_id).order_by(DeviceRow.name)
+    ).all():
         entry = {
             "name": d.name,
             "kind": d.kind,
@@ -583,7 +662,7 @@ def export_hall(session: Session) -> dict[str, Any]:
         if d.zone is not None:
             entry["zone"] = d.zone
         out["devices"].append(entry)
-    out["appointments"] = export_rules(load_rules(session))
+    out["appointments"] = export_rules(load_rules(session, hall_id))
     return out
 
 
@@ -605,8 +684,8 @@ def rules_row(rules: AppointmentRules) -> AppointmentRulesRow:
     )
 
 
-def load_rules(session: Session) -> AppointmentRules:
-    row = session.get(AppointmentRulesRow, 1)
+def load_rules(session: Session, hall_id: int) -> AppointmentRules:
+    row = session.get(AppointmentRulesRow, hall_id)
     if row is None:
         return AppointmentRules()
     return AppointmentRules(

@@ -93,6 +93,7 @@ class Principal:
 
     role: Role
     key: str  # namespace of request ids, e.g. "staff:zhangwei" or "device:大厅主屏"
+    hall: str = ""  # the code of the hall it is connected to
     staff: str | None = None
     staff_name: str | None = None
     staff_role: StaffRole | None = None

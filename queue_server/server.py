@@ -1,6 +1,11 @@
 """The websockets front: hello/auth, dispatch, error replies, /healthz, clean shutdown.
 
-The hall's writer runs its commands on the event loop and waits for each commit on a thread
+One process serves one hall or several of one database (a district, SPEC §7): each hall
+has its own writer, event log (hub) and window watch (`HallHost`); a connection belongs to
+the hall its hello names (a device's token names its hall), and nothing of one hall
+reaches another's connections.
+
+Each hall's writer runs its commands on the event loop and waits for each commit on a thread
 of its own: every command that arrives while a batch is being committed waits for the
 next batch, and each batch is committed at once (group commit, queue_server/hall/core.py);
 replies and events leave only after their batch's commit. Password checks run on niced
@@ -20,7 +25,7 @@ import json
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -81,10 +86,261 @@ class _Bucket:
         return True
 
 
+class HallHost:
+    """One hall served by this process: its writer, its event log (hub) and the watch of
+    its windows whose client went away."""
+
+    def __init__(self, server: QueueServer, service: HallService) -> None:
+        self.server = server
+        self.service = service
+        self.code = ""
+        self.hall_id = 0  # the hall's row, read at start
+        self.hub: Hub | None = None
+        self._catching_up = asyncio.Lock()
+        self._window_locks: dict[int, asyncio.Lock] = {}
+        # Windows whose last client connection went away, and since when (hall clock); those
+        # already reported offline. See watch_windows.
+        self._gone: dict[int, datetime] = {}
+        self._offline: set[int] = set()
+        # Commands waiting for the next batch, each with the future its connection awaits.
+        self._queued: list[tuple[Principal, AnyRequest, asyncio.Future[Outcome]]] = []
+        self._queued_now = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        # Fails early on an unconfigured database or an unknown hall.
+        self.hall_id = await self._in_db(self.service.hall_id)
+        self.code = self.service.code
+        await self._in_db(self.prune_request_log)
+        # A close-out owed since the server last ran (it was down across midnight) comes
+        # first; then no window has its client yet, so each is watched from now on.
+        await self._in_db(self.service.close_out_if_due)
+        await self._in_db(self.service.windows_disconnected)
+        started = self.service.clock()
+        self._gone = dict.fromkeys(await self._in_db(self.service.open_windows), started)
+        self.hub = Hub(self._read_events, head=await self._in_db(self.service.last_seq))
+        self._writer = asyncio.create_task(self._write(), name=f"hall writer {self.code}")
+
+    async def stop(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        # Requests queued for a writer that is gone get no reply: their connections close.
+        for _, _, done in self._queued:
+            done.cancel()
+        self._queued = []
+
+    async def _in_db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self.server._in_db(fn, *args)
+
+    def publish(self, events: list[Published]) -> None:
+        assert self.hub is not None
+        self.hub.publish(events)
+        if any(e.name == "config_changed" for e in events):
+            # A revoked token or a disabled account must not keep even a silent connection.
+            self.server._background(self._drop_revoked())
+
+    async def _drop_revoked(self) -> None:
+        assert self.hub is not None
+        subscribers = list(self.hub.subscribers)
+        allowed = await self._in_db(self.service.still_allowed, [s.principal for s in subscribers])
+        for sub, ok in zip(subscribers, allowed, strict=True):
+            if not ok:
+                await self.hub.unsubscribe(sub)
+                if sub.revoke is not None:
+                    await sub.revoke()
+
+    def _read_events_sync(self, after: int, limit: int) -> list[Published]:
+        with Session(self.service.engine) as session:
+            rows = session.exec(
+                select(EventRow)
+                .where(EventRow.hall_id == self.hall_id, EventRow.seq > after)
+                .order_by(col(EventRow.seq))
+                .limit(limit)
+            ).all()
+            return [
+                Published(
+                    r.seq, r.name, r.window, r.zone, r.payload, r.at, _also(r.name, r.payload)
+                )
+                for r in rows
+            ]
+
+    async def _read_events(self, after: int, limit: int) -> list[Published]:
+        return await self._in_db(self._read_events_sync, after, limit)
+
+    async def poll(self, listening: bool) -> None:
+        """Carry out a day close-out that has come due, watch windows whose client went
+        away, and (unless other processes' events are announced) pick up what they
+        committed (CLI changes, a second server)."""
+        self.publish((await self._in_db(self.service.close_out_if_due)).events)
+        await self.watch_windows()
+        if not listening:  # SQLite, or PostgreSQL's listener is reconnecting
+            await self.caught_up_to(await self._in_db(self.service.last_seq))
+
+    async def caught_up_to(self, seq: int) -> None:
+        """Publish what other processes committed up to `seq`, read from the event table."""
+        assert self.hub is not None
+        async with self._catching_up:
+            while seq > self.hub.head:
+                head = self.hub.head
+                self.publish(await self._read_events(head, 10_000))
+                if self.hub.head == head:  # not readable yet: the next notice or poll
+                    return
+
+    async def caught_up_to_head(self) -> None:
+        try:
+            await self.caught_up_to(await self._in_db(self.service.last_seq))
+        except Exception:
+            log.exception("catching up with the store failed; the next notice retries")
+
+    async def watch_windows(self) -> None:
+        """A window whose client has been gone DISCONNECT_GRACE no longer counts as capacity
+        and shows as offline; gone `window_offline_minutes`, it is closed (a ghost: the
+        client quit, lost its terminal or crashed). A login in between ends the watch."""
+        assert self.hub is not None
+        config = self.service.cached_config
+        if not self._gone or config is None:
+            return
+        now = self.service.clock()
+        close_after = timedelta(minutes=config.rules.window_offline_minutes)
+        for number, since in sorted(self._gone.items()):
+            if self.hub.windows_in_use(number):
+                del self._gone[number]
+                continue
+            if number not in self._offline and now - since >= DISCONNECT_GRACE:
+                self._offline.add(number)
+                self.publish((await self._in_db(self.service.window_disconnected, number)).events)
+            if now - since >= close_after:
+                del self._gone[number]
+                self._offline.discard(number)
+                outcome = await self._in_db(self.service.close_offline_window, number)
+                self.publish(outcome.events)
+
+    def prune_request_log(self) -> None:
+        cutoff = self.service.clock() - timedelta(days=REQUEST_LOG_DAYS)
+        with Session(self.service.engine) as session, session.begin():
+            session.exec(
+                delete(RequestRow).where(
+                    col(RequestRow.hall_id) == self.hall_id, col(RequestRow.at) < cutoff
+                )
+            )
+
+    # -- commands ---------------------------------------------------------------------------
+
+    async def answer(self, principal: Principal, request: AnyRequest) -> Outcome:
+        """Queue a connection's request for the hall's writer; its outcome once committed."""
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queued.append((principal, request, done))
+        self._queued_now.set()
+        return await done
+
+    async def _write(self) -> None:
+        """The hall's writer: run what the connections sent, a batch at a time, in the order
+        it arrived; publish each batch's events, then release its replies."""
+        while True:
+            await self._queued_now.wait()
+            self._queued_now.clear()
+            while self._queued:
+                batch, self._queued = self._queued[:MAX_BATCH], self._queued[MAX_BATCH:]
+                requests = [(p, r) for p, r, _ in batch]
+                try:
+                    # The commands run here, on the event loop; only the commit (the wait
+                    # for the disk) goes to a thread. Python work on a second thread made
+                    # every socket send wait for the GIL, up to its 5 ms switch interval.
+                    staged = self.service.stage_batch(requests)
+                    result: Batch = await self.server._commit(staged)
+                except asyncio.CancelledError:
+                    # The server is stopping: no reply for this batch (a retry gets it), and
+                    # its connections must not wait for one, or they never close.
+                    for _, _, done in batch:
+                        done.cancel()
+                    raise
+                except Exception:
+                    log.exception("a batch of %d requests failed", len(batch))
+                    result = failed([r.id for _, r in requests])
+                self.publish(result.events)
+                for (_, _, done), outcome in zip(batch, result.outcomes, strict=True):
+                    if not done.done():
+                        done.set_result(outcome)
+
+    # -- window logins ----------------------------------------------------------------------
+
+    def window_gone(self, window: int) -> bool:
+        """No client is connected for `window` and the server is watching it go."""
+        assert self.hub is not None
+        return not self.hub.windows_in_use(window) and window in self._gone
+
+    def window_lock(self, window: int | None) -> asyncio.Lock | contextlib.nullcontext[None]:
+        """Window logins are decided one at a time per window, so two staff members logging
+        in at the same window at the same moment cannot both get it."""
+        if window is None:
+            return contextlib.nullcontext()
+        return self._window_locks.setdefault(window, asyncio.Lock())
+
+    async def open(self, ws: ServerConnection, principal: Principal, request: Hello) -> bool:
+        """Log in, send the hello reply with its snapshot, then start the event stream."""
+        assert self.hub is not None
+        takeover = True
+        if principal.window is not None:
+            holders = self.hub.windows_in_use(principal.window)
+            takeover = all(h.principal.staff == principal.staff for h in holders)
+        live = frozenset(
+            s.principal.window for s in self.hub.subscribers if s.principal.window is not None
+        )
+        outcome = await self._in_db(
+            functools.partial(
+                self.service.open_session,
+                principal,
+                request,
+                takeover=takeover,
+                live_windows=live,
+            )
+        )
+        if principal.window is not None:
+            self._gone.pop(principal.window, None)
+            self._offline.discard(principal.window)
+        self.publish(outcome.events)
+        snapshot_seq = json.loads(outcome.reply)["snapshot"]["seq"]
+        cursor = snapshot_seq
+        if request.since_seq is not None:
+            cursor = min(request.since_seq, snapshot_seq)
+        # The same staff member logging in again replaces their older connection.
+        if principal.window is not None:
+            for old in self.hub.windows_in_use(principal.window):
+                if old.principal.staff != principal.staff:
+                    continue  # someone who closed the window earlier; they can act no more
+                await self.hub.unsubscribe(old)
+                if old.close is not None:
+                    await old.close()
+        try:
+            await ws.send(outcome.reply)
+        except ConnectionClosed:
+            return False
+        self.hub.subscribe(
+            principal,
+            ws.send,
+            cursor,
+            close=lambda: ws.close(CLOSE_LOGGED_IN_ELSEWHERE, "logged in elsewhere"),
+            revoke=lambda: ws.close(1008, "credentials revoked"),
+        )
+        log.info("hello: %s (%s) at %s", principal.key, principal.role.value, self.code)
+        return True
+
+    async def closed(self, ws: ServerConnection, principal: Principal) -> None:
+        """A connection of this hall ended."""
+        assert self.hub is not None
+        for sub in [s for s in self.hub.subscribers if s.send == ws.send]:
+            await self.hub.unsubscribe(sub)
+        window = principal.window
+        if window is not None and not self.hub.windows_in_use(window):
+            self._gone.setdefault(window, self.service.clock())
+
+
 class QueueServer:
     def __init__(
         self,
-        service: HallService,
+        service: HallService | Sequence[HallService],
         *,
         host: str = "127.0.0.1",
         port: int = 8765,
@@ -92,13 +348,21 @@ class QueueServer:
         poll_interval: float = 0.25,
         ssl: Any = None,
     ) -> None:
-        self.service = service
+        """Serve the hall of `service`, or the halls of `service`s of one database."""
+        services = [service] if isinstance(service, HallService) else list(service)
+        if not services:
+            raise ValueError("a server serves at least one hall")
+        self.engine = services[0].engine
+        self.clock = services[0].clock
+        self._hosts = [HallHost(self, s) for s in services]
+        self.halls: dict[str, HallHost] = {}  # by code, once started
+        self._by_id: dict[int, HallHost] = {}
         self.host, self.port = host, port
         self.limits = limits or Limits()
         self.poll_interval = poll_interval
         self.ssl = ssl
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yichuang-db")
-        # The writer's commits: apart from _db, whose work may be waiting for the hall's
+        # The writers' commits: apart from _db, whose work may be waiting for a hall's
         # lock that a batch holds until its commit is done.
         self._commits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yichuang-commit")
         # Short credential reads for logins; the password checks on niced threads of their own.
@@ -110,36 +374,36 @@ class QueueServer:
         # PostgreSQL: other processes' events are announced (store/notify.py), not polled.
         self._listener: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()  # set while other processes' events are announced
-        self._catching_up = asyncio.Lock()
-        self.hub: Hub | None = None
-        self._window_locks: dict[int, asyncio.Lock] = {}
-        # Windows whose last client connection went away, and since when (hall clock); those
-        # already reported offline. See _watch_windows.
-        self._gone: dict[int, datetime] = {}
-        self._offline: set[int] = set()
         self.connections_changed = asyncio.Condition()  # notified when a connection ends
         self._tasks: set[asyncio.Task[None]] = set()
-        # Commands waiting for the next batch, each with the future its connection awaits.
-        self._queued: list[tuple[Principal, AnyRequest, asyncio.Future[Outcome]]] = []
-        self._queued_now = asyncio.Event()
-        self._writer: asyncio.Task[None] | None = None
+
+    # -- the one hall of a single-hall server (tests, the demo, benchmarks) ---------------
+
+    @property
+    def first(self) -> HallHost:
+        return self._hosts[0]
+
+    @property
+    def service(self) -> HallService:
+        return self.first.service
+
+    @property
+    def hub(self) -> Hub | None:
+        return self.first.hub
+
+    def window_gone(self, window: int) -> bool:
+        return self.first.window_gone(window)
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> int:
         """Listen; returns the bound port (useful with port 0)."""
-        await self._in_db(self.service.config)  # fail early on an unconfigured database
-        await self._in_db(self._prune_request_log)
-        # A close-out owed since the server last ran (it was down across midnight) comes
-        # first; then no window has its client yet, so each is watched from now on.
-        await self._in_db(self.service.close_out_if_due)
-        await self._in_db(self.service.windows_disconnected)
-        started = self.service.clock()
-        self._gone = dict.fromkeys(await self._in_db(self.service.open_windows), started)
-        self.hub = Hub(self._read_events, head=await self._in_db(self.service.last_seq))
-        self.auth = Authenticator(
-            self.service.engine, self.service.clock, self._reads, self._checks
-        )
+        for hall in self._hosts:
+            await hall.start()
+            if hall.code in self.halls:
+                raise ValueError(f"the hall {hall.code!r} is served twice")
+            self.halls[hall.code] = self._by_id[hall.hall_id] = hall
+        self.auth = Authenticator(self.engine, self.clock, self._reads, self._checks)
         self._server = await serve(
             self._handle,
             self.host,
@@ -155,31 +419,30 @@ class QueueServer:
         )
         self.port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self.port
         self._poller = asyncio.create_task(self._poll_store(), name="store poller")
-        if notify.can_listen(self.service.engine):
+        if notify.can_listen(self.engine):
             self._listener = asyncio.create_task(
                 notify.listen(
-                    self.service.engine,
-                    self.service.hall.writer,
-                    self._caught_up_to,
+                    self.engine,
+                    frozenset(h.service.hall.writer for h in self._hosts),
+                    self._announced,
                     self._listening_changed,
                 ),
                 name="store listener",
             )
-        self._writer = asyncio.create_task(self._write(), name="hall writer")
         scheme = "wss" if self.ssl else "ws"
-        log.info("listening on %s://%s:%d", scheme, self.host, self.port)
+        log.info(
+            "listening on %s://%s:%d for %s", scheme, self.host, self.port, ", ".join(self.halls)
+        )
         return self.port
 
     async def stop(self) -> None:
-        for task in (self._poller, self._listener, self._writer):
+        for task in (self._poller, self._listener):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        # Requests queued for a writer that is gone get no reply: their connections close.
-        for _, _, done in self._queued:
-            done.cancel()
-        self._queued = []
+        for hall in self._hosts:
+            await hall.stop()
         if self._server is not None:
             self._server.close()  # closes every connection with 1001 (going away)
             await self._server.wait_closed()
@@ -209,124 +472,67 @@ class QueueServer:
     async def _in_db(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
 
-    def _publish(self, events: list[Published]) -> None:
-        assert self.hub is not None
-        self.hub.publish(events)
-        if any(e.name == "config_changed" for e in events):
-            # A revoked token or a disabled account must not keep even a silent connection.
-            self._background(self._drop_revoked())
-
     def _background(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _drop_revoked(self) -> None:
-        assert self.hub is not None
-        subscribers = list(self.hub.subscribers)
-        allowed = await self._in_db(self.service.still_allowed, [s.principal for s in subscribers])
-        for sub, ok in zip(subscribers, allowed, strict=True):
-            if not ok:
-                await self.hub.unsubscribe(sub)
-                if sub.revoke is not None:
-                    await sub.revoke()
-
-    def _read_events_sync(self, after: int, limit: int) -> list[Published]:
-        with Session(self.service.engine) as session:
-            rows = session.exec(
-                select(EventRow)
-                .where(EventRow.seq > after)
-                .order_by(col(EventRow.seq))
-                .limit(limit)
-            ).all()
-            return [
-                Published(
-                    r.seq, r.name, r.window, r.zone, r.payload, r.at, _also(r.name, r.payload)
-                )
-                for r in rows
-            ]
-
-    async def _read_events(self, after: int, limit: int) -> list[Published]:
-        return await self._in_db(self._read_events_sync, after, limit)
+    async def _commit(self, staged: Staged) -> Batch:
+        """Wait for a staged batch's commit on the commit thread, then finish it. Even when
+        the writer is cancelled (the server stopping) the batch is finished, so the hall's
+        lock is let go; its replies are then never sent (a client's retry gets them)."""
+        commit = self._commits.submit(staged.commit)
+        try:
+            await asyncio.wrap_future(commit)
+        finally:
+            commit.result()  # at once, unless cancelled mid-commit: then wait for the disk
+            batch = staged.done()
+        return batch
 
     async def _poll_store(self) -> None:
-        """A few times a second: carry out a day close-out that has come due, watch windows
-        whose client went away, and pick up events committed by other processes (CLI
-        changes, a second server)."""
-        assert self.hub is not None
+        """A few times a second, each hall's housekeeping (HallHost.poll)."""
         pruned = time.monotonic()
         while True:
             await asyncio.sleep(self.poll_interval)
-            try:
-                if time.monotonic() - pruned > PRUNE_EVERY:
-                    await self._in_db(self._prune_request_log)
-                    pruned = time.monotonic()
-                self._publish((await self._in_db(self.service.close_out_if_due)).events)
-                await self._watch_windows()
-                if not self.listening.is_set():  # SQLite, or PostgreSQL's listener is reconnecting
-                    await self._caught_up_to(await self._in_db(self.service.last_seq))
-            except Exception:
-                log.exception("polling the store failed; retrying")
+            prune = time.monotonic() - pruned > PRUNE_EVERY
+            if prune:
+                pruned = time.monotonic()
+            for hall in self._hosts:
+                try:
+                    if prune:
+                        await self._in_db(hall.prune_request_log)
+                    await hall.poll(self.listening.is_set())
+                except Exception:
+                    log.exception("polling the store for %s failed; retrying", hall.code)
 
-    async def _caught_up_to(self, seq: int) -> None:
-        """Publish what other processes committed up to `seq`, read from the event table."""
-        assert self.hub is not None
-        async with self._catching_up:
-            while seq > self.hub.head:
-                head = self.hub.head
-                self._publish(await self._read_events(head, 10_000))
-                if self.hub.head == head:  # not readable yet: the next notice or poll
-                    return
+    async def _announced(self, hall_id: int, seq: int) -> None:
+        hall = self._by_id.get(hall_id)
+        if hall is not None:  # another hall's events are not this process's business
+            await hall.caught_up_to(seq)
 
     def _listening_changed(self, listening: bool) -> None:
         if not listening:
             self.listening.clear()
             return
         self.listening.set()
-        self._background(self._caught_up_to_head())  # what was committed before LISTEN
-
-    async def _caught_up_to_head(self) -> None:
-        try:
-            await self._caught_up_to(await self._in_db(self.service.last_seq))
-        except Exception:
-            log.exception("catching up with the store failed; the next notice retries")
-
-    async def _watch_windows(self) -> None:
-        """A window whose client has been gone DISCONNECT_GRACE no longer counts as capacity
-        and shows as offline; gone `window_offline_minutes`, it is closed (a ghost: the
-        client quit, lost its terminal or crashed). A login in between ends the watch."""
-        assert self.hub is not None
-        config = self.service.cached_config
-        if not self._gone or config is None:
-            return
-        now = self.service.clock()
-        close_after = timedelta(minutes=config.rules.window_offline_minutes)
-        for number, since in sorted(self._gone.items()):
-            if self.hub.windows_in_use(number):
-                del self._gone[number]
-                continue
-            if number not in self._offline and now - since >= DISCONNECT_GRACE:
-                self._offline.add(number)
-                self._publish((await self._in_db(self.service.window_disconnected, number)).events)
-            if now - since >= close_after:
-                del self._gone[number]
-                self._offline.discard(number)
-                outcome = await self._in_db(self.service.close_offline_window, number)
-                self._publish(outcome.events)
-
-    def _prune_request_log(self) -> None:
-        cutoff = self.service.clock() - timedelta(days=REQUEST_LOG_DAYS)
-        with Session(self.service.engine) as session, session.begin():
-            session.exec(delete(RequestRow).where(col(RequestRow.at) < cutoff))
+        for hall in self._hosts:  # what was committed before LISTEN
+            self._background(hall.caught_up_to_head())
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.path == "/healthz":
-            hub = self.hub
+            halls = {
+                h.code: {
+                    "seq": h.hub.head if h.hub else 0,
+                    "connections": len(h.hub.subscribers) if h.hub else 0,
+                }
+                for h in self._hosts
+            }
             body = json.dumps(
                 {
                     "status": "ok",
-                    "seq": hub.head if hub else 0,
-                    "connections": len(hub.subscribers) if hub else 0,
+                    "seq": halls[self.first.code]["seq"] if self.first.code in halls else 0,
+                    "connections": sum(h["connections"] for h in halls.values()),
+                    "halls": halls,
                     "protocol": PROTOCOL_VERSION,
                 }
             )
@@ -339,10 +545,10 @@ class QueueServer:
     # -- one connection -------------------------------------------------------------------
 
     async def _handle(self, ws: ServerConnection) -> None:
-        assert self.hub is not None
         principal = await self._hello(ws)
         if principal is None:
             return
+        hall = self.halls[principal.hall]
         bucket = _Bucket(self.limits)
         try:
             async for frame in ws:
@@ -361,68 +567,19 @@ class QueueServer:
         except ConnectionClosed:
             pass
         finally:
-            for sub in [s for s in self.hub.subscribers if s.send == ws.send]:
-                await self.hub.unsubscribe(sub)
-            window = principal.window
-            if window is not None and not self.hub.windows_in_use(window):
-                self._gone.setdefault(window, self.service.clock())
+            await hall.closed(ws, principal)
             async with self.connections_changed:
                 self.connections_changed.notify_all()
 
     async def _answer(self, principal: Principal, frame: str | bytes) -> Outcome:
-        assert self.hub is not None
         try:
             request = decode_request(frame)
         except RequestError as exc:
             return Outcome(_error(exc.request_id, exc.code, exc.message), error=exc.code)
-        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queued.append((principal, request, done))
-        self._queued_now.set()
-        return await done
-
-    async def _write(self) -> None:
-        """The hall's writer: run what the connections sent, a batch at a time, in the order
-        it arrived; publish each batch's events, then release its replies."""
-        while True:
-            await self._queued_now.wait()
-            self._queued_now.clear()
-            while self._queued:
-                batch, self._queued = self._queued[:MAX_BATCH], self._queued[MAX_BATCH:]
-                requests = [(p, r) for p, r, _ in batch]
-                try:
-                    # The commands run here, on the event loop; only the commit (the wait
-                    # for the disk) goes to a thread. Python work on a second thread made
-                    # every socket send wait for the GIL, up to its 5 ms switch interval.
-                    result: Batch = await self._commit(self.service.stage_batch(requests))
-                except asyncio.CancelledError:
-                    # The server is stopping: no reply for this batch (a retry gets it), and
-                    # its connections must not wait for one, or they never close.
-                    for _, _, done in batch:
-                        done.cancel()
-                    raise
-                except Exception:
-                    log.exception("a batch of %d requests failed", len(batch))
-                    result = failed([r.id for _, r in requests])
-                self._publish(result.events)
-                for (_, _, done), outcome in zip(batch, result.outcomes, strict=True):
-                    if not done.done():
-                        done.set_result(outcome)
-
-    async def _commit(self, staged: Staged) -> Batch:
-        """Wait for a staged batch's commit on the commit thread, then finish it. Even when
-        the writer is cancelled (the server stopping) the batch is finished, so the hall's
-        lock is let go; its replies are then never sent (a client's retry gets them)."""
-        commit = self._commits.submit(staged.commit)
-        try:
-            await asyncio.wrap_future(commit)
-        finally:
-            commit.result()  # at once, unless cancelled mid-commit: then wait for the disk
-            batch = staged.done()
-        return batch
+        return await self.halls[principal.hall].answer(principal, request)
 
     async def _hello(self, ws: ServerConnection) -> Principal | None:
         """Wait for a valid hello; answer bad ones with errors; give up after a few."""
-        assert self.hub is not None
         failures = 0
         while failures < MAX_HELLO_FAILURES:
             try:
@@ -445,12 +602,14 @@ class QueueServer:
                         ErrorCode.VERSION_MISMATCH,
                         f"server speaks protocol {PROTOCOL_VERSION}, client {request.version}",
                     )
+                hall = await self._hall_of(request)
                 assert self.auth is not None
-                principal = await self.auth.login(request, _address(ws))
-                if request.batch_events:
-                    principal = dataclasses.replace(principal, batch_events=True)
-                async with self._window_lock(principal.window):
-                    if await self._open(ws, principal, request):
+                principal = await self.auth.login(request, _address(ws), hall.hall_id)
+                principal = dataclasses.replace(
+                    principal, hall=hall.code, batch_events=request.batch_events
+                )
+                async with hall.window_lock(principal.window):
+                    if await hall.open(ws, principal, request):
                         return principal
                     return None
             except ProtocolError as exc:
@@ -469,66 +628,33 @@ class QueueServer:
         await ws.close(1008, "too many failed hellos")
         return None
 
-    def window_gone(self, window: int) -> bool:
-        """No client is connected for `window` and the server is watching it go."""
-        assert self.hub is not None
-        return not self.hub.windows_in_use(window) and window in self._gone
-
-    def _window_lock(self, window: int | None) -> asyncio.Lock | contextlib.nullcontext[None]:
-        """Window logins are decided one at a time per window, so two staff members logging
-        in at the same window at the same moment cannot both get it."""
-        if window is None:
-            return contextlib.nullcontext()
-        return self._window_locks.setdefault(window, asyncio.Lock())
-
-    async def _open(self, ws: ServerConnection, principal: Principal, request: Hello) -> bool:
-        """Log in, send the hello reply with its snapshot, then start the event stream."""
-        assert self.hub is not None
-        takeover = True
-        if principal.window is not None:
-            holders = self.hub.windows_in_use(principal.window)
-            takeover = all(h.principal.staff == principal.staff for h in holders)
-        live = frozenset(
-            s.principal.window for s in self.hub.subscribers if s.principal.window is not None
+    async def _hall_of(self, hello: Hello) -> HallHost:
+        """The hall a hello is for: the one it names; else this server's one hall; else,
+        for a device, the hall its token belongs to."""
+        if hello.hall is not None:
+            hall = self.halls.get(hello.hall)
+            if hall is None:
+                raise ProtocolError(
+                    ErrorCode.NOT_FOUND,
+                    f"this server does not serve the hall {hello.hall!r}",
+                    reason="hall",
+                    hall=hello.hall,
+                )
+            return hall
+        if len(self.halls) == 1:
+            return self.first
+        if hello.token is not None:
+            assert self.auth is not None
+            hall_id = await self.auth.device_hall(hello.token)
+            if hall_id in self._by_id:
+                return self._by_id[hall_id]
+            raise ProtocolError(ErrorCode.AUTH_FAILED, "unknown or revoked device token")
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            "this server serves several halls: the hello must name one ('hall')",
+            reason="hall_needed",
+            halls=sorted(self.halls),
         )
-        outcome = await self._in_db(
-            functools.partial(
-                self.service.open_session,
-                principal,
-                request,
-                takeover=takeover,
-                live_windows=live,
-            )
-        )
-        if principal.window is not None:
-            self._gone.pop(principal.window, None)
-            self._offline.discard(principal.window)
-        self._publish(outcome.events)
-        snapshot_seq = json.loads(outcome.reply)["snapshot"]["seq"]
-        cursor = snapshot_seq
-        if request.since_seq is not None:
-            cursor = min(request.since_seq, snapshot_seq)
-        # The same staff member logging in again replaces their older connection.
-        if principal.window is not None:
-            for old in self.hub.windows_in_use(principal.window):
-                if old.principal.staff != principal.staff:
-                    continue  # someone who closed the window earlier; they can act no more
-                await self.hub.unsubscribe(old)
-                if old.close is not None:
-                    await old.close()
-        try:
-            await ws.send(outcome.reply)
-        except ConnectionClosed:
-            return False
-        self.hub.subscribe(
-            principal,
-            ws.send,
-            cursor,
-            close=lambda: ws.close(CLOSE_LOGGED_IN_ELSEWHERE, "logged in elsewhere"),
-            revoke=lambda: ws.close(1008, "credentials revoked"),
-        )
-        log.info("hello: %s (%s)", principal.key, principal.role.value)
-        return True
 
 
 def freeze_long_lived() -> None:

@@ -96,10 +96,20 @@ HANDLERS: dict[str, Handler] = {
 
 
 class HallService:
-    def __init__(self, engine: Any, clock: Clock = utc_now) -> None:
+    def __init__(self, engine: Any, clock: Clock = utc_now, hall: str | None = None) -> None:
+        """The service of the hall coded `hall` (None: the database's one hall, or the hall
+        the first `import_config` makes)."""
         self.engine = engine
         self.clock = clock
-        self.hall = Hall(engine, clock)
+        self.hall = Hall(engine, clock, hall)
+
+    @property
+    def code(self) -> str:
+        return self.hall.code
+
+    def hall_id(self) -> int:
+        """The hall's row id (store/tables.py), as the database holds it."""
+        return self.hall.state().hall_id
 
     # -- state ----------------------------------------------------------------------------
 
@@ -169,7 +179,9 @@ class HallService:
                 raise ProtocolError(
                     ErrorCode.ID_REUSED, f"request id {request.id!r} was used for another request"
                 )
-            kept = w.state.requests.replies.get(key) or loading.fetch_reply(self.engine, key)
+            kept = w.state.requests.replies.get(key) or loading.fetch_reply(
+                self.engine, w.state.hall_id, key
+            )
             if kept is not None:
                 return kept
         # The reply is kept whole for the request log's days, a slip's secret included: a

@@ -126,6 +126,7 @@ class HallRules:
     close_out_grace_minutes: int = 30  # the day closes this long after closing time
     window_offline_minutes: int = 5  # a window without a connection this long is closed
     staff_multiple_windows: bool = False  # may one account hold two windows at once
+    code: str = ""  # the hall's code (store: hall.code), as a hello names it
 
     @property
     def tz(self) -> ZoneInfo:

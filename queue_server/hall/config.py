@@ -36,6 +36,7 @@ from queue_protocol.messages import (
     WindowView,
 )
 from queue_server import hallconfig, security
+from queue_server.hall import loading
 from queue_server.hall.core import Hall
 from queue_server.hall.work import Work
 from queue_server.hallconfig import HallConfig, load_config
@@ -98,6 +99,11 @@ class Change:
     config: HallConfig
     now: datetime
 
+    @property
+    def hall_id(self) -> int:
+        assert self.hall.id is not None
+        return self.hall.id
+
     def emit(self, event_type: type[BaseModel], **fields: Any) -> None:
         self.hall.last_seq += 1
         event = event_type(seq=self.hall.last_seq, at=self.now, **fields)
@@ -106,6 +112,7 @@ class Change:
         window, zone = (about.number, about.zone) if isinstance(about, WindowView) else (None, None)
         self.session.add(
             EventRow(
+                hall_id=self.hall_id,
                 seq=self.hall.last_seq,
                 at=self.now,
                 name=name,
@@ -121,12 +128,12 @@ class Change:
 
     def window_changed(self, row: WindowRow) -> None:
         self.session.add(row)
-        ticket = self.session.get(TicketRow, row.ticket) if row.ticket else None
+        ticket = self.session.get(TicketRow, (self.hall_id, row.ticket)) if row.ticket else None
         number = ticket.number if ticket is not None else None
         self.emit(WindowChanged, window=window_view(self.config, row, number))
 
     def window(self, number: int) -> WindowRow:
-        row = self.session.get(WindowRow, number)
+        row = self.session.get(WindowRow, (self.hall_id, number))
         if row is None:
             raise ProtocolError(
                 ErrorCode.NOT_FOUND,
@@ -137,7 +144,7 @@ class Change:
         return row
 
     def staff(self, account: str) -> StaffRow:
-        staff = self.session.get(StaffRow, account)
+        staff = self.session.get(StaffRow, (self.hall_id, account))
         if staff is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no staff account {account!r}")
         return staff
@@ -149,32 +156,45 @@ def change(hall: Hall) -> Iterator[Change]:
     with hall.lock:
         with Session(hall.engine, expire_on_commit=False) as session, session.begin():
             # Locked for the transaction, as in hallconfig.import_hall.
-            row = session.get(HallRow, 1, with_for_update=True)
-            if row is None:
-                raise ProtocolError(ErrorCode.INTERNAL, "the hall is not configured")
-            yield Change(session, row, load_config(session), hall.clock())
+            row = session.exec(
+                select(HallRow).where(HallRow.code == hall.code).with_for_update()
+            ).first()
+            if row is None or row.id is None:
+                raise ProtocolError(ErrorCode.INTERNAL, f"the hall {hall.code!r} is not configured")
+            yield Change(session, row, load_config(session, row.id), hall.clock())
             session.add(row)
-            notify.announce(session.connection(), notify.CHANGE, row.last_seq)
+            notify.announce(session.connection(), notify.CHANGE, row.id, row.last_seq)
         hall.invalidate()
 
 
 def import_config(hall: Hall, data: dict[str, Any]) -> int:
+    """Import a hall's configuration file into `hall`. A hall not named yet takes the code
+    the file gives, or is the database's one hall, or is made as "main"."""
+    code = hall.given_code or hallconfig.file_code(data)
+    if code is None:
+        try:
+            code = hall.code
+        except hallconfig.ConfigError:  # no hall yet (several halls: the error stands)
+            if loading.hall_count(hall.engine):
+                raise
+            code = hallconfig.FIRST_HALL_CODE
     with hall.lock:
         with Session(hall.engine, expire_on_commit=False) as session, session.begin():
-            version = hallconfig.import_hall(session, data)
-            row = session.get(HallRow, 1)
+            hall_id, version = hallconfig.import_hall(session, code, data)
+            row = session.get(HallRow, hall_id)
             assert row is not None
-            ch = Change(session, row, load_config(session), hall.clock())
+            ch = Change(session, row, load_config(session, hall_id), hall.clock())
             ch.emit(ConfigChanged, config_version=version, what="hall configuration imported")
             session.add(row)
-            notify.announce(session.connection(), notify.CHANGE, row.last_seq)
+            notify.announce(session.connection(), notify.CHANGE, hall_id, row.last_seq)
+        hall.named(code)
         hall.invalidate()
     return version
 
 
 def export_config(hall: Hall) -> dict[str, Any]:
     with Session(hall.engine) as session:
-        return hallconfig.export_hall(session)
+        return hallconfig.export_hall(session, hall.code)
 
 
 def add_staff(hall: Hall, account: str, name: str, role: StaffRole, password: str) -> None:
@@ -184,10 +204,16 @@ def add_staff(hall: Hall, account: str, name: str, role: StaffRole, password: st
         )
     password_hash = _hash_or_refuse(password)
     with change(hall) as ch:
-        if ch.session.get(StaffRow, account) is not None:
+        if ch.session.get(StaffRow, (ch.hall_id, account)) is not None:
             raise ProtocolError(ErrorCode.BAD_REQUEST, f"staff account {account} exists")
         ch.session.add(
-            StaffRow(account=account, name=name, role=role.value, password_hash=password_hash)
+            StaffRow(
+                hall_id=ch.hall_id,
+                account=account,
+                name=name,
+                role=role.value,
+                password_hash=password_hash,
+            )
         )
         ch.config_changed(f"staff {account} added")
 
@@ -210,8 +236,10 @@ def set_staff_disabled(hall: Hall, account: str, disabled: bool) -> None:
 
 
 def list_staff(hall: Hall) -> list[StaffRow]:
+    hall_id = hall.state().hall_id
     with Session(hall.engine) as session:
-        return list(session.exec(select(StaffRow).order_by(col(StaffRow.account))).all())
+        query = select(StaffRow).where(StaffRow.hall_id == hall_id)
+        return list(session.exec(query.order_by(col(StaffRow.account))).all())
 
 
 def add_device(hall: Hall, name: str, kind: Role, zone: str | None, windows: list[int]) -> str:
@@ -220,12 +248,13 @@ def add_device(hall: Hall, name: str, kind: Role, zone: str | None, windows: lis
         raise ProtocolError(ErrorCode.BAD_REQUEST, "a device is a display or a kiosk")
     token = security.new_token()
     with change(hall) as ch:
-        if ch.session.get(DeviceRow, name) is not None:
+        if ch.session.get(DeviceRow, (ch.hall_id, name)) is not None:
             raise ProtocolError(ErrorCode.BAD_REQUEST, f"device {name!r} exists")
         for number in windows:
             ch.window(number)
         ch.session.add(
             DeviceRow(
+                hall_id=ch.hall_id,
                 name=name,
                 kind=kind.value,
                 token_hash=security.hash_token(token),
@@ -239,7 +268,7 @@ def add_device(hall: Hall, name: str, kind: Role, zone: str | None, windows: lis
 
 def revoke_device(hall: Hall, name: str) -> None:
     with change(hall) as ch:
-        device = ch.session.get(DeviceRow, name)
+        device = ch.session.get(DeviceRow, (ch.hall_id, name))
         if device is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no device {name!r}")
         device.revoked = True
@@ -248,19 +277,27 @@ def revoke_device(hall: Hall, name: str) -> None:
 
 
 def list_devices(hall: Hall) -> list[DeviceRow]:
+    hall_id = hall.state().hall_id
     with Session(hall.engine) as session:
-        return list(session.exec(select(DeviceRow).order_by(col(DeviceRow.name))).all())
+        query = select(DeviceRow).where(DeviceRow.hall_id == hall_id)
+        return list(session.exec(query.order_by(col(DeviceRow.name))).all())
 
 
 def add_window(hall: Hall, number: int, name: str, zone: str, profile: list[str]) -> None:
     if not 1 <= number <= 9999:
         raise ProtocolError(ErrorCode.BAD_REQUEST, "a window number is 1..9999")
     with change(hall) as ch:
-        if ch.session.get(WindowRow, number) is not None:
+        if ch.session.get(WindowRow, (ch.hall_id, number)) is not None:
             raise ProtocolError(ErrorCode.BAD_REQUEST, f"window {number} exists")
         check_profile(ch.config, profile)
         ch.window_changed(
-            WindowRow(number=number, name=name, zone=zone, profile=json.dumps(profile))
+            WindowRow(
+                hall_id=ch.hall_id,
+                number=number,
+                name=name,
+                zone=zone,
+                profile=json.dumps(profile),
+            )
         )
         ch.config_changed(f"window {number} added")
 

@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 # snapshot), or raises ProtocolError to refuse, changing nothing.
 Step = Callable[[Work], str | Callable[[], str]]
 ATTEMPTS = 3  # runs of a batch that met another process's write before giving up
-HALL_VERSION = "SELECT last_seq, config_version FROM hall WHERE id = 1"  # what moves on writes
+# What moves on writes, read at each batch's start.
+HALL_VERSION = "SELECT id, last_seq, config_version FROM hall WHERE code = {mark}"
 # A batch holds the hall row from its start on PostgreSQL, as BEGIN IMMEDIATE holds the
 # whole file on SQLite: another process's change waits for the batch instead of making it
 # run again.
@@ -83,9 +84,15 @@ class Request:
 
 
 class Hall:
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+    """The writer of one hall of the database, named by its code (None: the database's
+    one hall, see `code`)."""
+
+    def __init__(
+        self, engine: Engine, clock: Callable[[], datetime], code: str | None = None
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        self._code = code
         self._state: HallState | None = None
         # The writer's thread runs batches; the CLI and tests may call from others.
         self.lock = threading.RLock()
@@ -96,6 +103,21 @@ class Hall:
         self.writer = uuid.uuid4().hex[:12]
 
     # -- state --------------------------------------------------------------------------
+
+    @property
+    def code(self) -> str:
+        """The hall's code; if none was given, that of the database's one hall."""
+        if self._code is None:
+            self._code = loading.only_hall(self.engine)
+        return self._code
+
+    @property
+    def given_code(self) -> str | None:
+        return self._code
+
+    def named(self, code: str) -> None:
+        """The hall was made (hall/config.py) under this code."""
+        self._code = code
 
     @property
     def cached(self) -> HallState | None:
@@ -114,26 +136,29 @@ class Hall:
 
     def _fresh(self, connection: Connection, now: datetime, lock: bool = False) -> HallState:
         locked = lock and connection.dialect.name == "postgresql"
+        sql = HALL_VERSION_LOCKED if locked else HALL_VERSION
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            row = cursor.execute(HALL_VERSION_LOCKED if locked else HALL_VERSION).fetchone()
+            row = cursor.execute(sql.format(mark=mark), (self.code,)).fetchone()
         finally:
             cursor.close()
         if row is None:
-            raise ProtocolError(ErrorCode.INTERNAL, "the hall is not configured")
-        seq, version = row
+            raise ProtocolError(ErrorCode.INTERNAL, f"the hall {self.code!r} is not configured")
+        hall_id, seq, version = row
         state = self._state
         if state is None or state.last_seq != seq or state.config_version != version:
-            state = self._state = loading.load(connection, now)
+            state = self._state = loading.load(connection, now, hall_id)
         return state
 
     def work(self, state: HallState, now: datetime) -> Work:
+        hall = state.hall_id
         return Work(
             state=state,
             now=now,
-            fetch_ticket=lambda ticket_id: loading.fetch_ticket(self.engine, ticket_id),
-            fetch_appointment=lambda code: loading.fetch_appointment(self.engine, code),
-            fetch_appointments=lambda d: loading.fetch_appointments(self.engine, d),
+            fetch_ticket=lambda ticket_id: loading.fetch_ticket(self.engine, hall, ticket_id),
+            fetch_appointment=lambda code: loading.fetch_appointment(self.engine, hall, code),
+            fetch_appointments=lambda d: loading.fetch_appointments(self.engine, hall, d),
         )
 
     # -- batches ------------------------------------------------------------------------
@@ -231,7 +256,7 @@ class Hall:
                 apply(figures)
                 works.append(figures)
             if any(_changes(w) for w in works):
-                journal.write(connection, works, expected, self.writer)
+                journal.write(connection, state.hall_id, works, expected, self.writer)
         except BaseException:
             transaction.rollback()
             raise

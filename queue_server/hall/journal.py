@@ -48,9 +48,13 @@ class Conflict(Exception):
     """Another process changed the hall since this writer loaded it."""
 
 
-def write(connection: Connection, works: Sequence[Work], expected_seq: int, writer: str) -> None:
-    """Write the batch `works` (in order) inside the caller's transaction; on PostgreSQL
-    other processes are told of its events at its commit (store/notify.py)."""
+def write(
+    connection: Connection, hall_id: int, works: Sequence[Work], expected_seq: int, writer: str
+) -> None:
+    """Write the batch `works` (in order) of the hall `hall_id` inside the caller's
+    transaction; on PostgreSQL other processes are told of its events at its commit
+    (store/notify.py)."""
+    hall_key = {"hall_id": hall_id}
     tickets: dict[str, dict[str, Any]] = {}
     windows: dict[int, dict[str, Any]] = {}
     appointments: dict[str, dict[str, Any]] = {}
@@ -61,15 +65,19 @@ def write(connection: Connection, works: Sequence[Work], expected_seq: int, writ
     requests: list[dict[str, Any]] = []
     for work in works:  # later works override earlier ones' rows
         for live in work.tickets.values():
-            tickets[live.ticket.id] = ticket_columns(live.ticket) | {
-                "day": live.day,
-                "secret_hash": live.secret_hash,
-                "rating": live.rating,
-                "rating_comment": live.rating_comment,
-                "rating_channel": live.rating_channel,
-            }
+            tickets[live.ticket.id] = (
+                hall_key
+                | ticket_columns(live.ticket)
+                | {
+                    "day": live.day,
+                    "secret_hash": live.secret_hash,
+                    "rating": live.rating,
+                    "rating_comment": live.rating_comment,
+                    "rating_channel": live.rating_channel,
+                }
+            )
         for window in work.windows.values():
-            windows[window.number] = {
+            windows[window.number] = hall_key | {
                 "number": window.number,
                 "name": window.name,
                 "zone": window.zone,
@@ -81,7 +89,7 @@ def write(connection: Connection, works: Sequence[Work], expected_seq: int, writ
                 "connected": window.connected,
             }
         for a in work.appointments.values():
-            appointments[a.code] = {
+            appointments[a.code] = hall_key | {
                 "code": a.code,
                 "category": a.category,
                 "item": a.item,
@@ -99,7 +107,8 @@ def write(connection: Connection, works: Sequence[Work], expected_seq: int, writ
         counters.update(work.counters)
         hall.update(work.hall)
         events.extend(
-            {
+            hall_key
+            | {
                 "seq": e.seq,
                 "at": e.at,
                 "name": e.name,
@@ -109,11 +118,12 @@ def write(connection: Connection, works: Sequence[Work], expected_seq: int, writ
             }
             for e in work.events
         )
-        services.extend(vars(s) for s in work.services)
+        services.extend(hall_key | vars(s) for s in work.services)
         if work.request is not None:
             (principal, request_id), fingerprint, reply = work.request
             requests.append(
-                {
+                hall_key
+                | {
                     "principal": principal,
                     "request_id": request_id,
                     "fingerprint": fingerprint,
@@ -124,18 +134,18 @@ def write(connection: Connection, works: Sequence[Work], expected_seq: int, writ
     last_seq = expected_seq + len(events)
     values = {"last_seq": last_seq, **hall}
     moved = _statement(connection.dialect, HALL, tuple(values), ("last_seq",), "update").run(
-        connection, [values | {"id": 1, "expected": expected_seq}]
+        connection, [values | {"id": hall_id, "expected": expected_seq}]
     )
     if moved != 1:
         raise Conflict(f"the hall's last_seq is no longer {expected_seq}")
-    _upsert(connection, TICKET, ("id",), list(tickets.values()))
-    _upsert(connection, WINDOW, ("number",), list(windows.values()))
-    _upsert(connection, APPOINTMENT, ("code",), list(appointments.values()))
+    _upsert(connection, TICKET, ("hall_id", "id"), list(tickets.values()))
+    _upsert(connection, WINDOW, ("hall_id", "number"), list(windows.values()))
+    _upsert(connection, APPOINTMENT, ("hall_id", "code"), list(appointments.values()))
     _upsert(
         connection,
         COUNTER,
-        ("day", "category"),
-        [{"day": d, "category": c, "last": n} for (d, c), n in counters.items()],
+        ("hall_id", "day", "category"),
+        [hall_key | {"day": d, "category": c, "last": n} for (d, c), n in counters.items()],
     )
     for table, rows in ((EVENT, events), (SERVICE, services), (REQUEST, requests)):
         if rows:
@@ -143,7 +153,7 @@ def write(connection: Connection, works: Sequence[Work], expected_seq: int, writ
                 connection, rows
             )
     if events:
-        notify.announce(connection, writer, last_seq)
+        notify.announce(connection, writer, hall_id, last_seq)
 
 
 def _upsert(

@@ -53,25 +53,54 @@ from queue_server.store.tables import (
 REQUEST_LOG_DAYS = 2  # how long request ids are remembered for idempotent retries
 
 
-def load(connection: Connection, now: datetime) -> HallState:
-    """The hall's state as the database holds it, read over `connection` (in the writer's
-    transaction when a batch finds the state stale)."""
+def hall_codes(engine: Engine) -> list[str]:
+    """The codes of the database's halls in service (not retired), in order."""
+    with read_session(engine) as session:
+        return list(
+            session.exec(
+                select(HallRow.code).where(col(HallRow.retired).is_(False)).order_by(HallRow.code)
+            ).all()
+        )
+
+
+def only_hall(engine: Engine) -> str:
+    """The code of the database's one hall in service, for programs not told which hall."""
+    codes = hall_codes(engine)
+    if not codes:
+        raise ConfigError(
+            "the database holds no hall yet; run `queue-server init --demo` "
+            "or `queue-server init HALL.toml`"
+        )
+    if len(codes) > 1:
+        raise ConfigError(f"the database holds the halls {', '.join(codes)}: name one (--hall)")
+    return codes[0]
+
+
+def hall_count(engine: Engine) -> int:
+    with read_session(engine) as session:
+        return len(session.exec(select(HallRow.id)).all())
+
+
+def load(connection: Connection, now: datetime, hall: int) -> HallState:
+    """The state of the hall `hall` as the database holds it, read over `connection` (in
+    the writer's transaction when a batch finds the state stale)."""
     with Session(bind=connection) as session:
-        hall = session.get(HallRow, 1)
-        if hall is None:
-            raise ConfigError("the database holds no hall; run `queue-server init` first")
-        config = load_config(session)
+        hall_row = session.get(HallRow, hall)
+        if hall_row is None:
+            raise ConfigError("the database holds no such hall; run `queue-server init` first")
+        config = load_config(session, hall)
         rules = config.rules
         today = rules.local_day(now)
         # Every day not yet closed out stays in memory (with its finished tickets: the
         # close-out reports their figures), and today.
-        first_day = rules.local_day(hall.closed_out_at) if hall.closed_out_at else today
+        first_day = rules.local_day(hall_row.closed_out_at) if hall_row.closed_out_at else today
         first_day = min(first_day, today)
         tickets: dict[str, TicketLive] = {}
         rows = session.exec(
             select(TicketRow).where(
+                TicketRow.hall_id == hall,
                 (col(TicketRow.day) >= first_day.isoformat())
-                | col(TicketRow.state).in_([s.value for s in OPEN])
+                | col(TicketRow.state).in_([s.value for s in OPEN]),
             )
         ).all()
         for row in rows:
@@ -88,38 +117,51 @@ def load(connection: Connection, now: datetime) -> HallState:
                 ticket=w.ticket,
                 connected=w.connected,
             )
-            for w in session.exec(select(WindowRow).order_by(col(WindowRow.number))).all()
+            for w in session.exec(
+                select(WindowRow).where(WindowRow.hall_id == hall).order_by(col(WindowRow.number))
+            ).all()
         }
         counters = {
             (c.day, c.category): c.last
             for c in session.exec(
-                select(NumberCounterRow).where(NumberCounterRow.day >= first_day.isoformat())
+                select(NumberCounterRow).where(
+                    NumberCounterRow.hall_id == hall,
+                    NumberCounterRow.day >= first_day.isoformat(),
+                )
             ).all()
         }
-        samples = _samples(session, list(config.categories))
-        figures = _figures(session, today.isoformat(), tickets)
-        calls = _recent_calls(session, hall.closed_out_at)
+        samples = _samples(session, hall, list(config.categories))
+        figures = _figures(session, hall, today.isoformat(), tickets)
+        calls = _recent_calls(session, hall, hall_row.closed_out_at)
         appointments_from = today - timedelta(days=1)
         appointments = {
             a.code: appointment_live(a)
             for a in session.exec(
-                select(AppointmentRow).where(AppointmentRow.day >= appointments_from.isoformat())
+                select(AppointmentRow).where(
+                    AppointmentRow.hall_id == hall,
+                    AppointmentRow.day >= appointments_from.isoformat(),
+                )
             ).all()
         }
         requests = RequestLog()
         since = now - timedelta(days=REQUEST_LOG_DAYS)
         for principal, request_id, fingerprint in session.exec(
             select(RequestRow.principal, RequestRow.request_id, RequestRow.fingerprint).where(
-                col(RequestRow.at) >= since
+                RequestRow.hall_id == hall, col(RequestRow.at) >= since
             )
         ).all():
             requests.fingerprints[(principal, request_id)] = fingerprint
-        disabled = frozenset(s.account for s in session.exec(select(StaffRow)).all() if s.disabled)
-        device_rows = session.exec(select(DeviceRow)).all()
+        staff = session.exec(select(StaffRow).where(StaffRow.hall_id == hall)).all()
+        disabled = frozenset(s.account for s in staff if s.disabled)
+        device_rows = session.exec(select(DeviceRow).where(DeviceRow.hall_id == hall)).all()
         devices = frozenset(d.name for d in device_rows)
         revoked = frozenset(d.name for d in device_rows if d.revoked)
-        last_seq = hall.last_seq
-        notice, version, closed_out_at = hall.notice, hall.config_version, hall.closed_out_at
+        last_seq = hall_row.last_seq
+        notice, version, closed_out_at = (
+            hall_row.notice,
+            hall_row.config_version,
+            hall_row.closed_out_at,
+        )
     queues: dict[str, CategoryQueue] = {}
     numbers: dict[str, str] = {}
     for live in tickets.values():
@@ -128,6 +170,7 @@ def load(connection: Connection, now: datetime) -> HallState:
         if live.day == today.isoformat():
             numbers[live.ticket.number] = live.ticket.id
     return HallState(
+        hall_id=hall,
         config=config,
         notice=notice,
         config_version=version,
@@ -205,33 +248,37 @@ def appointment_live(row: AppointmentRow) -> AppointmentLive:
     )
 
 
-def fetch_ticket(engine: Engine, ticket_id: str) -> TicketLive | None:
+def fetch_ticket(engine: Engine, hall: int, ticket_id: str) -> TicketLive | None:
     """A ticket the live state does not hold (an earlier day's)."""
     with read_session(engine) as session:
-        row = session.get(TicketRow, ticket_id)
+        row = session.get(TicketRow, (hall, ticket_id))
         return ticket_live(row) if row is not None else None
 
 
-def fetch_appointment(engine: Engine, code: str) -> AppointmentLive | None:
+def fetch_appointment(engine: Engine, hall: int, code: str) -> AppointmentLive | None:
     with read_session(engine) as session:
-        row = session.get(AppointmentRow, code)
+        row = session.get(AppointmentRow, (hall, code))
         return appointment_live(row) if row is not None else None
 
 
-def fetch_appointments(engine: Engine, day: date) -> list[AppointmentLive]:
+def fetch_appointments(engine: Engine, hall: int, day: date) -> list[AppointmentLive]:
     with read_session(engine) as session:
-        rows = session.exec(select(AppointmentRow).where(AppointmentRow.day == day.isoformat()))
+        rows = session.exec(
+            select(AppointmentRow).where(
+                AppointmentRow.hall_id == hall, AppointmentRow.day == day.isoformat()
+            )
+        )
         return [appointment_live(a) for a in rows.all()]
 
 
-def fetch_reply(engine: Engine, key: tuple[str, str]) -> str | None:
+def fetch_reply(engine: Engine, hall: int, key: tuple[str, str]) -> str | None:
     """The stored answer to a request id whose reply is no longer in memory."""
     with read_session(engine) as session:
-        row = session.get(RequestRow, key)
+        row = session.get(RequestRow, (hall, *key))
         return row.reply if row is not None else None
 
 
-def _samples(session: Session, categories: list[str]) -> dict[str, deque[float]]:
+def _samples(session: Session, hall: int, categories: list[str]) -> dict[str, deque[float]]:
     """Per category, the window minutes (from the call that led to the final service to its
     finish: the call, the walk, recalls and the service) of its last done tickets."""
     out: dict[str, deque[float]] = {}
@@ -239,6 +286,7 @@ def _samples(session: Session, categories: list[str]) -> dict[str, deque[float]]
         rows = session.exec(
             select(TicketRow)
             .where(
+                TicketRow.hall_id == hall,
                 TicketRow.category == code,
                 TicketRow.state == TicketState.DONE,
                 col(TicketRow.started_at).is_not(None),
@@ -261,11 +309,15 @@ def window_minutes(ticket: Ticket) -> float | None:
     return (ticket.finished_at - called).total_seconds() / 60
 
 
-def _figures(session: Session, today: str, tickets: dict[str, TicketLive]) -> dict[int, Figures]:
+def _figures(
+    session: Session, hall: int, today: str, tickets: dict[str, TicketLive]
+) -> dict[int, Figures]:
     figures: dict[int, Figures] = {}
     for window, started, ended in session.exec(
         select(ServiceRow.window, ServiceRow.started_at, ServiceRow.ended_at).where(
-            ServiceRow.day == today, col(ServiceRow.outcome).in_(SERVED_OUTCOMES)
+            ServiceRow.hall_id == hall,
+            ServiceRow.day == today,
+            col(ServiceRow.outcome).in_(SERVED_OUTCOMES),
         )
     ).all():
         f = figures.setdefault(window, Figures())
@@ -278,8 +330,8 @@ def _figures(session: Session, today: str, tickets: dict[str, TicketLive]) -> di
     return figures
 
 
-def _recent_calls(session: Session, closed_out_at: datetime | None) -> deque[RecentCall]:
-    query = select(EventRow).where(col(EventRow.name).in_(CALL_EVENTS))
+def _recent_calls(session: Session, hall: int, closed_out_at: datetime | None) -> deque[RecentCall]:
+    query = select(EventRow).where(EventRow.hall_id == hall, col(EventRow.name).in_(CALL_EVENTS))
     if closed_out_at is not None:
         query = query.where(col(EventRow.at) >= closed_out_at)
     rows = session.exec(query.order_by(col(EventRow.seq).desc()).limit(RECENT_CALLS_KEPT)).all()

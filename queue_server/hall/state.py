@@ -191,6 +191,7 @@ class RequestLog:
 
 @dataclass
 class HallState:
+    hall_id: int  # the hall's row (store/tables.py): every row it writes carries it
     config: HallConfig
     notice: str
     config_version: int

@@ -160,6 +160,7 @@ def snapshot(work: Work, p: Principal) -> Snapshot:
     return Snapshot(
         seq=state.last_seq,
         hall=HallView(
+            code=config.rules.code,
             name=config.rules.name,
             timezone=config.rules.timezone,
             notice=state.notice,

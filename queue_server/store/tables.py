@@ -1,11 +1,23 @@
-"""Table models. Times are stored in UTC (SPEC §9); lists are stored as JSON text."""
+"""Table models. Times are stored in UTC (SPEC §9); lists are stored as JSON text.
+
+A database holds one hall or a district's several (SPEC §7): every table but `hall` is
+scoped by `hall_id`, which leads each primary key and index, so each hall's rows, numbers
+and event `seq` are its own and no query of one hall reads another's."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, TypeDecorator
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -34,9 +46,15 @@ def json_column() -> Any:
     return Field(default="[]", sa_column=Column(Text, nullable=False))
 
 
+def hall_key() -> Any:
+    """The hall a row belongs to: the first part of every hall-scoped key."""
+    return Field(foreign_key="hall.id", primary_key=True)
+
+
 class HallRow(SQLModel, table=True):
     __tablename__ = "hall"
-    id: int = Field(default=1, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True)  # how programs name the hall (--hall), e.g. "donghu"
     name: str
     timezone: str = "Asia/Shanghai"
     policy: str = "weighted_wait"
@@ -57,13 +75,16 @@ class HallRow(SQLModel, table=True):
     # The last day close-out moment carried out (domain.day): tickets issued before it are
     # never open. Kept across imports, like last_seq.
     closed_out_at: datetime | None = utc_column()
+    retired: bool = False  # no longer served; its rows stay for the statistics
 
 
 class CategoryRow(SQLModel, table=True):
     __tablename__ = "category"
+    __table_args__ = (UniqueConstraint("hall_id", "prefix", name="uq_category_prefix"),)
+    hall_id: int = hall_key()
     code: str = Field(primary_key=True)
     name: str
-    prefix: str = Field(unique=True)
+    prefix: str
     position: int = 0
     target_wait_minutes: int = 15
     daily_capacity: int | None = None
@@ -72,9 +93,14 @@ class CategoryRow(SQLModel, table=True):
 
 class ServiceItemRow(SQLModel, table=True):
     __tablename__ = "service_item"
+    __table_args__ = (
+        UniqueConstraint("hall_id", "name", name="uq_service_item_name"),
+        ForeignKeyConstraint(["hall_id", "category"], ["category.hall_id", "category.code"]),
+    )
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(unique=True)
-    category: str = Field(foreign_key="category.code")
+    hall_id: int = Field(foreign_key="hall.id")
+    name: str
+    category: str
     time_limit_days: int = 0
     materials: str = json_column()
     appointment: bool = False
@@ -83,6 +109,7 @@ class ServiceItemRow(SQLModel, table=True):
 
 class WindowRow(SQLModel, table=True):
     __tablename__ = "window"
+    hall_id: int = hall_key()
     number: int = Field(primary_key=True)
     name: str
     zone: str = ""
@@ -96,6 +123,7 @@ class WindowRow(SQLModel, table=True):
 
 class StaffRow(SQLModel, table=True):
     __tablename__ = "staff"
+    hall_id: int = hall_key()
     account: str = Field(primary_key=True)
     name: str
     role: str = "staff"
@@ -105,6 +133,7 @@ class StaffRow(SQLModel, table=True):
 
 class DeviceRow(SQLModel, table=True):
     __tablename__ = "device"
+    hall_id: int = hall_key()
     name: str = Field(primary_key=True)
     kind: str  # display | kiosk
     token_hash: str = Field(unique=True)  # sha256 of the token; the token itself is shown once
@@ -116,11 +145,12 @@ class DeviceRow(SQLModel, table=True):
 class TicketRow(SQLModel, table=True):
     __tablename__ = "ticket"
     __table_args__ = (
-        Index("ix_ticket_waiting", "state", "category", "queued_at"),
-        Index("ix_ticket_day_number", "day", "number", unique=True),
-        Index("ix_ticket_done", "category", "state", "finished_at"),
+        Index("ix_ticket_waiting", "hall_id", "state", "category", "queued_at"),
+        Index("ix_ticket_day_number", "hall_id", "day", "number", unique=True),
+        Index("ix_ticket_done", "hall_id", "category", "state", "finished_at"),
     )
-    id: str = Field(primary_key=True)
+    hall_id: int = hall_key()
+    id: str = Field(primary_key=True)  # numbering.ticket_id: local date + number
     day: str  # hall-local date, YYYY-MM-DD
     number: str
     category: str
@@ -152,9 +182,13 @@ class ServiceRow(SQLModel, table=True):
     its end. A window's figures count these, so each chain step counts where it was served."""
 
     __tablename__ = "service"
-    __table_args__ = (Index("ix_service_window_day", "day", "window"),)
+    __table_args__ = (
+        Index("ix_service_window_day", "hall_id", "day", "window"),
+        Index("ix_service_ticket", "hall_id", "ticket"),
+    )
     id: int | None = Field(default=None, primary_key=True)
-    ticket: str = Field(index=True)
+    hall_id: int = Field(foreign_key="hall.id")
+    ticket: str
     day: str  # the ticket's hall-local date
     step: int = 0
     step_name: str | None = None
@@ -171,6 +205,7 @@ class NumberCounterRow(SQLModel, table=True):
     """Last daily sequence per category and local day: numbers are never reused."""
 
     __tablename__ = "number_counter"
+    hall_id: int = hall_key()
     day: str = Field(primary_key=True)
     category: str = Field(primary_key=True)
     last: int = 0
@@ -178,7 +213,8 @@ class NumberCounterRow(SQLModel, table=True):
 
 class EventRow(SQLModel, table=True):
     __tablename__ = "event"
-    seq: int = Field(primary_key=True)
+    hall_id: int = hall_key()
+    seq: int = Field(primary_key=True)  # gapless per hall
     at: datetime = utc_column(nullable=False)
     name: str
     payload: str = Field(sa_column=Column(Text, nullable=False))  # the whole event as JSON
@@ -190,11 +226,13 @@ class RequestRow(SQLModel, table=True):
     """The first answer to each request id, so a retried id changes nothing again."""
 
     __tablename__ = "request_log"
+    __table_args__ = (Index("ix_request_log_at", "hall_id", "at"),)
+    hall_id: int = hall_key()
     principal: str = Field(primary_key=True)
     request_id: str = Field(primary_key=True)
     fingerprint: str
     reply: str = Field(sa_column=Column(Text, nullable=False))
-    at: datetime = utc_column(nullable=False, index=True)
+    at: datetime = utc_column(nullable=False)
 
 
 class AppointmentRow(SQLModel, table=True):
@@ -202,7 +240,8 @@ class AppointmentRow(SQLModel, table=True):
     can reach the citizen, but it leaves the database only masked (replies, events, logs)."""
 
     __tablename__ = "appointment"
-    __table_args__ = (Index("ix_appointment_slot", "day", "category", "slot", "state"),)
+    __table_args__ = (Index("ix_appointment_slot", "hall_id", "day", "category", "slot", "state"),)
+    hall_id: int = hall_key()
     code: str = Field(primary_key=True)  # the check-in code; random, unambiguous characters
     category: str
     item: str | None = None
@@ -222,7 +261,7 @@ class AppointmentRulesRow(SQLModel, table=True):
     """The hall's `[appointments]` configuration: check-in window and slots per category."""
 
     __tablename__ = "appointment_rules"
-    id: int = Field(default=1, primary_key=True)
+    hall_id: int = hall_key()
     check_in_before_minutes: int = 15
     check_in_after_minutes: int = 15
     slots: str = json_column()  # [{"category": "QY", "times": ["09:00", …], "capacity": 2}]

@@ -270,7 +270,7 @@ async def test_window_taken_by_another_staff_member(url: str, service: HallServi
         await assert_alive(first)
         reply = await expect_ok(second, {**staff_hello("ck02", 2), "id": "h2"})
         assert reply["window"] == 2
-    windows = {row[0]: row for row in dump_db(service.engine)["window"]}
+    windows = {row[1]: row for row in dump_db(service.engine)["window"]}  # (hall_id, number, …)
     assert "ck01" in windows[1] and "ck02" in windows[2]
 
 

@@ -48,11 +48,15 @@ async def test_password_is_checked_while_the_database_is_locked(
     try:
         assert server.auth is not None
         hello = Hello(id="h", role=Role.ADMIN, user="zhuren", password=DEMO_PASSWORD)
-        principal = await asyncio.wait_for(server.auth.login(hello, "10.0.0.1"), TIMEOUT)
+        principal = await asyncio.wait_for(
+            server.auth.login(hello, "10.0.0.1", server.first.hall_id), TIMEOUT
+        )
         assert principal.staff == "zhuren"
         wrong = Hello(id="h", role=Role.ADMIN, user="zhuren", password="not-the-password")
         with pytest.raises(ProtocolError) as refused:
-            await asyncio.wait_for(server.auth.login(wrong, "10.0.0.1"), TIMEOUT)
+            await asyncio.wait_for(
+                server.auth.login(wrong, "10.0.0.1", server.first.hall_id), TIMEOUT
+            )
         assert refused.value.code is ErrorCode.AUTH_FAILED
     finally:
         blocker.execute("ROLLBACK")

@@ -183,7 +183,7 @@ async def test_tickets_survive_a_restart(
     """A ticket acknowledged before SIGTERM is there after a restart; numbering goes on."""
     code, out, err = await run_cli("init", str(open_hall), "--db", db_url, env=env)
     assert code == 0, err
-    assert "hall created" in out
+    assert "hall donghu created" in out
 
     async with serving("--db", db_url, env=env, log=tmp_path / "first.log") as server:
         async with session(server.url) as kiosk:

@@ -5,23 +5,27 @@ other processes' events announced by LISTEN/NOTIFY, not polled."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from collections.abc import AsyncIterator
-from pathlib import Path
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect, text
-from sqlmodel import SQLModel
+from sqlalchemy import Engine, text
+from sqlmodel import Session, SQLModel, col, select
 
 from queue_protocol.client import Credentials, EventReceived, QueueClient
-from queue_protocol.messages import Role
+from queue_protocol.codec import encode
+from queue_protocol.messages import CallNext, ConfigChanged, Hello, IssueTicket, Role
+from queue_server import security
+from queue_server.domain.numbering import ticket_id
 from queue_server.server import QueueServer, running
-from queue_server.service import HallService
+from queue_server.service import HallService, Principal
 from queue_server.store.engine import (
     HEAD,
     MIGRATIONS,
@@ -30,7 +34,8 @@ from queue_server.store.engine import (
     make_plain_engine,
     stored_revision,
 )
-from tests.conftest import DISPLAY_TOKEN
+from queue_server.store.tables import EventRow
+from tests.conftest import DISPLAY_TOKEN, MiddayClock
 
 pytestmark = pytest.mark.both_stores
 
@@ -103,27 +108,79 @@ def test_a_database_of_a_newer_version_is_refused(db_url: str) -> None:
         engine.dispose()
 
 
-def test_a_first_round_database_is_taken_over_with_its_data(
-    tmp_path: Path, hall_config: dict
-) -> None:
-    """A database made before migrations (the tables created from the models) is marked as
-    being at the baseline and keeps its hall."""
-    db_url = f"sqlite:///{tmp_path / 'old.db'}"
-    old = create_engine(db_url)
-    SQLModel.metadata.create_all(old)
+FIRST_ROUND_ROWS = """
+INSERT INTO hall (id, name, timezone, policy, max_wait_minutes, rank_penalty,
+  no_show_after_recalls, reinstate_grace_minutes, notice, hours, holidays,
+  lock_after_failures, lock_minutes, close_out_grace_minutes, window_offline_minutes,
+  staff_multiple_windows, config_version, last_seq, closed_out_at)
+  VALUES (1, '旧大厅', 'Asia/Shanghai', 'weighted_wait', 60, 0.5, 3, 30, '', '{}', '[]',
+  10, 15, 30, 5, false, 1, 1, NULL);
+INSERT INTO category (code, name, prefix, position, target_wait_minutes, daily_capacity,
+  service_minutes) VALUES ('QY', '企业开办', 'A', 0, 15, NULL, 10.0);
+INSERT INTO "window" (number, name, zone, profile, state, staff, pause_reason, ticket,
+  connected) VALUES (1, '1号窗口', '', '[]', 'closed', NULL, NULL, NULL, false);
+INSERT INTO staff (account, name, role, password_hash, disabled)
+  VALUES ('ck01', '王芳', 'staff', :hash, false);
+INSERT INTO appointment_rules (id, check_in_before_minutes, check_in_after_minutes, slots)
+  VALUES (1, 15, 15, '[]');
+INSERT INTO ticket (id, day, number, category, item, priority, state, issued_at, queued_at,
+  call_times, recall_count, transfers, chain_step, chain)
+  VALUES (:ticket, :day, 'A001', 'QY', NULL, 'normal', 'waiting', :at, :at, '[]', 0, '[]',
+  0, '[]');
+INSERT INTO number_counter (day, category, last) VALUES (:day, 'QY', 1);
+INSERT INTO event (seq, at, name, payload) VALUES (1, :at, 'config_changed', :event);
+"""
+
+
+@pytest.mark.parametrize("stamped", [True, False], ids=["at-0001", "before-migrations"])
+def test_a_first_round_database_is_taken_over_with_its_tickets(db_url: str, stamped: bool) -> None:
+    """A database of the first schema — made by the migration at 0001, or before migrations
+    existed — is migrated with its one hall: the hall is "main", its waiting ticket is
+    called, its numbering goes on, its events replay with their seq."""
+    clock = MiddayClock()
+    now = clock()
+    today = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    old = make_plain_engine(db_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with old.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        if not stamped:
+            connection.execute(text("DROP TABLE alembic_version"))
+        event = ConfigChanged(seq=1, at=now, config_version=1, what="hall configuration imported")
+        for statement in FIRST_ROUND_ROWS.split(";")[:-1]:
+            connection.execute(
+                text(statement),
+                {
+                    "hash": security.hash_password("yichuang"),
+                    "ticket": ticket_id(today, "A001"),
+                    "day": today.isoformat(),
+                    "at": (now - timedelta(minutes=10)).replace(tzinfo=None),
+                    "event": encode(event),
+                },
+            )
     old.dispose()
-    service = HallService(make_engine(db_url))
-    service.import_config(hall_config)
-    engine = make_engine(db_url)  # the next start finds it migrated
+    engine = make_engine(db_url)
     try:
         with engine.connect() as connection:
             assert stored_revision(connection) == HEAD
-            assert "alembic_version" in inspect(connection).get_table_names()
-        assert len(HallService(engine).list_windows()) == 15
+        service = HallService(engine, clock=clock)
+        assert service.code == "main"
+        window = Principal(role=Role.WINDOW, key="staff:ck01", staff="ck01", window=1)
+        service.open_session(window, Hello(id="h", role=Role.WINDOW), takeover=True)
+        called = service.execute(window, CallNext(id="c"))
+        assert called.ok and '"number":"A001"' in called.reply
+        kiosk = Principal(role=Role.KIOSK, key="device:k")
+        issued = service.execute(kiosk, IssueTicket(id="i", category="QY"))
+        assert issued.ok and '"number":"A002"' in issued.reply
+        with Session(engine) as session:
+            [first, *_] = session.exec(select(EventRow).order_by(col(EventRow.seq))).all()
+        assert (first.hall_id, first.seq, first.name) == (1, 1, "config_changed")
+        assert [e.seq for e in issued.events] == sorted(e.seq for e in issued.events)
+        assert issued.events[-1].seq == service.last_seq()
     finally:
         engine.dispose()
-    with sqlite3.connect(tmp_path / "old.db") as raw:
-        assert raw.execute("SELECT name FROM hall").fetchone() is not None
 
 
 # -- PostgreSQL: other processes' events are announced, not polled -------------------------

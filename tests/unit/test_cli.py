@@ -66,7 +66,7 @@ def test_init_demo_creates_the_hall(db: str, capsys: pytest.CaptureFixture[str])
     """`init --demo` creates the demo hall with its windows and staff."""
     code, out, _ = cli(capsys, "init", "--demo", db=db)
     assert code == 0
-    assert "hall created" in out
+    assert "hall donghu created" in out
     assert "version 1" in out
     assert len(service(db).list_windows()) == 15
     assert login(db, "ck01", DEMO_PASSWORD).staff == "ck01"
@@ -78,7 +78,7 @@ def test_init_twice_is_refused_without_force(hall: str, capsys: pytest.CaptureFi
     version = service(hall).config().version
     code, out, err = cli(capsys, "init", "--demo", db=hall)
     assert code == 1
-    assert "already holds a hall" in err
+    assert "already holds the hall 'donghu'" in err
     assert out == ""
     assert service(hall).config().version == version
     assert service(hall).export_config() == before

@@ -321,14 +321,16 @@ def test_bad_config_into_an_empty_database_creates_no_hall(
 
 
 def test_config_commands_need_a_hall(engine: Engine) -> None:
-    """Before any import, commands on the service are refused with a clear error."""
+    """Before any import, commands on the service are refused with a clear error: for the
+    database's one hall, or a hall named that it does not hold."""
     from queue_protocol.errors import ProtocolError
 
-    service = HallService(engine)
+    with pytest.raises(ConfigError, match="holds no hall yet; run `queue-server init"):
+        HallService(engine).config()
     with pytest.raises(ProtocolError) as err:
-        service.config()
+        HallService(engine, hall="xinhe").config()
     assert err.value.code is ErrorCode.INTERNAL
-    assert "not configured" in err.value.message
+    assert "'xinhe' is not configured" in err.value.message
 
 
 def test_import_refuses_to_drop_a_category_with_waiting_tickets(
