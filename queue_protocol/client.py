@@ -84,6 +84,7 @@ class Credentials:
     password: str | None = None
     token: str | None = None
     window: int | None = None
+    hall: str | None = None  # the hall's code; None: the server's one hall, or the token's
     client: str = "yichuang"
 
 
@@ -333,6 +334,7 @@ class QueueClient:
             password=c.password,
             token=c.token,
             window=c.window,
+            hall=c.hall,
             since_seq=self.last_seq,
             client=c.client,
             batch_events=True,

@@ -166,17 +166,22 @@ async def connect(url: str) -> AsyncIterator[Connect]:
         password: str = DEMO_PASSWORD,
         token: str | None = None,
         since_seq: int | None = None,
+        hall: str | None = None,
     ) -> QueueClient:
         r = Role(role)
         if r is Role.WINDOW:
             creds = Credentials(
-                role=r, user=user or f"ck{window:02d}", password=password, window=window
+                role=r,
+                user=user or f"ck{window:02d}",
+                password=password,
+                window=window,
+                hall=hall,
             )
         elif r is Role.ADMIN:
-            creds = Credentials(role=r, user=user or "zhuren", password=password)
+            creds = Credentials(role=r, user=user or "zhuren", password=password, hall=hall)
         else:
             default = DISPLAY_TOKEN if r is Role.DISPLAY else KIOSK_TOKEN
-            creds = Credentials(role=r, token=token or default)
+            creds = Credentials(role=r, token=token or default, hall=hall)
         client = QueueClient(url, creds, since_seq=since_seq)
         clients.append(client)
         await client.start()

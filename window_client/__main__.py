@@ -16,6 +16,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--server", help="server address, e.g. ws://127.0.0.1:8765")
     parser.add_argument("--window", type=int, help="window number (default: the last one used)")
     parser.add_argument("--user", help="staff account to fill in on the login screen")
+    parser.add_argument(
+        "--hall",
+        help="the hall's code, on a server of several halls (remembered; default: the last one)",
+    )
     parser.add_argument("--settings", type=Path, help="settings file (default: user config dir)")
     return parser
 
@@ -27,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         server=args.server,
         window=args.window,
         account=args.user,
+        hall=args.hall,
         settings_path=args.settings,
     )
     app.run()

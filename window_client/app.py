@@ -80,6 +80,7 @@ class WindowApp(App[None]):
         window: int | None = None,
         account: str | None = None,
         backoff: Backoff | None = None,
+        hall: str | None = None,
     ) -> None:
         i18n.set_language(language)
         super().__init__()
@@ -91,6 +92,8 @@ class WindowApp(App[None]):
             self.remembered.server = server
         if window:
             self.remembered.window = window
+        if hall:
+            self.remembered.hall = hall
         self.account = account or ""
         self.backoff = backoff
         self.client: QueueClient | None = None
@@ -126,13 +129,16 @@ class WindowApp(App[None]):
 
     def login(self, form: LoginForm) -> None:
         """Start the connection for this form; the outcome arrives as messages."""
-        self.remembered = Remembered(server=form.server, window=form.window)
+        self.remembered = Remembered(
+            server=form.server, window=form.window, hall=self.remembered.hall
+        )
         self.remembered.save(self.settings_path)
         credentials = Credentials(
             role=Role.WINDOW,
             user=form.account,
             password=form.password,
             window=form.window,
+            hall=self.remembered.hall,
             client="queue-window",
         )
         # The hall's timezone, as last seen, for times in a refusal (e.g. a lock's end).
@@ -334,6 +340,7 @@ def make_app(
     window: int | None = None,
     account: str | None = None,
     backoff: Backoff | None = None,
+    hall: str | None = None,
 ) -> WindowApp:
     """The app as `queue-window` runs it; tests pass a settings file, a clock, a server."""
     return WindowApp(
@@ -342,6 +349,7 @@ def make_app(
         clock=clock,
         server=server,
         window=window,
+        hall=hall,
         account=account,
         backoff=backoff,
     )

@@ -281,6 +281,14 @@ STRINGS: dict[str, dict[Language, str]] = {
         "zh": "没有业务类别 {category}",
         "en": "There is no category {category}",
     },
+    "error.no_hall": {
+        "zh": "服务器上没有大厅“{hall}”；请用 --hall 选对大厅",
+        "en": "The server has no hall '{hall}'; choose the right one with --hall",
+    },
+    "error.hall_needed": {
+        "zh": "该服务器服务多个大厅（{halls}）；请用 --hall 选择本窗口所在的大厅",
+        "en": "This server serves several halls ({halls}); choose this window's with --hall",
+    },
     "error.not_found": {
         "zh": "找不到要办理的对象，可能已变更",
         "en": "Not found: it may have changed meanwhile",

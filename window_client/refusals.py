@@ -98,6 +98,8 @@ def describe(error: ErrorReply, *, asked: Asked | None = None, timezone: str) ->
         key = "error.window_taken_ticket" if reason == "holds_ticket" else "error.window_taken"
         return t(key, window=window, staff=error.staff_name or t("error.someone"))
     if code is ErrorCode.NOT_FOUND:
+        if reason == "hall" and error.hall:
+            return t("error.no_hall", hall=error.hall)
         if error.ticket or asked.ticket:
             return t("error.no_ticket", ticket=error.ticket or asked.ticket)
         if error.window or asked.window:
@@ -129,6 +131,8 @@ def describe(error: ErrorReply, *, asked: Asked | None = None, timezone: str) ->
         return t("error.hall_closed")
     if code is ErrorCode.CAPACITY_REACHED:
         return t("error.capacity_reached")
+    if code is ErrorCode.BAD_REQUEST and reason == "hall_needed":
+        return t("error.hall_needed", halls="、".join(error.halls or []))
     if code is ErrorCode.INTERNAL:
         return t("error.internal")
     return t("error.other", code=code.value)

@@ -22,6 +22,7 @@ def default_path() -> Path:
 class Remembered:
     server: str = DEFAULT_SERVER
     window: int | None = None
+    hall: str | None = None  # the hall's code, on a server of several halls (--hall)
 
     @classmethod
     def load(cls, path: Path) -> Remembered:
@@ -32,10 +33,11 @@ class Remembered:
         except (OSError, ValueError) as exc:
             log.warning("ignoring unreadable settings %s: %s", path, exc)
             return cls()
-        window = data.get("window")
+        window, hall = data.get("window"), data.get("hall")
         return cls(
             server=str(data.get("server") or DEFAULT_SERVER),
             window=window if isinstance(window, int) else None,
+            hall=hall if isinstance(hall, str) and hall else None,
         )
 
     def save(self, path: Path) -> None:
