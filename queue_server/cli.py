@@ -33,8 +33,10 @@ from queue_server.hall import loading
 from queue_server.hallconfig import (
     ALL_SUBJECTS,
     ConfigError,
+    demo_district_path,
     demo_hall_path,
     file_code,
+    read_district,
     read_toml,
 )
 from queue_server.server import Limits, QueueServer
@@ -115,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("file", nargs="?", type=Path, help="hall configuration (TOML)")
     src.add_argument("--demo", action="store_true", help="use the shipped demo hall")
+    src.add_argument(
+        "--demo-district",
+        action="store_true",
+        help="the shipped demo district: the demo hall and 11 street and town centres",
+    )
     p.add_argument(
         "--force",
         action="store_true",
@@ -233,7 +240,9 @@ def _service(
     """The service of the hall `code`, or --hall's, or the database's one hall."""
     engine = make_engine(args.db)
     service = HallService(engine, clock=_clock(), hall=code or args.hall)
-    if need_hall and not _has_hall(service):
+    if need_hall and _has_hall(service):
+        service.code  # noqa: B018  (several halls and none named: ConfigError says so)
+    elif need_hall:
         raise CliError(
             f"the database holds no hall {service.code!r}; see `queue-server halls`"
             if args.hall
@@ -336,8 +345,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    path = demo_hall_path() if args.demo else args.file
+    """A hall from a hall file, or a district's halls from a district file ([[halls]])."""
+    path = (
+        demo_district_path() if args.demo_district else demo_hall_path() if args.demo else args.file
+    )
     data = read_toml(path)
+    if "halls" in data:
+        return _init_district(args, path)
     service = _service(args, need_hall=False, code=args.hall or file_code(data))
     if _has_hall(service) and not args.force:
         raise CliError(
@@ -354,6 +368,25 @@ def _halls(args: argparse.Namespace) -> int:
         for hall in session.exec(select(HallRow).order_by(HallRow.code)).all():
             state = "retired" if hall.retired else "in service"
             print(f"{hall.code:<16} {hall.name:<20} {hall.timezone:<16} {state}")
+    return 0
+
+
+def _init_district(args: argparse.Namespace, path: Path) -> int:
+    if args.hall:
+        raise CliError("a district file names its halls itself; leave out --hall")
+    halls = read_district(path)  # every hall checked before any is made
+    engine = make_engine(args.db)
+    existing = set(loading.hall_codes(engine)) & {file_code(h) for h in halls}
+    if existing and not args.force:
+        raise CliError(
+            f"this database already holds the halls {', '.join(sorted(existing))}; use "
+            "--force to replace their configuration"
+        )
+    for data in halls:
+        service = HallService(engine, clock=_clock(), hall=file_code(data))
+        version = service.import_config(data)
+        print(f"hall {service.code} created (configuration version {version})")
+    print(f"{len(halls)} halls from {path}")
     return 0
 
 

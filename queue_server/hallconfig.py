@@ -86,7 +86,11 @@ def load_config(session: Session, hall_id: int) -> HallConfig:
         .where(CategoryRow.hall_id == hall_id)
         .order_by(col(CategoryRow.position))
     ).all()
-    items = session.exec(select(ServiceItemRow).where(ServiceItemRow.hall_id == hall_id)).all()
+    items = session.exec(
+        select(ServiceItemRow)
+        .where(ServiceItemRow.hall_id == hall_id)
+        .order_by(col(ServiceItemRow.id))  # as the file lists them
+    ).all()
     staff = session.exec(select(StaffRow).where(StaffRow.hall_id == hall_id)).all()
     return HallConfig(
         version=hall.config_version,
@@ -169,6 +173,69 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: no such file") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def demo_district_path() -> Path:
+    return Path(str(resources.files("queue_server.halls").joinpath("district.toml")))
+
+
+DISTRICT_HALL_KEYS = {"file", "code", "name", "hours", "notice"}
+
+
+def read_district(path: Path) -> list[dict[str, Any]]:
+    """The hall configurations of a district file: each `[[halls]]` entry's hall file
+    (relative to the district file), its `code`, `name`, `hours` and `notice` given over
+    the file's `[hall]` values, and "{code}" in the file's strings replaced by the hall's
+    code. Every hall is checked as an import would check it; codes and device tokens must
+    differ between halls. Nothing is written."""
+    data = read_toml(path)
+    entries = data.get("halls")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: a district file lists its halls as [[halls]]")
+    halls: list[dict[str, Any]] = []
+    codes: set[str] = set()
+    tokens: dict[str, str] = {}
+    for i, entry in enumerate(entries):
+        where = f"halls[{i}]"
+        _check(entry, dict, where)
+        unknown = sorted(set(entry) - DISTRICT_HALL_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown keys {unknown} (known: {sorted(DISTRICT_HALL_KEYS)})"
+            )
+        hall = read_toml(path.parent / _need(entry, "file", str, where))
+        hall_t = _check(hall.setdefault("hall", {}), dict, f"{where}: hall")
+        hall_t.update({k: v for k, v in entry.items() if k != "file"})
+        code = file_code(hall)
+        if code is None:
+            raise ConfigError(f"{where}: the hall has no code (give `code`)")
+        if code in codes:
+            raise ConfigError(f"{where}.code: the hall {code!r} is listed twice")
+        codes.add(code)
+        hall = _with_code(hall, code)
+        try:
+            rows = _validate(hall)
+        except ConfigError as exc:
+            raise ConfigError(f"{where} ({code}): {exc}") from exc
+        for device in rows["devices"]:
+            other = tokens.setdefault(device.token_hash, code)
+            if other != code:
+                raise ConfigError(
+                    f"{where} ({code}): device {device.name!r} has the token of a device "
+                    f"of {other!r}; each device's token is its own"
+                )
+        halls.append(hall)
+    return halls
+
+
+def _with_code(value: Any, code: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{code}", code)
+    if isinstance(value, list):
+        return [_with_code(v, code) for v in value]
+    if isinstance(value, dict):
+        return {k: _with_code(v, code) for k, v in value.items()}
+    return value
 
 
 def _need(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -279,6 +346,17 @@ def import_hall(session: Session, code: str, data: dict[str, Any]) -> tuple[int,
     assert hall.id is not None
     hall_id = hall.id
     _check_live_state(session, hall_id, rows)
+    hashes = [d.token_hash for d in rows["devices"]]
+    taken = session.exec(
+        select(DeviceRow.name, HallRow.code)
+        .join(HallRow, col(HallRow.id) == col(DeviceRow.hall_id))
+        .where(col(DeviceRow.token_hash).in_(hashes), DeviceRow.hall_id != hall_id)
+    ).first()
+    if taken is not None:
+        raise ConfigError(
+            f"devices: a token is already the token of {taken[1]!r}'s device {taken[0]!r}; "
+            "each device's token is its own"
+        )
     for model in (ServiceItemRow, DeviceRow, StaffRow, AppointmentRulesRow):
         session.exec(delete(model).where(col(model.hall_id) == hall_id))
     # Windows keep their live state when they survive the import.

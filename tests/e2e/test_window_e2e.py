@@ -32,20 +32,25 @@ if shutil.which("tmux") is None and os.environ.get("CI") != "true":
 def _read_line_matching(
     proc: subprocess.Popen[str], pattern: re.Pattern[str], timeout: float
 ) -> str:
-    """The first match of `pattern` in the process's output, within `timeout` seconds."""
+    """The first match of `pattern` in the process's output, within `timeout` seconds. The
+    pipe is read by the file descriptor, not the buffered reader: its buffer may already
+    hold the line while the descriptor has nothing more to select."""
     assert proc.stdout is not None
+    fd = proc.stdout.fileno()
     deadline = time.monotonic() + timeout
+    seen = b""
     with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
+        selector.register(fd, selectors.EVENT_READ)
         while time.monotonic() < deadline:
             if not selector.select(deadline - time.monotonic()):
                 break
-            line = proc.stdout.readline()
-            if not line:
+            chunk = os.read(fd, 65536)
+            if not chunk:
                 break
-            if match := pattern.search(line):
+            seen += chunk
+            if match := pattern.search(seen.decode("utf-8", errors="replace")):
                 return match.group(1)
-    raise AssertionError(f"the server did not report {pattern.pattern!r}")
+    raise AssertionError(f"the server did not report {pattern.pattern!r}: {seen!r}")
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from window_client.screens.login import LoginScreen
 
 async def test_the_window_client_logs_in_at_its_hall(
     url: str,
-    server: QueueServer,
-    tmp_path: Path,  # noqa: F811
+    server: QueueServer,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     settings = tmp_path / "window-client.json"
     app = make_app(server=url, settings_path=settings, hall="xinhe")
