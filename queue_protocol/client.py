@@ -19,7 +19,7 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
@@ -158,8 +158,12 @@ class QueueClient:
         since_seq: int | None = None,
         backoff: Backoff | None = None,
         max_queue: int = 10_000,
+        also: Sequence[str] = (),
     ) -> None:
+        """`also`: other server processes of the same database (a district's), tried in
+        turn when `url` (or the last one reached) cannot be reached or closes."""
         self.url = url
+        self.urls = [url, *also]
         self.credentials = credentials
         self.backoff = backoff or Backoff()
         self.last_seq: int | None = since_seq
@@ -283,11 +287,13 @@ class QueueClient:
         delays = self.backoff.delays()
         while not self._closing:
             reason = "closed"
+            reached = False
             try:
                 async with connect(
                     self.url, open_timeout=5, max_size=2**24, ping_interval=20, ping_timeout=20
                 ) as ws:
                     if await self._hello(ws):
+                        reached = True
                         delays = self.backoff.delays()
                         try:
                             await self._receive(ws)
@@ -320,6 +326,8 @@ class QueueClient:
                 self._connected.clear()
             if self._closing or self._stopped:
                 return
+            if not reached and len(self.urls) > 1:  # the next process, in turn
+                self.url = self.urls[(self.urls.index(self.url) + 1) % len(self.urls)]
             delay = max(await anext(delays), self._retry_after)  # as the server asked
             self._notify(Disconnected(reason, delay, self._refused))
             self._retry_after, self._refused = 0.0, None

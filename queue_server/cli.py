@@ -103,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--demo", action="store_true", help="create the demo hall first if the database holds none"
     )
+    p.add_argument(
+        "--advertise",
+        metavar="URL",
+        help="PostgreSQL, several server processes: the URL the others forward this one's "
+        "halls' connections to (default: ws[s]://HOST:PORT as it listens)",
+    )
     p.add_argument("--cert", type=Path, help="TLS certificate (PEM) to serve wss://")
     p.add_argument("--key", type=Path, help="TLS private key (PEM) for --cert")
     p.add_argument(
@@ -330,6 +336,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         ssl=tls,
         limits=Limits(rate=args.rate, burst=args.burst),
+        advertise=args.advertise,
     )
     scheme = "wss" if tls else "ws"
 

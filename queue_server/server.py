@@ -34,8 +34,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, delete, select
+from websockets.asyncio.client import connect as ws_connect
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.http11 import Request, Response
 
 from queue_protocol.codec import RequestError, decode_request, encode, request_id_of
@@ -46,7 +47,8 @@ from queue_server.auth import Authenticator, checker_threads
 from queue_server.hall.core import Staged, failed
 from queue_server.hub import Hub
 from queue_server.service import Batch, HallService, Outcome, Principal, Published
-from queue_server.store import notify
+from queue_server.store import lease, notify
+from queue_server.store.lease import Leases
 from queue_server.store.tables import EventRow, RequestRow
 
 log = logging.getLogger(__name__)
@@ -106,6 +108,7 @@ class HallHost:
         self._queued: list[tuple[Principal, AnyRequest, asyncio.Future[Outcome]]] = []
         self._queued_now = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self.connections: set[ServerConnection] = set()  # logged in to this hall here
 
     async def start(self) -> None:
         # Fails early on an unconfigured database or an unknown hall.
@@ -324,12 +327,15 @@ class HallHost:
             close=lambda: ws.close(CLOSE_LOGGED_IN_ELSEWHERE, "logged in elsewhere"),
             revoke=lambda: ws.close(1008, "credentials revoked"),
         )
+        self.connections.add(ws)
         log.info("hello: %s (%s) at %s", principal.key, principal.role.value, self.code)
         return True
 
     async def closed(self, ws: ServerConnection, principal: Principal) -> None:
         """A connection of this hall ended."""
-        assert self.hub is not None
+        self.connections.discard(ws)
+        if self.hub is None:
+            return
         for sub in [s for s in self.hub.subscribers if s.send == ws.send]:
             await self.hub.unsubscribe(sub)
         window = principal.window
@@ -347,16 +353,25 @@ class QueueServer:
         limits: Limits | None = None,
         poll_interval: float = 0.25,
         ssl: Any = None,
+        advertise: str | None = None,
     ) -> None:
-        """Serve the hall of `service`, or the halls of `service`s of one database."""
+        """Serve the hall of `service`, or the halls of `service`s of one database. On
+        PostgreSQL each hall is served while this process holds its lease (store/lease.py),
+        and the connections of a hall another process owns are forwarded to it; the others
+        reach this process at `advertise` (default: the address it listens on)."""
         services = [service] if isinstance(service, HallService) else list(service)
         if not services:
             raise ValueError("a server serves at least one hall")
         self.engine = services[0].engine
         self.clock = services[0].clock
         self._hosts = [HallHost(self, s) for s in services]
-        self.halls: dict[str, HallHost] = {}  # by code, once started
+        self.halls: dict[str, HallHost] = {}  # the halls this process owns, by code
         self._by_id: dict[int, HallHost] = {}
+        self._codes: dict[str, int] = {}  # every hall it serves (or forwards), code -> id
+        self._standby: dict[int, HallHost] = {}  # halls another process owns, by id
+        self.advertise = advertise
+        self.leases: Leases | None = None
+        self._lease_keeper: asyncio.Task[None] | None = None
         self.host, self.port = host, port
         self.limits = limits or Limits()
         self.poll_interval = poll_interval
@@ -398,12 +413,6 @@ class QueueServer:
 
     async def start(self) -> int:
         """Listen; returns the bound port (useful with port 0)."""
-        for hall in self._hosts:
-            await hall.start()
-            if hall.code in self.halls:
-                raise ValueError(f"the hall {hall.code!r} is served twice")
-            self.halls[hall.code] = self._by_id[hall.hall_id] = hall
-        self.auth = Authenticator(self.engine, self.clock, self._reads, self._checks)
         self._server = await serve(
             self._handle,
             self.host,
@@ -416,9 +425,27 @@ class QueueServer:
             ping_interval=20,
             ping_timeout=20,
             ssl=self.ssl,
+            start_serving=False,  # until the halls are up
         )
         self.port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self.port
+        scheme = "wss" if self.ssl else "ws"
+        if notify.can_listen(self.engine):
+            address = self.advertise or f"{scheme}://{self.host}:{self.port}"
+            self.leases = Leases(self.engine, address)
+        for hall in self._hosts:
+            hall_id = await self._in_db(hall.service.hall_id)
+            code = hall.service.code
+            if code in self._codes:
+                raise ValueError(f"the hall {code!r} is served twice")
+            self._codes[code] = hall_id
+            if self.leases is None or await self.leases.take(hall_id):
+                await self._own(hall)
+            else:
+                self._standby[hall_id] = hall
+        self.auth = Authenticator(self.engine, self.clock, self._reads, self._checks)
         self._poller = asyncio.create_task(self._poll_store(), name="store poller")
+        if self.leases is not None:
+            self._lease_keeper = asyncio.create_task(self._keep_leases(), name="hall leases")
         if notify.can_listen(self.engine):
             self._listener = asyncio.create_task(
                 notify.listen(
@@ -429,20 +456,64 @@ class QueueServer:
                 ),
                 name="store listener",
             )
-        scheme = "wss" if self.ssl else "ws"
+        await self._server.start_serving()
         log.info(
-            "listening on %s://%s:%d for %s", scheme, self.host, self.port, ", ".join(self.halls)
+            "listening on %s://%s:%d for %s%s",
+            scheme,
+            self.host,
+            self.port,
+            ", ".join(self.halls) or "no hall yet",
+            f" (owned elsewhere: {', '.join(h.service.code for h in self._standby.values())})"
+            if self._standby
+            else "",
         )
         return self.port
 
+    async def _own(self, hall: HallHost) -> None:
+        await hall.start()
+        self.halls[hall.code] = self._by_id[hall.hall_id] = hall
+
+    async def _keep_leases(self) -> None:
+        """Every RETRY_SECONDS: give up the halls whose lease is lost, take the halls whose
+        owner has gone (rebuilt from the database, hall/loading.py)."""
+        assert self.leases is not None
+        while True:
+            await asyncio.sleep(lease.RETRY_SECONDS)
+            try:
+                if self.leases.held and not await self.leases.alive():
+                    await self._lose_halls()
+                for hall_id, hall in sorted(self._standby.items()):
+                    if await self.leases.take(hall_id):
+                        del self._standby[hall_id]
+                        hall.service.hall.invalidate()  # another process wrote to it
+                        await self._own(hall)
+                        log.info("took over the hall %s", hall.code)
+            except Exception:
+                log.exception("keeping the hall leases failed; retrying")
+
+    async def _lose_halls(self) -> None:
+        """The leases are gone: stop writing to those halls at once, and close their
+        connections so that their clients reconnect to the new owner."""
+        for code, hall in list(self.halls.items()):
+            await hall.stop()
+            for ws in list(hall.connections):
+                await ws.close(1013, "the hall moved to another server; reconnect")
+            del self.halls[code], self._by_id[hall.hall_id]
+            fresh = HallHost(self, hall.service)
+            self._hosts[self._hosts.index(hall)] = fresh
+            self._standby[self._codes[code]] = fresh
+            log.error("gave up the hall %s (its lease was lost)", code)
+
     async def stop(self) -> None:
-        for task in (self._poller, self._listener):
+        for task in (self._poller, self._listener, self._lease_keeper):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         for hall in self._hosts:
             await hall.stop()
+        if self.leases is not None:
+            await self.leases.close()  # another process may take the halls at once
         if self._server is not None:
             self._server.close()  # closes every connection with 1001 (going away)
             await self._server.wait_closed()
@@ -497,7 +568,7 @@ class QueueServer:
             prune = time.monotonic() - pruned > PRUNE_EVERY
             if prune:
                 pruned = time.monotonic()
-            for hall in self._hosts:
+            for hall in list(self.halls.values()):
                 try:
                     if prune:
                         await self._in_db(hall.prune_request_log)
@@ -515,7 +586,7 @@ class QueueServer:
             self.listening.clear()
             return
         self.listening.set()
-        for hall in self._hosts:  # what was committed before LISTEN
+        for hall in self.halls.values():  # what was committed before LISTEN
             self._background(hall.caught_up_to_head())
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -525,12 +596,13 @@ class QueueServer:
                     "seq": h.hub.head if h.hub else 0,
                     "connections": len(h.hub.subscribers) if h.hub else 0,
                 }
-                for h in self._hosts
+                for h in self.halls.values()
             }
             body = json.dumps(
                 {
                     "status": "ok",
                     "seq": halls[self.first.code]["seq"] if self.first.code in halls else 0,
+                    "elsewhere": sorted(h.service.code for h in self._standby.values()),
                     "connections": sum(h["connections"] for h in halls.values()),
                     "halls": halls,
                     "protocol": PROTOCOL_VERSION,
@@ -548,7 +620,7 @@ class QueueServer:
         principal = await self._hello(ws)
         if principal is None:
             return
-        hall = self.halls[principal.hall]
+        hall = self.halls[principal.hall]  # the hall object of this connection's session
         bucket = _Bucket(self.limits)
         try:
             async for frame in ws:
@@ -576,7 +648,12 @@ class QueueServer:
             request = decode_request(frame)
         except RequestError as exc:
             return Outcome(_error(exc.request_id, exc.code, exc.message), error=exc.code)
-        return await self.halls[principal.hall].answer(principal, request)
+        hall = self.halls.get(principal.hall)
+        if hall is None:  # its lease was lost: the connection is being closed
+            return Outcome(
+                _error(request.id, ErrorCode.INTERNAL, "the hall moved"), error=ErrorCode.INTERNAL
+            )
+        return await hall.answer(principal, request)
 
     async def _hello(self, ws: ServerConnection) -> Principal | None:
         """Wait for a valid hello; answer bad ones with errors; give up after a few."""
@@ -602,7 +679,11 @@ class QueueServer:
                         ErrorCode.VERSION_MISMATCH,
                         f"server speaks protocol {PROTOCOL_VERSION}, client {request.version}",
                     )
-                hall = await self._hall_of(request)
+                hall_id = await self._hall_of(request)
+                if hall_id not in self._by_id:  # another process owns the hall
+                    await self._forward(ws, frame, hall_id)
+                    return None
+                hall = self._by_id[hall_id]
                 assert self.auth is not None
                 principal = await self.auth.login(request, _address(ws), hall.hall_id)
                 principal = dataclasses.replace(
@@ -628,33 +709,71 @@ class QueueServer:
         await ws.close(1008, "too many failed hellos")
         return None
 
-    async def _hall_of(self, hello: Hello) -> HallHost:
-        """The hall a hello is for: the one it names; else this server's one hall; else,
-        for a device, the hall its token belongs to."""
+    async def _hall_of(self, hello: Hello) -> int:
+        """The id of the hall a hello is for: the one it names; else this server's one
+        hall; else, for a device, the hall its token belongs to."""
         if hello.hall is not None:
-            hall = self.halls.get(hello.hall)
-            if hall is None:
+            if hello.hall not in self._codes:
                 raise ProtocolError(
                     ErrorCode.NOT_FOUND,
                     f"this server does not serve the hall {hello.hall!r}",
                     reason="hall",
                     hall=hello.hall,
                 )
-            return hall
-        if len(self.halls) == 1:
-            return self.first
+            return self._codes[hello.hall]
+        if len(self._codes) == 1:
+            return next(iter(self._codes.values()))
         if hello.token is not None:
             assert self.auth is not None
             hall_id = await self.auth.device_hall(hello.token)
-            if hall_id in self._by_id:
-                return self._by_id[hall_id]
+            if hall_id is not None and hall_id in self._codes.values():
+                return hall_id
             raise ProtocolError(ErrorCode.AUTH_FAILED, "unknown or revoked device token")
         raise ProtocolError(
             ErrorCode.BAD_REQUEST,
             "this server serves several halls: the hello must name one ('hall')",
             reason="hall_needed",
-            halls=sorted(self.halls),
+            halls=sorted(self._codes),
         )
+
+    async def _forward(self, ws: ServerConnection, hello: str | bytes, hall_id: int) -> None:
+        """Relay a connection to the process that owns its hall, from its hello on, both
+        ways, until either side closes; its close code and reason are passed on (a 4001
+        must reach the client). With no owner to reach (the hall is moving), the
+        connection is closed with 1013: the client reconnects, soon to the new owner."""
+        address = await self._in_db(lease.owner_of, self.engine, hall_id)
+        if address is None or address == (self.leases.address if self.leases else None):
+            await ws.close(1013, "the hall is moving to another server; reconnect")
+            return
+        try:
+            async with ws_connect(
+                address, max_size=WS_MAX_SIZE, compression=None, open_timeout=5
+            ) as upstream:
+                await upstream.send(hello)
+
+                async def down() -> None:
+                    async for message in upstream:
+                        await ws.send(message)
+
+                async def up() -> None:
+                    async for message in ws:
+                        await upstream.send(message)
+
+                relays = [asyncio.create_task(down()), asyncio.create_task(up())]
+                try:
+                    await asyncio.wait(relays, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for relay in relays:
+                        relay.cancel()
+                    await asyncio.gather(*relays, return_exceptions=True)
+                code, reason = upstream.close_code, upstream.close_reason
+        except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
+            log.warning(
+                "forwarding to the owner of hall %d at %s failed: %r", hall_id, address, exc
+            )
+            code, reason = 1013, "the hall's server cannot be reached; reconnect"
+        if ws.close_code is None:  # the client is still there: close as the owner did
+            await ws.close(code or 1013, reason or "")
 
 
 def freeze_long_lived() -> None:

@@ -265,3 +265,14 @@ class AppointmentRulesRow(SQLModel, table=True):
     check_in_before_minutes: int = 15
     check_in_after_minutes: int = 15
     slots: str = json_column()  # [{"category": "QY", "times": ["09:00", …], "capacity": 2}]
+
+
+class HallOwnerRow(SQLModel, table=True):
+    """Where the server process owning a hall listens (store/lease.py): the others forward
+    the hall's connections there. The lease (an advisory lock) is the truth, this the address."""
+
+    __tablename__ = "hall_owner"
+    hall_id: int = Field(foreign_key="hall.id", primary_key=True)
+    address: str  # ws:// or wss:// URL of the owner
+    process: str  # host:pid, for the operators
+    since: datetime = utc_column(nullable=False)
