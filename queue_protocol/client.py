@@ -28,7 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from queue_protocol.codec import decode_server_message, encode, parse_error, parse_event
-from queue_protocol.errors import CLOSE_LOGGED_IN_ELSEWHERE, ErrorCode
+from queue_protocol.errors import CLOSE_HALL_RETIRED, CLOSE_LOGGED_IN_ELSEWHERE, ErrorCode
 from queue_protocol.messages import (
     REPLY_FOR,
     AnyEvent,
@@ -298,6 +298,17 @@ class QueueClient:
                         try:
                             await self._receive(ws)
                         finally:
+                            if ws.close_code == CLOSE_HALL_RETIRED:
+                                self._stop(
+                                    LoginFailed(
+                                        ErrorReply(
+                                            code=ErrorCode.NOT_FOUND,
+                                            message="the hall was retired",
+                                            reason="hall",
+                                            hall=self.credentials.hall,
+                                        )
+                                    )
+                                )
                             if ws.close_code == CLOSE_LOGGED_IN_ELSEWHERE:
                                 self._stop(
                                     LoginFailed(

@@ -32,6 +32,9 @@ class ErrorCode(StrEnum):
 # Websocket close code sent to a window connection replaced by a newer login of the same
 # staff member at the same window; the client must not reconnect on its own.
 CLOSE_LOGGED_IN_ELSEWHERE = 4001
+# Websocket close code sent to the connections of a hall that was retired (`queue-server
+# halls --retire`): its hello is refused from then on (`not_found`, reason `hall`).
+CLOSE_HALL_RETIRED = 4002
 
 
 class ProtocolError(Exception):

@@ -136,6 +136,11 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_init)
 
     p = sub.add_parser("halls", parents=[common], help="list the database's halls")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument(
+        "--retire", metavar="CODE", help="stop serving this hall (its data stays, for statistics)"
+    )
+    what.add_argument("--restore", metavar="CODE", help="serve a retired hall again")
     p.set_defaults(run=_halls)
 
     p = sub.add_parser(
@@ -337,6 +342,7 @@ def _serve(args: argparse.Namespace) -> int:
         ssl=tls,
         limits=Limits(rate=args.rate, burst=args.burst),
         advertise=args.advertise,
+        follow_halls=not args.hall,  # halls added or retired while it runs
     )
     scheme = "wss" if tls else "ws"
 
@@ -371,6 +377,17 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _halls(args: argparse.Namespace) -> int:
+    """List the halls; or retire or restore one (running servers follow within seconds)."""
+    code = args.retire or args.restore
+    if code is not None:
+        with Session(make_engine(args.db)) as session, session.begin():
+            hall = session.exec(select(HallRow).where(HallRow.code == code)).first()
+            if hall is None:
+                raise CliError(f"the database holds no hall {code!r}; see `queue-server halls`")
+            hall.retired = args.retire is not None
+            session.add(hall)
+        print(f"hall {code} {'retired' if args.retire else 'in service again'}")
+        return 0
     with Session(make_engine(args.db)) as session:
         for hall in session.exec(select(HallRow).order_by(HallRow.code)).all():
             state = "retired" if hall.retired else "in service"

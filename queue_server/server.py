@@ -40,10 +40,16 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.http11 import Request, Response
 
 from queue_protocol.codec import RequestError, decode_request, encode, request_id_of
-from queue_protocol.errors import CLOSE_LOGGED_IN_ELSEWHERE, ErrorCode, ProtocolError
+from queue_protocol.errors import (
+    CLOSE_HALL_RETIRED,
+    CLOSE_LOGGED_IN_ELSEWHERE,
+    ErrorCode,
+    ProtocolError,
+)
 from queue_protocol.messages import AnyRequest, ErrorReply, Hello
 from queue_protocol.version import PROTOCOL_VERSION
 from queue_server.auth import Authenticator, checker_threads
+from queue_server.hall import loading
 from queue_server.hall.core import Staged, failed
 from queue_server.hub import Hub
 from queue_server.service import Batch, HallService, Outcome, Principal, Published
@@ -62,6 +68,7 @@ PRUNE_EVERY = 3600.0  # seconds between prunings of the request log
 # A window's client gone this long (a reconnect takes well under it) no longer counts.
 DISCONNECT_GRACE = timedelta(seconds=10)
 MAX_BATCH = 512  # commands committed together at most
+HALLS_EVERY = 2.0  # seconds between looks for halls added or retired (follow_halls)
 
 
 @dataclass
@@ -354,11 +361,14 @@ class QueueServer:
         poll_interval: float = 0.25,
         ssl: Any = None,
         advertise: str | None = None,
+        follow_halls: bool = False,
     ) -> None:
         """Serve the hall of `service`, or the halls of `service`s of one database. On
         PostgreSQL each hall is served while this process holds its lease (store/lease.py),
         and the connections of a hall another process owns are forwarded to it; the others
-        reach this process at `advertise` (default: the address it listens on)."""
+        reach this process at `advertise` (default: the address it listens on). With
+        `follow_halls` it also serves the halls added to the database later, and stops
+        serving those retired."""
         services = [service] if isinstance(service, HallService) else list(service)
         if not services:
             raise ValueError("a server serves at least one hall")
@@ -370,6 +380,7 @@ class QueueServer:
         self._codes: dict[str, int] = {}  # every hall it serves (or forwards), code -> id
         self._standby: dict[int, HallHost] = {}  # halls another process owns, by id
         self.advertise = advertise
+        self.follow_halls = follow_halls
         self.leases: Leases | None = None
         self._lease_keeper: asyncio.Task[None] | None = None
         self.host, self.port = host, port
@@ -390,6 +401,7 @@ class QueueServer:
         self._listener: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()  # set while other processes' events are announced
         self.connections_changed = asyncio.Condition()  # notified when a connection ends
+        self.halls_changed = asyncio.Condition()  # notified when a hall is taken or let go
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- the one hall of a single-hall server (tests, the demo, benchmarks) ---------------
@@ -433,15 +445,7 @@ class QueueServer:
             address = self.advertise or f"{scheme}://{self.host}:{self.port}"
             self.leases = Leases(self.engine, address)
         for hall in self._hosts:
-            hall_id = await self._in_db(hall.service.hall_id)
-            code = hall.service.code
-            if code in self._codes:
-                raise ValueError(f"the hall {code!r} is served twice")
-            self._codes[code] = hall_id
-            if self.leases is None or await self.leases.take(hall_id):
-                await self._own(hall)
-            else:
-                self._standby[hall_id] = hall
+            await self._add(hall)
         self.auth = Authenticator(self.engine, self.clock, self._reads, self._checks)
         self._poller = asyncio.create_task(self._poll_store(), name="store poller")
         if self.leases is not None:
@@ -469,9 +473,50 @@ class QueueServer:
         )
         return self.port
 
+    async def _add(self, hall: HallHost) -> None:
+        """Serve `hall`: at once if its lease is this process's (or there are no leases),
+        else on standby, forwarding its connections to its owner."""
+        hall_id = await self._in_db(hall.service.hall_id)
+        code = hall.service.code
+        if code in self._codes:
+            raise ValueError(f"the hall {code!r} is served twice")
+        self._codes[code] = hall_id
+        if self.leases is None or await self.leases.take(hall_id):
+            await self._own(hall)
+        else:
+            self._standby[hall_id] = hall
+
+    async def _follow_halls(self) -> None:
+        """Serve the halls added to the database since the start; stop serving those
+        retired (their connections are closed: `hall_retired`)."""
+        codes = set(await self._in_db(loading.hall_codes, self.engine))
+        for code in sorted(codes - set(self._codes)):
+            hall = HallHost(self, HallService(self.engine, clock=self.clock, hall=code))
+            self._hosts.append(hall)
+            await self._add(hall)
+            log.info("a new hall: %s", code)
+        for code in sorted(set(self._codes) - codes):
+            hall_id = self._codes.pop(code)
+            owned = hall_id in self._by_id
+            hall = self._by_id.pop(hall_id) if owned else self._standby.pop(hall_id)
+            self.halls.pop(code, None)
+            self._hosts.remove(hall)
+            await hall.stop()
+            for ws in list(hall.connections):
+                await ws.close(CLOSE_HALL_RETIRED, "the hall was retired")
+            if self.leases is not None:
+                await self.leases.give_up(hall_id)
+            log.info("the hall %s was retired", code)
+            await self._halls_changed()
+
     async def _own(self, hall: HallHost) -> None:
         await hall.start()
         self.halls[hall.code] = self._by_id[hall.hall_id] = hall
+        await self._halls_changed()
+
+    async def _halls_changed(self) -> None:
+        async with self.halls_changed:
+            self.halls_changed.notify_all()
 
     async def _keep_leases(self) -> None:
         """Every RETRY_SECONDS: give up the halls whose lease is lost, take the halls whose
@@ -503,6 +548,7 @@ class QueueServer:
             self._hosts[self._hosts.index(hall)] = fresh
             self._standby[self._codes[code]] = fresh
             log.error("gave up the hall %s (its lease was lost)", code)
+        await self._halls_changed()
 
     async def stop(self) -> None:
         for task in (self._poller, self._listener, self._lease_keeper):
@@ -562,12 +608,18 @@ class QueueServer:
 
     async def _poll_store(self) -> None:
         """A few times a second, each hall's housekeeping (HallHost.poll)."""
-        pruned = time.monotonic()
+        pruned = followed = time.monotonic()
         while True:
             await asyncio.sleep(self.poll_interval)
             prune = time.monotonic() - pruned > PRUNE_EVERY
             if prune:
                 pruned = time.monotonic()
+            if self.follow_halls and time.monotonic() - followed > HALLS_EVERY:
+                followed = time.monotonic()
+                try:
+                    await self._follow_halls()
+                except Exception:
+                    log.exception("following the database's halls failed; retrying")
             for hall in list(self.halls.values()):
                 try:
                     if prune:

@@ -76,6 +76,12 @@ class Leases:
         log.info("took the lease of hall %d", hall_id)
         return True
 
+    async def give_up(self, hall_id: int) -> None:
+        """Let go of one hall's lease (the hall was retired)."""
+        if self._connection is not None and hall_id in self.held:
+            await self._connection.execute("SELECT pg_advisory_unlock(%s, %s)", (LEASE, hall_id))
+            self.held.discard(hall_id)
+
     async def alive(self) -> bool:
         """Whether the leases are still held (their connection answers)."""
         import psycopg

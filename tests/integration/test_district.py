@@ -19,9 +19,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from websockets.asyncio.client import connect as ws_connect
 
-from queue_protocol.client import EventReceived, QueueClient
-from queue_protocol.errors import ErrorCode
-from queue_protocol.messages import CallNext, GetSnapshot, IssueTicket, SetNotice
+from queue_protocol.client import Credentials, EventReceived, QueueClient, Stopped
+from queue_protocol.errors import CLOSE_HALL_RETIRED, ErrorCode
+from queue_protocol.messages import CallNext, GetSnapshot, IssueTicket, Role, SetNotice
+from queue_server import cli
+from queue_server import server as server_module
 from queue_server.server import Limits, QueueServer, running
 from queue_server.service import HallService
 from queue_server.store.tables import EventRow, HallRow, TicketRow
@@ -186,3 +188,44 @@ async def test_a_hello_names_its_hall(url: str) -> None:
         await expect_error(ws, {**kiosk, "hall": "donghu"}, ErrorCode.AUTH_FAILED)
         reply = await expect_ok(ws, {**kiosk, "id": "k2"})
         assert reply["snapshot"]["hall"]["code"] == "xinhe"
+
+
+async def test_a_hall_added_or_retired_while_the_server_runs(
+    engine: Engine, db_url: str, hall_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server of every hall serves a hall made while it runs, within seconds; a retired
+    hall's connections are closed (4002) and its hellos refused, the other hall untouched."""
+    monkeypatch.setattr(server_module, "HALLS_EVERY", 0.1)
+    donghu = HallService(engine, clock=MiddayClock(), hall="donghu")
+    donghu.import_config(hall_config)
+    async with running(
+        donghu,
+        port=0,
+        limits=Limits(rate=10_000, burst=10_000),
+        poll_interval=0.05,
+        follow_halls=True,
+    ) as srv:
+        url = f"ws://127.0.0.1:{srv.port}"
+        kiosk = {"type": "hello", "id": "k", "role": "kiosk", "token": XINHE_KIOSK}
+        HallService(engine, hall="xinhe").import_config(xinhe_config(hall_config))
+        async with srv.halls_changed:
+            await asyncio.wait_for(srv.halls_changed.wait_for(lambda: "xinhe" in srv.halls), 10)
+        screen = QueueClient(url, Credentials(role=Role.DISPLAY, token=XINHE_DISPLAY))
+        await screen.start()
+        async with ws_connect(url) as ws:
+            await expect_ok(ws, kiosk)
+            reply = await expect_ok(ws, {"type": "issue_ticket", "id": "i", "category": "QY"})
+            assert reply["ticket"]["number"] == "A001"
+            assert cli.main(["halls", "--retire", "xinhe", "--db", db_url]) == 0
+            await asyncio.wait_for(ws.wait_closed(), 10)
+            assert ws.close_code == CLOSE_HALL_RETIRED
+        async with asyncio.timeout(10):  # the call screen stops, saying why; no reconnecting
+            while not isinstance(notice := await screen.next_notice(), Stopped):
+                pass
+        assert notice.error is not None and notice.error.reply.reason == "hall"
+        await screen.close()
+        assert set(srv.halls) == {"donghu"}
+        async with ws_connect(url) as ws:
+            reply = await expect_error(ws, {**kiosk, "hall": "xinhe"}, ErrorCode.NOT_FOUND)
+            assert reply["reason"] == "hall"
+            await expect_ok(ws, {**staff_hello("ck11", 11), "id": "h2", "hall": "donghu"})
