@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from queue_protocol.client import Backoff, Credentials, QueueClient, ServerError
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
+    CancelTicket,
     ConfigChanged,
     ErrorReply,
     GetSnapshot,
@@ -285,7 +286,7 @@ class WindowApp(App[None]):
                 self.notify(t("error.unexpected", detail=type(exc).__name__), severity="error")
         else:
             if client is self.client:
-                self._apply_reply(client, reply)
+                self._apply_reply(client, request, reply)
         finally:
             if self.busy is request:
                 self.busy = None
@@ -301,7 +302,7 @@ class WindowApp(App[None]):
             # This desk's picture was behind the server's (e.g. a supervisor acted).
             self.send(GetSnapshot(id=self.new_request_id()), quiet=True)
 
-    def _apply_reply(self, client: QueueClient, reply: Any) -> None:
+    def _apply_reply(self, client: QueueClient, request: _Request, reply: Any) -> None:
         desk = self.desk
         if isinstance(reply, WindowReply):
             if reply.ticket is not None:
@@ -311,7 +312,8 @@ class WindowApp(App[None]):
                 self.call_later(self._logout_of, client, t("login.logged_out"))
         elif isinstance(reply, TicketReply):
             desk.apply_ticket(reply.ticket)
-            self.notify(t("done.reinstated", number=reply.ticket.number), timeout=3)
+            said = "done.cancelled" if isinstance(request, CancelTicket) else "done.reinstated"
+            self.notify(t(said, number=reply.ticket.number), timeout=3)
         elif isinstance(reply, SnapshotReply) and reply.snapshot.seq >= desk.seq:
             desk.apply_snapshot(reply.snapshot)
 

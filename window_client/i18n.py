@@ -144,11 +144,18 @@ STRINGS: dict[str, dict[Language, str]] = {
     "act.resume": {"zh": "恢复服务", "en": "Resume"},
     "act.close": {"zh": "关窗退出", "en": "Close"},
     "act.end_chain": {"zh": "结束一链", "en": "End all"},
+    "act.cancel_ticket": {"zh": "作废", "en": "Void"},
     "act.ok": {"zh": "确定", "en": "OK"},
     "confirm.no_show": {
         "zh": "将 {number} 标记为过号？",
         "en": "Mark {number} as a no-show?",
     },
+    "confirm.cancel_ticket": {
+        "zh": "作废 {number}？作废后不能恢复，群众需重新取号。",
+        "en": "Void {number}? This cannot be undone: the citizen would need a new ticket.",
+    },
+    "confirm.cancel_ticket_yes": {"zh": "作废 {number}", "en": "Void {number}"},
+    "confirm.cancel_ticket_no": {"zh": "返回", "en": "Back"},
     "confirm.recall_no_show": {
         "zh": "{number} 的重呼次数已用完，再呼叫将标记为过号。确定？",
         "en": "{number} has no recalls left: calling again marks it a no-show. Go ahead?",
@@ -205,6 +212,21 @@ STRINGS: dict[str, dict[Language, str]] = {
     "callnum.heading": {"zh": "指定叫号", "en": "Call a specific number"},
     "callnum.number": {"zh": "票号，如 A005", "en": "Ticket number, e.g. A005"},
     "callnum.need_number": {"zh": "请输入票号", "en": "Enter a ticket number"},
+    "cancelnum.heading": {"zh": "作废等候中的票", "en": "Void a waiting ticket"},
+    "cancelnum.note": {
+        "zh": "群众已离开、不再办理时使用。只能作废等候中的票。",
+        "en": "For a citizen who has left. Only a waiting ticket can be voided.",
+    },
+    "cancelnum.number": {"zh": "票号，如 A012", "en": "Ticket number, e.g. A012"},
+    "cancelnum.need_number": {"zh": "请输入票号", "en": "Enter a ticket number"},
+    "cancelnum.is_called": {
+        "zh": "{number} 正在本窗口呼叫，不能作废；群众未到请按 X 标记过号",
+        "en": "{number} is called here and cannot be voided; if nobody comes, press X (no-show)",
+    },
+    "cancelnum.is_serving": {
+        "zh": "{number} 正在本窗口办理，不能作废；请办结（F）或转移（T）",
+        "en": "{number} is being served here and cannot be voided; finish (F) or transfer (T)",
+    },
     "reinstate.heading": {"zh": "恢复过号票", "en": "Reinstate a no-show"},
     "reinstate.line": {
         "zh": "{number}  {category}  过号于 {at}",
@@ -214,6 +236,7 @@ STRINGS: dict[str, dict[Language, str]] = {
     # outcomes
     "done.called": {"zh": "已呼叫 {number}", "en": "Called {number}"},
     "done.reinstated": {"zh": "{number} 已恢复排队", "en": "{number} is waiting again"},
+    "done.cancelled": {"zh": "{number} 已作废", "en": "{number} voided"},
     "done.transferred": {"zh": "{number} 已转移", "en": "{number} transferred"},
     "done.chain_ended": {
         "zh": "{number} 的一链办理已结束",
@@ -308,6 +331,10 @@ STRINGS: dict[str, dict[Language, str]] = {
     "error.day_closed": {
         "zh": "{ticket} 属于已结束的一天，不能恢复，请群众重新取号",
         "en": "{ticket} belongs to a day already closed; the citizen needs a new ticket",
+    },
+    "error.cancel_not_waiting": {
+        "zh": "{ticket} 的状态为「{state}」，只能作废等候中的票",
+        "en": "{ticket} is “{state}”: only a waiting ticket can be voided",
     },
     "error.rated": {"zh": "该票已评价过", "en": "This ticket is already rated"},
     "error.forbidden": {"zh": "本窗口无权进行此操作", "en": "This window may not do that"},

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
     CallTicket,
+    CancelTicket,
     ErrorReply,
     Reinstate,
     TicketState,
@@ -34,9 +35,12 @@ class Asked:
     window: int | None = None
     ticket: str | None = None
     category: str | None = None
+    cancelling: bool = False  # a cancel_ticket: its refusals say what can be cancelled
 
     @classmethod
     def of(cls, request: _Request) -> Asked:
+        if isinstance(request, CancelTicket):
+            return cls(ticket=request.ticket, cancelling=True)
         if isinstance(request, CallTicket | Reinstate):
             return cls(ticket=request.ticket)
         if isinstance(request, TransferTicket):
@@ -114,13 +118,16 @@ def describe(error: ErrorReply, *, asked: Asked | None = None, timezone: str) ->
             return t("error.day_closed", ticket=error.ticket or asked.ticket)
         if reason == "rated":
             return t("error.rated")
+        if asked.cancelling and error.state and (error.ticket or asked.ticket):
+            state = state_label(error.state)
+            return t("error.cancel_not_waiting", ticket=error.ticket or asked.ticket, state=state)
         if error.state:
             return t("error.invalid_state", state=state_label(error.state))
         return t("error.invalid_state_plain")
     if code is ErrorCode.FORBIDDEN:
         if reason == "not_served_here":
             return t("error.not_served_here")
-        if asked.ticket:
+        if asked.ticket and not asked.cancelling:  # a ticket outside this window's profile
             return t("error.not_for_window", ticket=asked.ticket)
         return t("error.forbidden")
     if code is ErrorCode.QUEUE_EMPTY:

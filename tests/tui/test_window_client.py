@@ -21,11 +21,13 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from queue_protocol.client import Backoff
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
+    CancelTicket,
     ErrorReply,
     FinishService,
     IssueTicket,
     Priority,
     Role,
+    Snapshot,
     TicketNoShow,
     TicketReinstated,
     TicketReply,
@@ -42,9 +44,10 @@ from tests.tui.screens import shows
 from window_client import i18n
 from window_client.app import WindowApp, make_app
 from window_client.i18n import Language
-from window_client.refusals import describe
+from window_client.refusals import Asked, describe
 from window_client.screens.dialogs import (
     CallNumberDialog,
+    CancelNumberDialog,
     ConfirmDialog,
     EndChainDialog,
     PauseDialog,
@@ -397,6 +400,196 @@ async def test_call_a_specific_number_and_server_errors_are_readable(
         await pilot.press(*"c002", "enter")
         await until(pilot, lambda: app.desk.current is not None, "the called ticket")
         assert app.desk.current is not None and app.desk.current.number == "C002"
+
+
+# -- voiding (cancel_ticket) a waiting ticket ------------------------------------------------
+
+
+async def hall_seen_by_admin(connect: Connect) -> Snapshot:
+    """The server's own picture of the hall now: a second client's (an admin's) hello."""
+    admin = await connect("admin")
+    assert admin.hello is not None
+    snapshot = admin.hello.snapshot
+    await admin.close()
+    return snapshot
+
+
+def notices(app: WindowApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def void(pilot: Pilot[None], number: str) -> ConfirmDialog:
+    """V, the number typed and Enter: the question that comes before anything is sent."""
+    app = pilot.app
+    await pilot.press("v")
+    await on_screen(pilot, CancelNumberDialog, "the number dialog")
+    await pilot.press(*number.lower(), "enter")
+    await on_screen(pilot, ConfirmDialog, "the question")
+    dialog = app.screen
+    assert isinstance(dialog, ConfirmDialog)
+    return dialog
+
+
+async def test_void_a_waiting_ticket_by_its_number(
+    app: WindowApp, connect: Connect, service: HallService
+) -> None:
+    """V asks for a number, then asks again naming it; 作废 cancels that ticket on the server
+    and the queue shrinks, the other ticket waiting on."""
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="SW")
+    await kiosk.request(IssueTicket, category="SW")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await log_in(pilot, 11)
+        assert "作废 [V]" in str(screen.query_one("#act-cancel_ticket", Button).label)
+        await until(pilot, lambda: app.desk.queues["SW"].waiting == 2, "two waiting")
+        dialog = await void(pilot, "C002")
+        question = str(dialog.query_one(".dialog-title", Label).content)
+        assert "作废 C002？" in question and "不能恢复" in question
+        assert str(dialog.query_one("#ok", Button).label) == "作废 C002"
+        await pilot.click("#ok")
+        await until(pilot, lambda: "C002 已作废" in notices(app), "the outcome")
+        await until(pilot, lambda: app.desk.queues["SW"].waiting == 1, "the queue shrunk")
+        assert app.desk.window_state is WindowState.IDLE
+    seen = await hall_seen_by_admin(connect)
+    assert {q.category: q.waiting for q in seen.queues}["SW"] == 1
+    assert (await ticket_state(service, "C002")).state is TicketState.CANCELLED
+    assert (await ticket_state(service, "C001")).state is TicketState.WAITING
+
+
+async def test_the_ticket_called_here_is_not_voided_but_a_waiting_one_is(
+    app: WindowApp, connect: Connect, service: HallService
+) -> None:
+    """The protocol cancels only waiting tickets: V with the number called here says to use X
+    (过号) and sends nothing; a waiting ticket is voided while the call stays as it was."""
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="SW")
+    await kiosk.request(IssueTicket, category="SW")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await log_in(pilot, 11)
+        await pilot.press("n")
+        await until(pilot, lambda: screen.allowed("cancel_ticket"), "void enabled while calling")
+        await pilot.press("v")
+        await on_screen(pilot, CancelNumberDialog, "the number dialog")
+        await pilot.press(*"c001", "enter")
+        await until(pilot, lambda: "按 X 标记过号" in text(app, ".dialog-problem"), "the hint")
+        assert isinstance(app.screen, CancelNumberDialog) and app.busy is None
+        number = app.screen.query_one("#number", Input)
+        number.value = ""
+        await pilot.press(*"c002", "enter")
+        await on_screen(pilot, ConfirmDialog, "the question")
+        await pilot.click("#ok")
+        await until(pilot, lambda: "C002 已作废" in notices(app), "the outcome")
+        assert app.desk.window_state is WindowState.CALLING
+    assert (await ticket_state(service, "C001")).state is TicketState.CALLED
+    assert (await ticket_state(service, "C002")).state is TicketState.CANCELLED
+    seen = await hall_seen_by_admin(connect)
+    assert {w.number: w for w in seen.windows}[11].state is WindowState.CALLING
+
+
+async def test_answering_no_to_a_void_changes_nothing(
+    app: WindowApp, connect: Connect, service: HallService
+) -> None:
+    """返回 (focused, so a stray Enter answers it) or Escape at the question sends nothing."""
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="SW")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await log_in(pilot, 11)
+        dialog = await void(pilot, "C001")
+        assert str(dialog.query_one("#cancel", Button).label) == "返回"
+        await pilot.press("enter")  # 返回 has the focus
+        await until(pilot, lambda: app.screen is screen, "back at work")
+        assert app.busy is None
+        await void(pilot, "C001")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, "back at work again")
+        assert app.busy is None and not notices(app)
+    assert (await ticket_state(service, "C001")).state is TicketState.WAITING
+    seen = await hall_seen_by_admin(connect)
+    assert {q.category: q.waiting for q in seen.queues}["SW"] == 1
+
+
+async def test_refused_voids_are_told_from_their_code(
+    app: WindowApp, connect: Connect, service: HallService
+) -> None:
+    """A ticket already served and a number that does not exist: each refusal in the app's
+    own words (from code, state and ticket), never the server's message."""
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="SW")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await log_in(pilot, 11)
+        await serve_one(pilot, app)
+        await pilot.press("f")
+        await until(pilot, lambda: app.desk.window_state is WindowState.IDLE, "finished")
+        await void(pilot, "C001")
+        await pilot.click("#ok")
+        said = "C001 的状态为「已办结」，只能作废等候中的票"
+        await until(pilot, lambda: said in notices(app), "the refusal")
+        await until(pilot, lambda: app.busy is None, "the reply")
+        await void(pilot, "Z999")
+        await pilot.click("#ok")
+        await until(pilot, lambda: "今日没有票号 Z999" in notices(app), "the refusal")
+        assert not any("cannot cancel" in m or "no ticket" in m for m in notices(app))
+    assert (await ticket_state(service, "C001")).state is TicketState.DONE
+
+
+async def test_a_void_the_server_holds_is_shown_waiting(
+    app: WindowApp, connect: Connect, server: QueueServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the void waits for the server's commit the top line says so (等待服务器：作废)
+    and the actions are disabled, until the reply comes."""
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="SW")
+    held = asyncio.Event()
+    release = asyncio.Event()
+    commit = server._commit
+
+    async def slow_commit(staged: Any) -> Any:
+        if any(rid and rid.startswith("held-") for rid in staged.rids):
+            held.set()
+            await release.wait()
+        return await commit(staged)
+
+    monkeypatch.setattr(server, "_commit", slow_commit)
+    monkeypatch.setattr(app, "new_request_id", lambda: f"held-{uuid.uuid4().hex}")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await log_in(pilot, 11)
+        await void(pilot, "C001")
+        await pilot.click("#ok")
+        await until(pilot, held.is_set, "the server holding the void")
+        await until(pilot, lambda: "等待服务器：作废" in text(app, "#conn-status"), "the wait")
+        assert screen.query_one("#act-cancel_ticket", Button).disabled
+        assert screen.query_one("#act-call_next", Button).disabled
+        release.set()
+        await until(pilot, lambda: "C001 已作废" in notices(app), "the void's reply")
+        await until(pilot, lambda: text(app, "#conn-status") == "● 已连接", "online again")
+
+
+@pytest.mark.parametrize(
+    ("language", "error", "expected"),
+    [
+        ("zh", ErrorCode.INVALID_STATE, "C001 的状态为「已呼叫」，只能作废等候中的票"),
+        ("en", ErrorCode.INVALID_STATE, "C001 is “called”: only a waiting ticket can be voided"),
+        ("zh", ErrorCode.NOT_FOUND, "今日没有票号 C001"),
+        ("en", ErrorCode.NOT_FOUND, "There is no ticket C001 today"),
+        ("zh", ErrorCode.FORBIDDEN, "本窗口无权进行此操作"),  # not "C001 不属于本窗口…"
+        ("en", ErrorCode.FORBIDDEN, "This window may not do that"),
+    ],
+)
+def test_void_refusals_say_what_can_be_voided(
+    language: Language, error: ErrorCode, expected: str
+) -> None:
+    """A refused cancel_ticket names the ticket and its state from the reply's fields."""
+    fields: dict[str, Any] = {"state": "called", "ticket": "C001"}
+    if error is not ErrorCode.INVALID_STATE:
+        fields = {"reason": "ticket", "ticket": "C001"} if error is ErrorCode.NOT_FOUND else {}
+    asked = Asked.of(CancelTicket(id="w11-1", ticket="C001"))
+    i18n.set_language(language)
+    try:
+        said = describe(refusal(error, **fields), asked=asked, timezone="Asia/Shanghai")
+    finally:
+        i18n.set_language("zh")
+    assert said == expected
+    assert CANARY not in said
 
 
 async def test_close_window_logs_out(app: WindowApp, service: HallService) -> None:

@@ -16,10 +16,16 @@ from queue_protocol.messages import IssueTicket, Priority, Role, WindowState
 from queue_server.server import Limits, running
 from queue_server.service import HallService
 from tests.conftest import KIOSK_TOKEN, Clock
+from tests.tui.screens import shows
 from tests.tui.test_window_client import log_in, until
 from window_client.app import WindowApp, make_app
 from window_client.i18n import Language
-from window_client.screens.dialogs import EndChainDialog, TransferDialog
+from window_client.screens.dialogs import (
+    CancelNumberDialog,
+    ConfirmDialog,
+    EndChainDialog,
+    TransferDialog,
+)
 
 SIZE = (120, 40)
 SMALL = (80, 24)  # the smallest terminal the desk must stay readable in
@@ -207,3 +213,62 @@ def test_end_chain_dialog(
         app.screen.query_one("#reason", Input).value = "材料不全，另约时间补齐"
 
     assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+
+
+LANGUAGES_AND_SIZES = pytest.mark.parametrize(
+    ("language", "size"),
+    [("zh", SMALL), ("en", SMALL), ("zh", SIZE), ("en", SIZE)],
+    ids=["zh-80x24", "en-80x24", "zh-120x40", "en-120x40"],
+)
+
+
+async def void_number_typed(pilot: Pilot[None], clock: Clock, url: str) -> WindowApp:
+    """Serving C001 at window 11: V pressed and the waiting E001 typed in."""
+    app = await serving_scene(pilot, clock, url)
+    await pilot.press("v")
+    await until(pilot, lambda: isinstance(app.screen, CancelNumberDialog), "the dialog")
+    await pilot.press(*"e001")
+    await until(pilot, lambda: app.screen.query_one("#number", Input).value == "e001", "typed")
+    return app
+
+
+@LANGUAGES_AND_SIZES
+def test_void_number_dialog(
+    snap_compare: SnapCompare,
+    threaded_url: str,
+    clock: Clock,
+    tmp_path: Path,
+    language: Language,
+    size: tuple[int, int],
+) -> None:
+    """The void dialog in both languages and sizes: what it is for, the number typed, OK."""
+    app = make_app(
+        server=threaded_url, settings_path=tmp_path / "s.json", clock=clock, language=language
+    )
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await void_number_typed(pilot, clock, threaded_url)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@LANGUAGES_AND_SIZES
+def test_void_confirmation(
+    snap_compare: SnapCompare,
+    threaded_url: str,
+    clock: Clock,
+    tmp_path: Path,
+    language: Language,
+    size: tuple[int, int],
+) -> None:
+    """The question before a void, naming the ticket, its two buttons whole (返回 focused)."""
+    app = make_app(
+        server=threaded_url, settings_path=tmp_path / "s.json", clock=clock, language=language
+    )
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await void_number_typed(pilot, clock, threaded_url)
+        await pilot.press("enter")
+        await until(pilot, lambda: shows(app, ConfirmDialog), "the question")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

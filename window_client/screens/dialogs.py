@@ -1,5 +1,5 @@
 """Modal dialogs of the work screen: transfer, pause reason, end a one-chain visit, call a
-number, reinstate."""
+number, void (cancel) a number, reinstate."""
 
 from __future__ import annotations
 
@@ -15,7 +15,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, RadioButton, RadioSet, Select, Static
 from textual.widgets.option_list import Option
 
-from queue_protocol.messages import CategoryView, TicketView, WindowState, WindowView
+from queue_protocol.messages import (
+    CategoryView,
+    TicketState,
+    TicketView,
+    WindowState,
+    WindowView,
+)
 from window_client.i18n import t
 
 T = TypeVar("T")
@@ -26,10 +32,10 @@ class _Dialog(ModalScreen[T | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", show=False)]
 
-    def buttons(self) -> ComposeResult:
+    def buttons(self, ok: str | None = None, cancel: str | None = None) -> ComposeResult:
         with Horizontal(classes="dialog-buttons"):
-            yield Button(t("act.ok"), id="ok", variant="primary")
-            yield Button(t("act.cancel"), id="cancel")
+            yield Button(ok or t("act.ok"), id="ok", variant="primary")
+            yield Button(cancel or t("act.cancel"), id="cancel")
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -51,16 +57,22 @@ class TransferChoice:
 
 
 class ConfirmDialog(_Dialog[str]):
-    """Ask before an action that cannot be taken back (OK answers "yes")."""
+    """Ask before an action that cannot be taken back (OK answers "yes"). `yes` and `no`
+    name the buttons where OK / Cancel would be unclear (Cancel when voiding a ticket)."""
 
-    def __init__(self, question: str) -> None:
+    def __init__(
+        self, question: str, *, dialog_id: str | None = None, yes: str = "", no: str = ""
+    ) -> None:
         super().__init__()
         self.question = question
+        self._dialog_id = dialog_id
+        self._yes = yes
+        self._no = no
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog", id=self._dialog_id):
             yield Label(self.question, classes="dialog-title")
-            yield from self.buttons()
+            yield from self.buttons(self._yes or None, self._no or None)
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()  # Enter alone does not confirm
@@ -239,6 +251,42 @@ class CallNumberDialog(_Dialog[str]):
         number = self.query_one("#number", Input).value.strip().upper()
         if not number:
             self.complain(t("callnum.need_number"))
+            return
+        self.dismiss(number)
+
+
+class CancelNumberDialog(_Dialog[str]):
+    """Which waiting ticket to void (cancel), by its number, e.g. A012. The protocol cancels
+    only waiting tickets: the ticket called or served here is refused at once, naming the
+    key that does apply (no-show; finish or transfer)."""
+
+    def __init__(self, current: TicketView | None = None) -> None:
+        super().__init__()
+        self._current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="cancel-number-dialog"):
+            yield Static(t("cancelnum.heading"), classes="dialog-heading")
+            yield Static(t("cancelnum.note"), classes="dialog-note")
+            yield Input(id="number", placeholder=t("cancelnum.number"), max_length=40)
+            yield Static(classes="dialog-problem")
+            yield from self.buttons()
+
+    def on_mount(self) -> None:
+        self.query_one("#number", Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        number = self.query_one("#number", Input).value.strip().upper()
+        if not number:
+            self.complain(t("cancelnum.need_number"))
+            return
+        current = self._current
+        if current is not None and number in (current.number, current.id.upper()):
+            serving = current.state is TicketState.SERVING
+            key = "cancelnum.is_serving" if serving else "cancelnum.is_called"
+            self.complain(t(key, number=current.number))
             return
         self.dismiss(number)
 

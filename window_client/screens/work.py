@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -21,6 +21,7 @@ from textual.widgets import Button, Static
 from queue_protocol.messages import (
     CallNext,
     CallTicket,
+    CancelTicket,
     CloseWindow,
     EndChain,
     FinishService,
@@ -37,6 +38,7 @@ from queue_protocol.messages import (
 from window_client.i18n import t
 from window_client.screens.dialogs import (
     CallNumberDialog,
+    CancelNumberDialog,
     ConfirmDialog,
     EndChainDialog,
     PauseDialog,
@@ -51,12 +53,13 @@ from window_client.widgets.ticket_panel import TicketPanel, chain_progress, on_l
 if TYPE_CHECKING:
     from window_client.app import WindowApp
 
-# Which actions make sense in each window state; everything else is disabled.
+# Which actions make sense in each window state; everything else is disabled. A waiting
+# ticket can be voided (cancel_ticket) whatever this window is doing, except while closed.
 ALLOWED: dict[WindowState, frozenset[str]] = {
-    WindowState.IDLE: frozenset({"call_next", "call_number", "pause", "close"}),
-    WindowState.CALLING: frozenset({"recall", "start", "no_show"}),
-    WindowState.SERVING: frozenset({"finish", "end_chain", "transfer"}),
-    WindowState.PAUSED: frozenset({"resume", "close"}),
+    WindowState.IDLE: frozenset({"call_next", "call_number", "cancel_ticket", "pause", "close"}),
+    WindowState.CALLING: frozenset({"recall", "start", "no_show", "cancel_ticket"}),
+    WindowState.SERVING: frozenset({"finish", "end_chain", "transfer", "cancel_ticket"}),
+    WindowState.PAUSED: frozenset({"resume", "cancel_ticket", "close"}),
     WindowState.CLOSED: frozenset(),
 }
 # (action, key, text key) in the order of the buttons.
@@ -69,6 +72,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("no_show", "x", "act.no_show"),
     ("transfer", "t", "act.transfer"),
     ("call_number", "c", "act.call_number"),
+    ("cancel_ticket", "v", "act.cancel_ticket"),
     ("reinstate", "i", "act.reinstate"),
     ("pause", "p", "act.pause"),
     ("resume", "u", "act.resume"),
@@ -85,6 +89,7 @@ REQUEST_ACTIONS = {
     "mark_no_show": "no_show",
     "transfer": "transfer",
     "call_ticket": "call_number",
+    "cancel_ticket": "cancel_ticket",
     "reinstate": "reinstate",
     "pause_window": "pause",
     "resume_window": "resume",
@@ -102,6 +107,10 @@ class WorkScreen(Screen[None]):
         Binding(key, name, name, show=False) for name, key, _ in ACTIONS
     ]
 
+    # Columns: below this the buttons go five to a row in three rows (window.tcss): seven
+    # buttons of 12 cells, 6 gutters and the bar's padding need 92.
+    NARROW = 92
+
     def __init__(self, app_: WindowApp) -> None:
         super().__init__()
         self._app = app_
@@ -109,6 +118,9 @@ class WorkScreen(Screen[None]):
         self._ticker: Timer | None = None
 
     def compose(self) -> ComposeResult:
+        # Set before the first layout, as the login screen does: a class coming with the
+        # first resize would move the buttons under a click already aimed at them.
+        self._fit(self.app.size.width)
         with Horizontal(id="topbar"):
             yield Static(id="hall-name")
             yield Static(id="window-name")
@@ -131,6 +143,12 @@ class WorkScreen(Screen[None]):
         self.ready = True
         self._ticker = self.set_interval(1.0, self.render_desk)
         self.render_desk()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        self.set_class(width < self.NARROW, "-narrow")
 
     def on_unmount(self) -> None:
         self.ready = False
@@ -285,6 +303,21 @@ class WorkScreen(Screen[None]):
 
     def action_call_number(self) -> None:
         self._ask(CallNumberDialog(), lambda number: self._send(CallTicket, ticket=number))
+
+    def action_cancel_ticket(self) -> None:
+        """Void a waiting ticket by its number, after a question naming it: it cannot be
+        taken back (the protocol's cancel_ticket takes the number; no reason field)."""
+
+        def confirm(number: str) -> None:
+            question = ConfirmDialog(
+                t("confirm.cancel_ticket", number=number),
+                dialog_id="cancel-confirm-dialog",
+                yes=t("confirm.cancel_ticket_yes", number=number),
+                no=t("confirm.cancel_ticket_no"),
+            )
+            self._ask(question, lambda _yes: self._send(CancelTicket, ticket=number))
+
+        self._ask(CancelNumberDialog(self._app.desk.current), confirm)
 
     def action_pause(self) -> None:
         self._ask(PauseDialog(), lambda reason: self._send(PauseWindow, reason=reason))
