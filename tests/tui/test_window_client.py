@@ -155,7 +155,7 @@ async def test_login_opens_the_work_screen_and_remembers_server_and_window(
         assert "社会事务11号" in text(app, "#window-name")
         assert app.desk.window_state is WindowState.IDLE
     saved = await asyncio.to_thread(settings_path.read_text, encoding="utf-8")
-    assert json.loads(saved) == {"server": url, "window": 11}
+    assert json.loads(saved) == {"server": url, "window": 11, "hall": None}
     assert "yichuang" not in saved
 
 
