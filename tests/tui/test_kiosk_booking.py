@@ -32,6 +32,7 @@ from queue_protocol.messages import (
     Priority,
 )
 from tests.conftest import KIOSK_TOKEN, Clock, Connect
+from tests.tui.screens import shows
 from tests.tui.test_kiosk import (
     SIZE,
     TODAY,
@@ -265,9 +266,8 @@ async def test_the_network_failing_offers_a_retry_that_books_once(
 
 
 async def on_booked(pilot: Pilot[Any], after: BookedScreen | None = None) -> BookedScreen:
-    await until(
-        pilot, lambda: isinstance(pilot.app.screen, BookedScreen) and pilot.app.screen is not after
-    )
+    """Wait for a booked screen other than `after`, laid out."""
+    await until(pilot, lambda: shows(pilot.app, BookedScreen) and pilot.app.screen is not after)
     screen = pilot.app.screen
     assert isinstance(screen, BookedScreen)
     return screen
