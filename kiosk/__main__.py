@@ -46,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--reset-after",
         type=float,
         default=10.0,
-        help="seconds before the ticket screen returns to the start (default 10)",
+        help="seconds before the ticket screen, or a booking screen left untouched, returns "
+        "to the start (default 10)",
     )
     parser.add_argument(
         "--log",

@@ -13,6 +13,10 @@ the server answers issues nothing and cancels nothing.
 
 What the citizen reads is built from the reply's fields and the error's code and
 structured fields (`ErrorReply`), never from the server's message text.
+
+Booking an appointment (kiosk/booking.py) reads the places of the days ahead with
+`appointment_slots` and books with one `book_appointment` request, whose id a retry
+after a network fault sends again: one booking, however often the citizen presses retry.
 """
 
 from __future__ import annotations
@@ -20,22 +24,34 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from kiosk.booking import (
+    DAYS_AHEAD,
+    BookCategoryScreen,
+    BookDayScreen,
+    Booked,
+    BookedScreen,
+    BookingScreen,
+    BookSlotScreen,
+    Draft,
+    Offer,
+)
 from kiosk.i18n import Texts
-from kiosk.printing import TicketPrinter, TicketSlip
+from kiosk.printing import AppointmentSlip, TicketPrinter, TicketSlip
 from kiosk.screens import (
     AdminExitScreen,
     CheckInScreen,
     ClosedScreen,
     IssuedTicket,
+    KioskScreen,
     NoticeScreen,
     ServiceScreen,
     StartScreen,
@@ -56,6 +72,10 @@ from queue_protocol.client import (
 )
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
+    AppointmentReply,
+    AppointmentSlots,
+    AppointmentSlotsReply,
+    BookAppointment,
     CategoryView,
     CheckIn,
     CheckInReply,
@@ -66,6 +86,7 @@ from queue_protocol.messages import (
     QueueChanged,
     Role,
     ServiceItemView,
+    SlotView,
     Snapshot,
     TicketReply,
     TicketState,
@@ -130,6 +151,8 @@ class KioskApp(App[None]):
         self.fatal: str | None = None  # the error code of a server that refused this kiosk
         self.last_ticket: IssuedTicket | None = None  # for tests and the log
         self.ticket_request: TicketRequest | None = None  # the one waiting for its reply
+        self.booking_request: BookAppointment | None = None  # likewise for a booking
+        self.last_booking: Booked | None = None  # for tests
 
     def action_admin_exit(self) -> None:
         if not self.admin_pin:
@@ -177,6 +200,10 @@ class KioskApp(App[None]):
 
     def category(self, code: str) -> CategoryView | None:
         return next((c for c in self.categories if c.code == code), None)
+
+    def appointment_items(self, category: str) -> list[ServiceItemView]:
+        """The category's service items that may be booked."""
+        return [i for i in self.items if i.category == category and i.appointment]
 
     def status_text(self) -> str:
         if self.fatal:
@@ -303,6 +330,13 @@ class KioskApp(App[None]):
         if self.shown(origin):
             self.push_screen(CheckInScreen())
 
+    async def on_event(self, event: events.Event) -> None:
+        # Any key or tap counts as the citizen still being there (booking screens wait).
+        touch = isinstance(event, events.Key | events.MouseDown) and not event.is_forwarded
+        if touch and self.screen_stack and isinstance(self.screen, BookingScreen):
+            self.screen.touched()
+        await super().on_event(event)
+
     def toggle_language(self) -> None:
         self.t = Texts("en" if self.t.lang == "zh" else "zh")
         self.screen.refresh(recompose=True)
@@ -365,7 +399,7 @@ class KioskApp(App[None]):
             self.ticket_request = None
         self._show_ticket(reply)
 
-    def _show(self, screen: NoticeScreen | TicketScreen) -> None:
+    def _show(self, screen: KioskScreen) -> None:
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.push_screen(screen)
@@ -418,6 +452,185 @@ class KioskApp(App[None]):
         result = await asyncio.to_thread(self.printer.print_slip, slip)
         if screen.is_attached:
             screen.show_print(result)
+
+    # -- booking an appointment (kiosk/booking.py) -----------------------------------------
+
+    def open_booking(self, origin: Screen[Any] | None = None) -> None:
+        if self.shown(origin) and self.ready:
+            self.fetch_offer(origin)
+
+    @work(exclusive=True, group="booking")
+    async def fetch_offer(self, origin: Screen[Any] | None) -> None:
+        """The places of the days ahead, asked for all at once; a day the hall does not open
+        (`hall_closed`) is left out."""
+        today = self.local_now().date()
+        days = [today + timedelta(days=n) for n in range(DAYS_AHEAD)]
+        replies = await asyncio.gather(*(self._slots(day) for day in days), return_exceptions=True)
+        if not self.shown(origin):
+            return
+        offered: list[tuple[date, tuple[SlotView, ...]]] = []
+        for day, reply in zip(days, replies, strict=True):
+            if isinstance(reply, ServerError) and reply.code is ErrorCode.HALL_CLOSED:
+                continue
+            if isinstance(reply, BaseException):
+                self._booking_failed(reply, day, retry=lambda: self.open_booking())
+                return
+            offered.append((day, tuple(reply.slots)))
+        offer = Offer(today, tuple(offered))
+        if not any(self.category(code) for code in offer.categories()):
+            self._show(NoticeScreen(self.t("book_title"), self.t("no_booking")))
+            return
+        self._show(BookCategoryScreen(offer=offer))
+
+    async def _slots(self, day: date, category: str | None = None) -> AppointmentSlotsReply:
+        if self.client is None:
+            raise NotConnected("not connected")
+        request = AppointmentSlots(id=QueueClient.new_id(), day=day, category=category)
+        reply: AppointmentSlotsReply = await self.client.request(
+            request, timeout=self.request_timeout
+        )
+        return reply
+
+    def step_back(self, origin: Screen[Any]) -> None:
+        """返回 on a booking screen: the step before, or the start from the first."""
+        if not self.shown(origin):
+            return
+        if len(self.screen_stack) > 3:
+            self.pop_screen()
+        else:
+            self.go_home(origin)
+
+    @work(exclusive=True, group="booking")
+    async def show_slots(
+        self, draft: Draft, origin: Screen[Any] | None = None, problem: str = ""
+    ) -> None:
+        """The chosen day's slots, fresh, above the day screen."""
+        assert draft.day is not None
+        try:
+            reply = await self._slots(draft.day, draft.category)
+        except (ServerError, TimeoutError, NotConnected, ConnectionError) as exc:
+            if self.shown(origin):
+                self._booking_failed(exc, draft.day, retry=lambda: self.show_slots(draft))
+            return
+        if not self.shown(origin):
+            return
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, BookDayScreen):
+            self.pop_screen()
+        offer = self.screen.offer if isinstance(self.screen, BookDayScreen) else None
+        offer = offer or Offer(self.local_now().date(), ())
+        self.push_screen(BookSlotScreen(draft, offer, list(reply.slots), problem))
+
+    def book(self, draft: Draft, origin: Screen[Any] | None = None) -> None:
+        """One confirmed booking, one request id (kept for retries)."""
+        if not self.shown(origin) or draft.day is None or draft.slot is None:
+            return
+        request = BookAppointment(
+            id=QueueClient.new_id(),
+            category=draft.category,
+            item=draft.item,
+            day=draft.day,
+            slot=draft.slot,
+            name=draft.name,
+            phone=draft.phone,
+        )
+        self.request_booking(request)
+
+    def request_booking(self, request: BookAppointment) -> bool:
+        """Send `request` unless a booking still waits for its reply (a second tap)."""
+        if self.booking_request is not None:
+            log.info("book_appointment ignored: %s is still waiting", self.booking_request.id)
+            return False
+        self.booking_request = request
+        self.send_booking(request)
+        return True
+
+    @work(group="booking-request")
+    async def send_booking(self, request: BookAppointment) -> None:
+        client = self.client
+        try:
+            if client is None:
+                raise NotConnected("not connected")
+            reply: AppointmentReply = await client.request(request, timeout=self.request_timeout)
+        except ServerError as exc:
+            log.info("book_appointment refused: %s %s", exc.code, exc.message)
+            self._booking_refused(request, exc.reply)
+            return
+        except (TimeoutError, NotConnected, ConnectionError) as exc:
+            log.warning("book_appointment %s got no answer: %r", request.id, exc)
+            self._booking_failed(exc, request.day, retry=lambda: self.request_booking(request))
+            return
+        finally:
+            self.booking_request = None
+        a = reply.appointment
+        log.info("appointment booked: %s %s %s", a.category, a.day, a.slot)
+        category = self.category(a.category)
+        booked = Booked(a, category.name if category else a.category)
+        self.last_booking = booked
+        screen = BookedScreen(booked)
+        self._show(screen)
+        if self.printer.enabled:
+            self.print_booking(screen, booked)
+
+    @work(group="printing")
+    async def print_booking(self, screen: BookedScreen, booked: Booked) -> None:
+        a = booked.appointment
+        slip = AppointmentSlip(
+            hall=self.hall_name,
+            code=a.code,
+            category=booked.category_name,
+            item=a.item,
+            day=a.day,
+            slot=a.slot,
+            phone=a.phone,
+            lang=self.t.lang,
+        )
+        result = await asyncio.to_thread(self.printer.print_slip, slip)
+        if screen.is_attached:
+            screen.show_print(result)
+
+    def _booking_refused(self, request: BookAppointment, error: ErrorReply) -> None:
+        """A slot taken meanwhile (or begun): back to the day's slots, fresh, saying so, with
+        the name and number kept. Anything else: a notice."""
+        slot_gone = error.code in (ErrorCode.CAPACITY_REACHED, ErrorCode.BAD_REQUEST) or (
+            error.code is ErrorCode.HALL_CLOSED and error.reason == "outside_hours"
+        )
+        if slot_gone and any(isinstance(s, BookDayScreen) for s in self.screen_stack):
+            draft = Draft(
+                request.category, request.item, request.day, name=request.name, phone=request.phone
+            )
+            self.show_slots(draft, problem=self.booking_refusal_text(error, request.day)[1])
+            return
+        if error.code is ErrorCode.NOT_FOUND:
+            self.refresh_snapshot()  # a category, item or slot that changed meanwhile
+        self._show(NoticeScreen(*self.booking_refusal_text(error, request.day)))
+
+    def _booking_failed(self, exc: BaseException, day: date, retry: Callable[[], object]) -> None:
+        """A read or a booking that failed: a refusal said as such, a network fault with a
+        retry, on top of the booking screens (返回 goes to the start)."""
+        if isinstance(exc, ServerError):
+            self.push_screen(NoticeScreen(*self.booking_refusal_text(exc.reply, day)))
+            return
+        if not isinstance(exc, TimeoutError | NotConnected | ConnectionError):
+            log.error("appointment slots: %r", exc)
+        self.push_screen(NoticeScreen(self.t("error_title"), self.t("book_network"), retry=retry))
+
+    def booking_refusal_text(self, error: ErrorReply, day: date) -> tuple[str, str]:
+        """The title and message for a refused booking (or slot list), from the error's code
+        and structured fields."""
+        t = self.t
+        code, reason = error.code, error.reason
+        title = t("book_title")
+        if code is ErrorCode.HALL_CLOSED and reason in ("holiday", "closed_day"):
+            return title, t("day_closed", date=t.day(day))
+        if code is ErrorCode.CAPACITY_REACHED:
+            return title, t("slot_taken")
+        if code is ErrorCode.BAD_REQUEST or code is ErrorCode.HALL_CLOSED:
+            return title, t("slot_unavailable")
+        if code is ErrorCode.NOT_FOUND:
+            return title, t("changed_choice")
+        if code is ErrorCode.RATE_LIMITED:
+            return title, t("busy")
+        return t("error_title"), t("error", code=code.value)
 
     def _show_refusal(self, request: TicketRequest, error: ErrorReply) -> None:
         title, message = self.refusal_text(request, error)

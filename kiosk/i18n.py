@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date
 from typing import Any
 
 from queue_protocol.messages import Priority, TicketState
 
 LANGUAGES = ("zh", "en")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 _TEXTS: dict[str, dict[str, str]] = {
     "zh": {
@@ -91,6 +93,50 @@ _TEXTS: dict[str, dict[str, str]] = {
         "delete": "删除",
         "clock": "%Y年%m月%d日 %H:%M",
         "minutes": "分钟",
+        "book": "预约",
+        "book_title": "预约办理",
+        "book_category": "请选择要预约的业务",
+        "book_item": "请选择预约的办理事项（可不选）",
+        "book_day": "请选择预约日期",
+        "book_slot": "请选择预约时段",
+        "book_details": "请填写预约人的姓名和手机号码",
+        "book_confirm": "请核对预约信息",
+        "book_name": "姓名",
+        "book_phone": "手机号码",
+        "book_phone_hint": "11位手机号码",
+        "book_submit": "确认预约",
+        "next": "下一步",
+        "name_missing": "请输入姓名。",
+        "phone_invalid": "请输入正确的11位手机号码（以1开头）。",
+        "today": "今天",
+        "free_n": "余 {n} 位",
+        "full": "已约满",
+        "no_slots": "无可约时段",
+        "summary_what": "业务",
+        "summary_when": "时间",
+        "summary_name": "姓名",
+        "summary_phone": "手机",
+        "booked_title": "预约成功",
+        "code_label": "签到码",
+        "booked_code": "签到码 {code}",
+        "booked_phone": "手机 {phone}",
+        "booked_hint": "请按预约时间来大厅，在取号机上点“预约签到”，输入签到码取号。",
+        "slip_title": "预约凭条",
+        "slip_printed": "请取走预约凭条。",
+        "slip_screen_only": "请记下您的签到码（本机不打印凭条）。",
+        "slip_failed": "打印失败：{error}。预约已成功，请记下屏幕上的签到码或拍照。",
+        "no_booking": "近几天没有可以预约的业务，请直接取号。",
+        "slot_taken": "您选的时段刚刚约满，请另选时段。",
+        "slot_unavailable": "这个时段现在不能预约，请另选时段。",
+        "day_closed": "{date} 大厅不办公，不能预约，请另选日期。",
+        "book_network": "网络故障，预约未完成。请点击“重试”（不会重复预约）。",
+        "weekday.0": "周一",
+        "weekday.1": "周二",
+        "weekday.2": "周三",
+        "weekday.3": "周四",
+        "weekday.4": "周五",
+        "weekday.5": "周六",
+        "weekday.6": "周日",
     },
     "en": {
         "connecting": "Connecting to the server…",
@@ -183,6 +229,55 @@ _TEXTS: dict[str, dict[str, str]] = {
         "delete": "Delete",
         "clock": "%Y-%m-%d %H:%M",
         "minutes": "min",
+        "book": "Book an appointment",
+        "book_title": "Book an appointment",
+        "book_category": "Which service would you like to book?",
+        "book_item": "Choose the service item (optional)",
+        "book_day": "Choose a day",
+        "book_slot": "Choose a time",
+        "book_details": "Your name and mobile phone number",
+        "book_confirm": "Please check your appointment",
+        "book_name": "Name",
+        "book_phone": "Mobile",
+        "book_phone_hint": "11-digit mobile number",
+        "book_submit": "Book it",
+        "next": "Next",
+        "name_missing": "Please enter your name.",
+        "phone_invalid": "Please enter a valid 11-digit mobile number (starting with 1).",
+        "today": "Today",
+        "free_n": "{n} free",
+        "full": "Full",
+        "no_slots": "No times left",
+        "summary_what": "Service",
+        "summary_when": "Time",
+        "summary_name": "Name",
+        "summary_phone": "Mobile",
+        "booked_title": "Appointment booked",
+        "code_label": "Check-in code",
+        "booked_code": "Check-in code {code}",
+        "booked_phone": "Mobile {phone}",
+        "booked_hint": "Come to the hall at your time; at a kiosk press Appointment check-in and "
+        "enter the code.",
+        "slip_title": "Appointment slip",
+        "slip_printed": "Please take your appointment slip.",
+        "slip_screen_only": "Please note your check-in code (this kiosk does not print).",
+        "slip_failed": (
+            "Printing failed: {error}. Your appointment is booked; please note or photograph "
+            "the code."
+        ),
+        "no_booking": "No service can be booked in the next few days. Please take a ticket.",
+        "slot_taken": "The time you chose has just been fully booked. Please choose another.",
+        "slot_unavailable": "That time can no longer be booked. Please choose another.",
+        "day_closed": "The hall is closed on {date}. Please choose another day.",
+        "book_network": "Network problem: the appointment was not completed. Press Retry (you "
+        "will not book twice).",
+        "weekday.0": "Mon",
+        "weekday.1": "Tue",
+        "weekday.2": "Wed",
+        "weekday.3": "Thu",
+        "weekday.4": "Fri",
+        "weekday.5": "Sat",
+        "weekday.6": "Sun",
     },
 }
 
@@ -208,3 +303,13 @@ class Texts:
     def date(self, day: date) -> str:
         """A day as people write it: 11月26日, or 2026-11-26 in English."""
         return f"{day.month}月{day.day}日" if self.lang == "zh" else day.isoformat()
+
+    def weekday(self, day: dt.date) -> str:
+        return self(f"weekday.{day.weekday()}")
+
+    def day(self, day: dt.date, today: dt.date | None = None) -> str:
+        """A day to choose or to come on: 11月26日 周四 (今天 for today), Thu 26 Nov."""
+        name = self("today") if day == today else self.weekday(day)
+        if self.lang == "zh":
+            return f"{day.month}月{day.day}日 {name}"
+        return f"{name} {day.day} {MONTHS[day.month - 1]}"

@@ -1,4 +1,4 @@
-"""Ticket slips on ESC/POS receipt printers, through python-escpos.
+"""Ticket and appointment slips on ESC/POS receipt printers, through python-escpos.
 
     --printer none                 show the ticket on screen only (default)
     --printer network:HOST:PORT    a network printer (port 9100 on most)
@@ -10,8 +10,11 @@ thermal printers sold in China expect; the QR code is rendered by the printer it
 (`GS ( k`) and carries the ticket id with the ticket's secret (see `slip_qr_text`): only
 the holder of the slip can use it, so the secret is never printed as text.
 
+An appointment slip carries the check-in code as text (the citizen types it at check-in)
+and the phone number only masked, as the server sends it.
+
 A printer fault never stops a ticket: the ticket is issued first, printing comes after,
-and a failure is reported on screen and to the log as a `PrintResult`.
+and a failure is reported on screen and to the log as a `PrintResult`. Nor a booking.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from kiosk.i18n import Texts
@@ -54,6 +57,26 @@ class TicketSlip:
     lang: str = "zh"
     # The ticket's secret for the QR code; kept out of reprs so it never reaches a log.
     secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class AppointmentSlip:
+    """A booking on paper: the check-in code and when to come; every text in `lang`."""
+
+    hall: str
+    code: str
+    category: str
+    day: date
+    slot: str  # HH:MM, hall-local
+    phone: str  # masked (138****5678), as the server sent it back
+    item: str | None = None
+    lang: str = "zh"
+
+    def __repr__(self) -> str:  # the code checks the booking in: keep it out of logs
+        return f"appointment slip {self.category} {self.day} {self.slot}"
+
+
+Slip = TicketSlip | AppointmentSlip
 
 
 @dataclass(frozen=True)
@@ -102,6 +125,32 @@ def write_slip(printer: Any, slip: TicketSlip) -> None:
     printer.cut()
 
 
+def write_appointment_slip(printer: Any, slip: AppointmentSlip) -> None:
+    """Send one appointment slip to an escpos printer."""
+    t = Texts(slip.lang)
+
+    def cjk(text: str) -> None:
+        printer._raw(text.encode("gb18030", errors="replace") + b"\n")
+
+    printer.hw("INIT")
+    printer._raw(CHINESE_MODE)
+    printer.set(align="center", bold=True, double_height=True, double_width=True)
+    cjk(slip.hall)
+    printer.set(align="center", bold=True, normal_textsize=True)
+    cjk(t("slip_title"))
+    printer.set(align="center", bold=False, normal_textsize=True)
+    cjk(t("code_label"))
+    printer.set(align="center", bold=True, custom_size=True, width=3, height=3)
+    printer.textln(slip.code)
+    printer.set(align="center", bold=False, normal_textsize=True)
+    cjk(slip.category if not slip.item else f"{slip.category} · {slip.item}")
+    cjk(f"{t.day(slip.day)} {slip.slot}")
+    cjk(t("booked_phone", phone=slip.phone))
+    printer.ln()
+    cjk(t("booked_hint"))
+    printer.cut()
+
+
 class TicketPrinter:
     """Opens the printer for each slip (a printer switched off and on again is found
     again) and turns every fault into a PrintResult."""
@@ -114,17 +163,21 @@ class TicketPrinter:
     def enabled(self) -> bool:
         return self._connect is not None
 
-    def print_slip(self, slip: TicketSlip) -> PrintResult:
+    def print_slip(self, slip: Slip) -> PrintResult:
         if self._connect is None:
             return PrintResult(printed=False)
+        what = f"ticket {slip.number}" if isinstance(slip, TicketSlip) else repr(slip)
         printer: Any = None
         try:
             printer = self._connect()
             _check_paper(printer)
-            write_slip(printer, slip)
+            if isinstance(slip, TicketSlip):
+                write_slip(printer, slip)
+            else:
+                write_appointment_slip(printer, slip)
         except Exception as exc:  # escpos, socket and USB errors all mean "not printed"
             error = _describe(exc)
-            log.error("printing ticket %s on %s failed: %s", slip.number, self.description, error)
+            log.error("printing %s on %s failed: %s", what, self.description, error)
             return PrintResult(printed=False, error=error)
         finally:
             if printer is not None:
@@ -132,7 +185,7 @@ class TicketPrinter:
                     printer.close()
                 except Exception:
                     log.debug("closing printer %s failed", self.description, exc_info=True)
-        log.info("printed ticket %s on %s", slip.number, self.description)
+        log.info("printed %s on %s", what, self.description)
         return PrintResult(printed=True)
 
 

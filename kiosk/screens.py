@@ -1,5 +1,6 @@
 """The kiosk's screens: start, service (item + priority), green-channel confirmation,
-ticket, check-in, notices, the closed screen, and the administrator's exit."""
+ticket, check-in, notices, the closed screen, and the administrator's exit (booking an
+appointment: kiosk/booking.py)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,11 @@ class Countdown(Static):
     def kiosk(self) -> KioskApp:
         return cast("KioskApp", self.app)
 
+    def restart(self) -> None:
+        """Count down from the start again (the screen was touched)."""
+        self.ends = self.kiosk.clock() + timedelta(seconds=self.seconds)
+        self.tick()
+
     def remaining(self) -> int:
         return max(0, math.ceil((self.ends - self.kiosk.clock()).total_seconds()))
 
@@ -98,9 +104,11 @@ class Header(Horizontal):
 
 
 class StartScreen(KioskScreen):
-    """Categories as big buttons; keys 1-9 choose one, C checks in, L switches language."""
+    """Categories as big buttons; keys 1-9 choose one, B books an appointment, C checks in,
+    L switches language."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("b", "book", "book", show=False),
         Binding("c", "check_in", "check in", show=False),
         Binding("l", "language", "language", show=False),
         *[Binding(str(n), f"category({n})", show=False) for n in range(1, 10)],
@@ -118,6 +126,7 @@ class StartScreen(KioskScreen):
                         self.label(n, category), id=f"cat-{category.code}", classes="category"
                     )
             with Horizontal(id="actions"):
+                yield Button(t("book"), id="book", variant="success")
                 yield Button(t("check_in"), id="check-in", variant="primary")
                 yield Button(t("language"), id="language")
             yield Static(self.kiosk.status_text(), id="status")
@@ -146,6 +155,10 @@ class StartScreen(KioskScreen):
     def action_category(self, n: int) -> None:
         if 0 < n <= len(self.kiosk.categories):
             self.kiosk.choose_category(self.kiosk.categories[n - 1].code, self)
+
+    @on(Button.Pressed, "#book")
+    def action_book(self) -> None:
+        self.kiosk.open_booking(self)
 
     @on(Button.Pressed, "#check-in")
     def action_check_in(self) -> None:

@@ -356,6 +356,15 @@ class ListAppointments(_Request):
     category: str | None = Field(None, min_length=1, max_length=32)
 
 
+class AppointmentSlots(_Request):
+    """The slots of a day that can still be booked and their free places (kiosks): the
+    places only, nothing about who booked them."""
+
+    type: Literal["appointment_slots"] = "appointment_slots"
+    day: date
+    category: str | None = Field(None, min_length=1, max_length=32)
+
+
 class Rate(_Request):
     type: Literal["rate"] = "rate"
     ticket: TicketRef
@@ -401,6 +410,7 @@ AnyRequest = Annotated[
     | CheckIn
     | CancelAppointment
     | ListAppointments
+    | AppointmentSlots
     | Rate
     | SetWindowProfile
     | SetNotice,
@@ -478,6 +488,7 @@ class SlotView(_View):
     slot: str = Field(description="Slot start, hall local time HH:MM")
     capacity: int
     booked: int = Field(description="Appointments holding a place (booked or checked in)")
+    free: int = Field(description="Places left: capacity - booked (0 when full)")
 
 
 class AppointmentReply(_Reply):
@@ -496,6 +507,14 @@ class AppointmentListReply(_Reply):
     day: date
     appointments: list[AppointmentView]
     slots: list[SlotView] = Field([], description="Every configured slot of the day and its use")
+
+
+class AppointmentSlotsReply(_Reply):
+    day: date
+    slots: list[SlotView] = Field(
+        description="The day's slots still open to booking (not begun, within the opening "
+        "hours), full ones included, by category and time"
+    )
 
 
 class ConfigReply(_Reply):
@@ -549,6 +568,7 @@ REPLY_FOR: dict[str, type[_Reply]] = {
     "check_in": CheckInReply,
     "cancel_appointment": AppointmentReply,
     "list_appointments": AppointmentListReply,
+    "appointment_slots": AppointmentSlotsReply,
     "rate": TicketReply,
     "set_window_profile": WindowReply,
     "set_notice": ConfigReply,

@@ -79,12 +79,15 @@ VERB_ROLES: dict[str, frozenset[Role]] = {
     "book_appointment": frozenset({Role.KIOSK, Role.ADMIN}),
     "check_in": frozenset({Role.KIOSK, Role.ADMIN}),
     "cancel_appointment": frozenset({Role.KIOSK, Role.ADMIN}),
+    # Not kiosks: it holds every citizen's name and check-in code. Kiosks book from
+    # appointment_slots, which carries the places only.
     "list_appointments": frozenset({Role.ADMIN}),
+    "appointment_slots": frozenset({Role.KIOSK, Role.ADMIN}),
     "rate": frozenset({Role.KIOSK, Role.WINDOW, Role.ADMIN}),
     "set_window_profile": frozenset({Role.ADMIN}),
     "set_notice": frozenset({Role.ADMIN}),
 }
-READ_ONLY_VERBS = frozenset({"ticket_status", "snapshot", "list_appointments"})
+READ_ONLY_VERBS = frozenset({"ticket_status", "snapshot", "list_appointments", "appointment_slots"})
 
 
 @dataclass(frozen=True)

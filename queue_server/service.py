@@ -5,7 +5,8 @@ file named after its hall area (SPEC §3, §5, §7).
     hall/calling.py       call_next, call_ticket, recall, start_service, finish_service,
                           end_chain, mark_no_show, reinstate, transfer
     hall/windows.py       hello (log in), pause, resume, close; windows without a client
-    hall/appointments.py  book_appointment, cancel_appointment, check_in, list_appointments
+    hall/appointments.py  book_appointment, cancel_appointment, check_in, list_appointments,
+                          appointment_slots
     hall/ratings.py       rate
     hall/config.py        set_window_profile, set_notice; the CLI's configuration changes
     hall/views.py         snapshot; queue and window figures, estimates
@@ -88,6 +89,7 @@ HANDLERS: dict[str, Handler] = {
     "cancel_appointment": appointments.cancel_appointment,
     "check_in": appointments.check_in,
     "list_appointments": appointments.list_appointments,
+    "appointment_slots": appointments.appointment_slots,
     "rate": ratings.rate,
     "set_window_profile": config.set_window_profile,
     "set_notice": config.set_notice,

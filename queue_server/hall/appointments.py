@@ -1,4 +1,5 @@
-"""Appointments (预约): booking, cancellation, check-in, the day's list (SPEC §3, §4).
+"""Appointments (预约): booking, cancellation, check-in, the day's list and its free
+places (SPEC §3, §4).
 
 A hall offers, per category, slots at fixed local times every day it is open, each with a
 capacity (domain.appointments). The places taken are counted in the live state, so two
@@ -20,6 +21,8 @@ from queue_protocol.messages import (
     AppointmentCheckedIn,
     AppointmentListReply,
     AppointmentReply,
+    AppointmentSlots,
+    AppointmentSlotsReply,
     AppointmentView,
     BookAppointment,
     CancelAppointment,
@@ -41,6 +44,7 @@ from queue_server.domain.appointments import (
     slot_start,
     timing,
 )
+from queue_server.domain.model import HallRules
 from queue_server.hall import views
 from queue_server.hall.state import OPEN, AppointmentLive
 from queue_server.hall.tickets import item, number_ticket, save_new
@@ -257,30 +261,87 @@ def list_appointments(w: Work, p: Principal, r: ListAppointments) -> Appointment
 
 
 def listing(w: Work, rid: str, day: date, category: str | None) -> AppointmentListReply:
+    wanted = _of_day(w, day, category)
+    return AppointmentListReply(
+        re=rid,
+        day=day,
+        appointments=[view_of(a) for a in wanted],
+        slots=_slots(w, category, wanted),
+    )
+
+
+def appointment_slots(w: Work, p: Principal, r: AppointmentSlots) -> AppointmentSlotsReply:
+    """What a kiosk offers for booking on a day: the slots that have not begun and fall in
+    the opening hours, with their places (full ones too). Nothing about the bookings: the
+    kiosk role never sees names, phones or codes."""
+    if r.category is not None:
+        w.category(r.category)
+    hall = w.rules
+    _opens_on(hall, r.day)
+    if r.day < hall.local_day(w.now):  # every slot has begun: no need to read the store
+        return AppointmentSlotsReply(re=r.id, day=r.day, slots=[])
+    slots = [
+        s
+        for s in _slots(w, r.category, _of_day(w, r.day, r.category))
+        if slot_start(r.day, s.slot, hall) > w.now and _open_at(hall, r.day, s.slot)
+    ]
+    return AppointmentSlotsReply(re=r.id, day=r.day, slots=slots)
+
+
+def _of_day(w: Work, day: date, category: str | None) -> list[AppointmentLive]:
+    """The day's appointments (of one category, or all), by slot then booking time."""
     wanted = [
         a
         for a in _appointments(w, day)
         if a.day == day.isoformat() and (category is None or a.category == category)
     ]
     wanted.sort(key=lambda a: (a.slot, a.category, a.created_at))
-    slots = [
-        SlotView(
-            category=plan.category,
-            slot=t,
-            capacity=plan.capacity,
-            booked=sum(
+    return wanted
+
+
+def _slots(w: Work, category: str | None, held: list[AppointmentLive]) -> list[SlotView]:
+    """Every configured slot (of one category, or all) and the places that `held`, one
+    day's appointments, take in it."""
+    offered: list[SlotView] = []
+    for plan in w.config.appointments.slots:
+        if category is not None and plan.category != category:
+            continue
+        for t in plan.times:
+            booked = sum(
                 1
-                for a in wanted
+                for a in held
                 if a.category == plan.category and a.slot == t and a.state in HOLDING
-            ),
-        )
-        for plan in w.config.appointments.slots
-        if category is None or plan.category == category
-        for t in plan.times
-    ]
-    return AppointmentListReply(
-        re=rid, day=day, appointments=[view_of(a) for a in wanted], slots=slots
-    )
+            )
+            offered.append(
+                SlotView(
+                    category=plan.category,
+                    slot=t,
+                    capacity=plan.capacity,
+                    booked=booked,
+                    free=max(0, plan.capacity - booked),
+                )
+            )
+    return offered
+
+
+def _opens_on(hall: HallRules, day: date) -> None:
+    """`hall_closed` (reason holiday or closed_day) when the hall does not open on `day`,
+    as booking says it: open_at checks the day before the time, so its outside_hours for
+    00:00 means only that the day's hours begin later."""
+    try:
+        open_at(hall, day, "00:00")
+    except ProtocolError as exc:
+        if exc.details.get("reason") != "outside_hours":
+            raise
+
+
+def _open_at(hall: HallRules, day: date, slot: str) -> bool:
+    """Whether booking would find the hall open at `slot` on `day`."""
+    try:
+        open_at(hall, day, slot)
+    except ProtocolError:
+        return False
+    return True
 
 
 def _appointments(w: Work, day: date | None = None) -> list[AppointmentLive]:

@@ -3,7 +3,7 @@
 Refused hellos (no such window, staff as admin, a kiosk token as a display), requests
 refused for their window, ticket or appointment slot, a frame that races the disabling of
 its account, an injected fault (`internal`), the client library on a fatal hello error;
-then, on a hall that allows it, one staff member at two windows.
+then, on a hall that allows it, one staff member at two windows; and the slots of a holiday.
 Run by `python -m scripts.protocol_docs`; on its own: `python -m
 scripts.protocol_docs.checks OUT.json`.
 """
@@ -134,9 +134,23 @@ async def multiple_windows(work: Path) -> None:
         await b.req(hello_window("m-2", "ck11", 12), "multi windows allowed")
 
 
+async def holiday(work: Path) -> None:
+    config = demo_config()
+    config["hall"]["holidays"] = ["2026-11-26"]
+    service = hall_service(f"sqlite:///{work}/holiday.db", clock, config)
+    async with running(service, port=0) as srv:
+        k = await Conn("hk", f"ws://127.0.0.1:{srv.port}").open()
+        await k.req({"type": "hello", "id": "h-1", "role": "kiosk", "token": "demo-kiosk-token"})
+        await k.req(
+            {"type": "appointment_slots", "id": "h-2", "day": "2026-11-26", "category": "QY"},
+            "holiday",
+        )
+
+
 async def main(work: Path) -> None:
     await demo_hall(work)
     await multiple_windows(work)
+    await holiday(work)
 
 
 if __name__ == "__main__":

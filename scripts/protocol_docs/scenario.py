@@ -317,6 +317,9 @@ async def main(work: Path) -> None:
                 "phone": "13666666666",
             }
         )
+        await kiosk.req(
+            {"type": "appointment_slots", "id": "kiosk-49s", "day": "2026-11-25", "category": "BB"}
+        )
         # window 1 calls the transferred C001 while the main screen is away
         w1 = await window(url, "w1", "w1-50", "ck01", 1)
         wed(11, 12, 41)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import threading
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from queue_protocol.client import QueueClient, ServerError
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
     AppointmentListReply,
+    AppointmentSlots,
     BookAppointment,
     CallNext,
     CancelAppointment,
@@ -248,6 +249,76 @@ async def test_only_supervisors_list_appointments(connect: Connect) -> None:
     kiosk = await connect("kiosk")
     refused = await error_of(kiosk.request(ListAppointments, day=TODAY))
     assert refused.code is ErrorCode.FORBIDDEN
+
+
+async def test_kiosks_see_the_free_places_of_a_days_slots(connect: Connect) -> None:
+    """appointment_slots gives a kiosk each slot still to come with its places taken and free."""
+    kiosk = await connect("kiosk")
+    await book(kiosk, slot="10:30")
+    await book(kiosk, slot="10:30", name="李四")
+    await book(kiosk, slot="14:00")
+    cancelled = (await book(kiosk, slot="14:00", name="王五")).appointment
+    await kiosk.request(CancelAppointment, code=cancelled.code)
+    reply = await kiosk.request(AppointmentSlots, day=TODAY, category="QY")
+    slots = {s.slot: (s.capacity, s.booked, s.free) for s in reply.slots}
+    # 10:00: 09:00, 09:30 and 10:00 have begun and are not offered.
+    assert list(slots) == ["10:30", "11:00", "14:00", "14:30", "15:00", "15:30", "16:00"]
+    assert slots["10:30"] == (2, 2, 0) and slots["14:00"] == (2, 1, 1)
+    assert slots["11:00"] == (2, 0, 2)
+    every = await kiosk.request(AppointmentSlots, day=TODAY + timedelta(days=1))
+    assert {s.category for s in every.slots} == {"QY", "GC", "BT", "BB"}
+    assert all(s.free == s.capacity for s in every.slots) and len(every.slots) == 30
+    unknown = await error_of(kiosk.request(AppointmentSlots, day=TODAY, category="XX"))
+    assert unknown.code is ErrorCode.NOT_FOUND
+
+
+async def test_appointment_slots_hold_no_personal_data(connect: Connect) -> None:
+    """The slots reply names no citizen: no name, phone (masked or not) or check-in code."""
+    kiosk = await connect("kiosk")
+    a = (await book(kiosk, slot="11:00", name="欧阳娜娜")).appointment
+    reply = await kiosk.request(AppointmentSlots, day=TODAY)
+    text = reply.model_dump_json()
+    for private in ("欧阳娜娜", PHONE, a.phone, a.code, "5678"):
+        assert private not in text
+    assert set(reply.slots[0].model_dump()) == {"category", "slot", "capacity", "booked", "free"}
+
+
+@pytest.mark.parametrize(
+    ("closed", "holidays", "day", "reason"),
+    [
+        (["sat"], [], date(2026, 11, 28), "closed_day"),
+        ([], ["2026-11-26"], date(2026, 11, 26), "holiday"),
+    ],
+    ids=["closed_day", "holiday"],
+)
+async def test_a_closed_day_has_no_slots(
+    clocked_service: HallService,
+    connect: Connect,
+    closed: list[str],
+    holidays: list[str],
+    day: date,
+    reason: str,
+) -> None:
+    """A day the hall does not open is answered hall_closed with its reason, not with slots."""
+    data = clocked_service.export_config()
+    for weekday in closed:
+        del data["hall"]["hours"][weekday]
+    data["hall"]["holidays"] = holidays
+    clocked_service.import_config(data)
+    kiosk = await connect("kiosk")
+    closed = await error_of(kiosk.request(AppointmentSlots, day=day, category="QY"))
+    assert closed.code is ErrorCode.HALL_CLOSED and closed.reply.reason == reason
+    assert (await kiosk.request(AppointmentSlots, day=TODAY)).slots  # other days are open
+
+
+@pytest.mark.parametrize("role", ["window", "display"])
+async def test_windows_and_displays_may_not_ask_for_slots(connect: Connect, role: str) -> None:
+    """appointment_slots is for kiosks and supervisors; a window or a display is forbidden."""
+    client = await connect(role, window=3) if role == "window" else await connect(role)
+    refused = await error_of(client.request(AppointmentSlots, day=TODAY))
+    assert refused.code is ErrorCode.FORBIDDEN
+    admin = await connect("admin")
+    assert (await admin.request(AppointmentSlots, day=TODAY, category="BB")).slots
 
 
 def test_cli_lists_and_cancels_a_days_appointments(

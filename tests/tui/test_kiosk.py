@@ -94,7 +94,8 @@ def text_of(app: KioskApp, selector: str) -> str:
 
 
 async def ticket_shown(pilot: Pilot[Any]) -> TicketScreen:
-    await until(pilot, lambda: isinstance(pilot.app.screen, TicketScreen))
+    """Wait for the ticket screen, laid out: its buttons are clicked next."""
+    await on_screen(pilot, TicketScreen)
     screen = pilot.app.screen
     assert isinstance(screen, TicketScreen)
     return screen
@@ -104,7 +105,7 @@ async def ticket_shown_anew(pilot: Pilot[Any], previous: TicketScreen) -> Ticket
     """Wait for a ticket screen other than `previous` (the next ticket)."""
     await until(
         pilot,
-        lambda: isinstance(pilot.app.screen, TicketScreen) and pilot.app.screen is not previous,
+        lambda: shows(pilot.app, TicketScreen) and pilot.app.screen is not previous,
     )
     screen = pilot.app.screen
     assert isinstance(screen, TicketScreen)

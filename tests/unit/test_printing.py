@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import socket
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 from escpos.printer import Dummy
 
 from kiosk.printing import (
+    AppointmentSlip,
     PrinterSpecError,
     TicketPrinter,
     TicketSlip,
     printer_from_spec,
     slip_qr_text,
+    write_appointment_slip,
     write_slip,
 )
 
@@ -82,6 +84,43 @@ def test_english_slip() -> None:
     printer = Dummy()
     write_slip(printer, TicketSlip(**{**SLIP.__dict__, "lang": "en"}))
     assert b"3 people ahead of you" in printer.output
+
+
+BOOKING = AppointmentSlip(
+    hall="东湖区政务服务大厅",
+    code="A3C7KM",
+    category="企业开办",
+    item="企业设立登记",
+    day=date(2026, 11, 26),
+    slot="09:30",
+    phone="138****5678",
+)
+
+
+def test_appointment_slip_carries_the_code_and_the_masked_phone() -> None:
+    """The appointment slip: hall, check-in code as text, what and when, the masked phone."""
+    printer = Dummy()
+    write_appointment_slip(printer, BOOKING)
+    out = printer.output
+    assert b"A3C7KM\n" in out
+    for text in (
+        "东湖区政务服务大厅",
+        "预约凭条",
+        "企业开办 · 企业设立登记",
+        "11月26日 周四 09:30",
+    ):
+        assert text.encode("gb18030") in out
+    assert "手机 138****5678".encode("gb18030") in out
+    assert b"\x1dV" in out  # cut
+
+
+def test_appointment_slip_keeps_its_code_out_of_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    """Printing (or failing to print) an appointment slip logs neither its code nor its phone."""
+    assert TicketPrinter(Dummy, "dummy").print_slip(BOOKING).printed
+    assert not TicketPrinter(BrokenPrinter, "broken").print_slip(BOOKING).printed
+    assert "appointment slip 企业开办 2026-11-26 09:30" in caplog.text
+    assert "A3C7KM" not in caplog.text and "5678" not in caplog.text
+    assert "A3C7KM" not in repr(BOOKING)
 
 
 class BrokenPrinter(Dummy):
