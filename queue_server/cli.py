@@ -3,6 +3,7 @@
 queue-server serve [--demo]            run the server (creates the demo hall if asked)
 queue-server init [--demo | FILE]      create a hall from a TOML file
 queue-server halls                     list the database's halls (a district holds several)
+queue-server migrate                   bring the database to this version's schema
 queue-server import FILE               replace the configuration (tickets are kept)
 queue-server export [FILE]             write the configuration as TOML (hashes only)
 queue-server staff add|passwd|disable|enable|list
@@ -46,6 +47,8 @@ from queue_server.store.engine import (
     SchemaOutdated,
     default_database_url,
     make_engine,
+    make_plain_engine,
+    stored_revision,
 )
 from queue_server.store.tables import HallRow
 
@@ -134,6 +137,13 @@ def _parser() -> argparse.ArgumentParser:
         help="replace an existing hall's configuration (tickets are kept)",
     )
     p.set_defaults(run=_init)
+
+    p = sub.add_parser(
+        "migrate",
+        parents=[common],
+        help="bring the database to this version's schema (every command does it on opening)",
+    )
+    p.set_defaults(run=_migrate)
 
     p = sub.add_parser("halls", parents=[common], help="list the database's halls")
     what = p.add_mutually_exclusive_group()
@@ -373,6 +383,23 @@ def _init(args: argparse.Namespace) -> int:
         )
     version = service.import_config(data)
     print(f"hall {service.code} created from {path} (configuration version {version})")
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    plain = make_plain_engine(args.db)
+    try:
+        with plain.connect() as connection:
+            before = stored_revision(connection)
+    finally:
+        plain.dispose()
+    engine = make_engine(args.db)  # migrates
+    with engine.connect() as connection:
+        after = stored_revision(connection)
+    if before == after:
+        print(f"the database is at {after}, this version's schema: nothing to do")
+    else:
+        print(f"the database was migrated from {before or 'no schema'} to {after}")
     return 0
 
 

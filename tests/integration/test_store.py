@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel, col, select
 from queue_protocol.client import Credentials, EventReceived, QueueClient
 from queue_protocol.codec import encode
 from queue_protocol.messages import CallNext, ConfigChanged, Hello, IssueTicket, Role
-from queue_server import security
+from queue_server import cli, security
 from queue_server.domain.numbering import ticket_id
 from queue_server.server import QueueServer, running
 from queue_server.service import HallService, Principal
@@ -258,3 +258,19 @@ async def test_a_lost_listening_connection_is_opened_again(
     finally:
         other_engine.dispose()
         await display.close()
+
+
+def test_migrate_says_what_it_did(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`queue-server migrate` brings a database of the first schema to HEAD, then finds
+    nothing to do."""
+    old = make_plain_engine(db_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with old.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    old.dispose()
+    assert cli.main(["migrate", "--db", db_url]) == 0
+    assert f"migrated from 0001 to {HEAD}" in capsys.readouterr().out
+    assert cli.main(["migrate", "--db", db_url]) == 0
+    assert "nothing to do" in capsys.readouterr().out
