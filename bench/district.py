@@ -576,6 +576,7 @@ class District:
                     return
 
         meter = self.meter()
+        start = time.perf_counter()
         try:
             paces = await asyncio.gather(
                 *(
@@ -608,6 +609,15 @@ class District:
             ]
 
         calls = len(sent)
+        # When the slowest receipts happened: one stall of the machine, or all along?
+        worst = sorted(
+            (
+                (ms(at - sent[hall, ticket][0]), round(sent[hall, ticket][0] - start, 2), hall)
+                for hall, ticket, at, _ in received
+                if (hall, ticket) in sent
+            ),
+            reverse=True,
+        )[:10]
         return {
             "halls": len(self.halls),
             "windows": len(staff),
@@ -626,6 +636,7 @@ class District:
             "both_direct": lat(latencies(lambda w, d: not w and not d)),
             "errors": dict(errors),
             "cpu": cpu,
+            "worst": [{"ms": m, "sent_at_s": t, "hall": h} for m, t, h in worst],
         }
 
 
