@@ -12,6 +12,7 @@ also what the district issue's lease will rest on.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import operator
@@ -133,11 +134,42 @@ def write(
             )
     last_seq = expected_seq + len(events)
     values = {"last_seq": last_seq, **hall}
-    moved = _statement(connection.dialect, HALL, tuple(values), ("last_seq",), "update").run(
-        connection, [values | {"id": hall_id, "expected": expected_seq}]
-    )
-    if moved != 1:
+    guard = _statement(connection.dialect, HALL, tuple(values), ("last_seq",), "update")
+    # On PostgreSQL the batch's statements go out together (pipeline mode), in one round
+    # trip instead of one each: the event loop waits for the database once per batch.
+    raw = connection.connection.driver_connection
+    postgres = connection.dialect.name == "postgresql"
+    with raw.pipeline() if postgres else contextlib.nullcontext():  # type: ignore[union-attr]
+        moved = guard.run(connection, [values | {"id": hall_id, "expected": expected_seq}])
+        _rows(
+            connection,
+            tickets,
+            windows,
+            appointments,
+            counters,
+            events,
+            services,
+            requests,
+            hall_id,
+        )
+        if events:
+            notify.announce(connection, writer, hall_id, last_seq)
+    if moved() != 1:
         raise Conflict(f"the hall's last_seq is no longer {expected_seq}")
+
+
+def _rows(
+    connection: Connection,
+    tickets: dict[str, dict[str, Any]],
+    windows: dict[int, dict[str, Any]],
+    appointments: dict[str, dict[str, Any]],
+    counters: dict[tuple[str, str], int],
+    events: list[dict[str, Any]],
+    services: list[dict[str, Any]],
+    requests: list[dict[str, Any]],
+    hall_id: int,
+) -> None:
+    hall_key = {"hall_id": hall_id}
     _upsert(connection, TICKET, ("hall_id", "id"), list(tickets.values()))
     _upsert(connection, WINDOW, ("hall_id", "number"), list(windows.values()))
     _upsert(connection, APPOINTMENT, ("hall_id", "code"), list(appointments.values()))
@@ -152,8 +184,6 @@ def write(
             _statement(connection.dialect, table, tuple(rows[0]), (), "insert").run(
                 connection, rows
             )
-    if events:
-        notify.announce(connection, writer, hall_id, last_seq)
 
 
 def _upsert(
@@ -189,17 +219,16 @@ class _Statement:
             listed[i] = process(listed[i])
         return tuple(listed)
 
-    def run(self, connection: Connection, rows: list[dict[str, Any]]) -> int:
+    def run(self, connection: Connection, rows: list[dict[str, Any]]) -> Callable[[], int]:
+        """Run it; returns how to read the rows it touched (in PostgreSQL's pipeline mode,
+        known only once the pipeline is synced)."""
         params = [self.params(row) for row in rows]
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            if len(params) > 1:
-                cursor.executemany(self.sql, params)
-            else:
-                cursor.execute(self.sql, params[0])
-            return int(cursor.rowcount)
-        finally:
-            cursor.close()
+        if len(params) > 1:
+            cursor.executemany(self.sql, params)
+        else:
+            cursor.execute(self.sql, params[0])
+        return lambda: int(cursor.rowcount)
 
 
 @functools.cache
