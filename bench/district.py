@@ -67,7 +67,7 @@ import tomli_w
 from argon2 import PasswordHasher
 from sqlalchemy import text
 
-from bench.hall_core import fsync_probe, login
+from bench.hall_core import fsync_probe, login, paced
 from bench.server_load import (
     DEMO_PASSWORD,
     Conn,
@@ -580,7 +580,7 @@ class District:
         try:
             paces = await asyncio.gather(
                 *(
-                    paced(
+                    _paced_hall(
                         [w for w in staff if w.hall is hall],
                         rate,
                         seconds,
@@ -638,37 +638,6 @@ class District:
             "cpu": cpu,
             "worst": [{"ms": m, "sent_at_s": t, "hall": h} for m, t, h in worst],
         }
-
-
-async def paced(
-    workers: list[Client],
-    rate: float,
-    seconds: float,
-    job: Callable[[Client], Awaitable[None]],
-    rng: random.Random,
-) -> int:
-    """Start job(worker) on a Poisson schedule of `rate` per second, each time on the worker
-    idle longest; returns the ticks that found none idle (and waited for one)."""
-    idle: asyncio.Queue[Client] = asyncio.Queue()
-    for worker in rng.sample(workers, len(workers)):
-        idle.put_nowait(worker)
-    tasks: list[asyncio.Task[None]] = []
-    late = 0
-
-    async def run(worker: Client) -> None:
-        try:
-            await job(worker)
-        finally:
-            idle.put_nowait(worker)
-
-    start = due = time.monotonic()
-    while (due := due + rng.expovariate(rate)) < start + seconds:
-        await asyncio.sleep(max(0.0, due - time.monotonic()))
-        late += idle.empty()
-        worker = await idle.get()
-        tasks.append(asyncio.create_task(run(worker)))
-    await asyncio.gather(*tasks)
-    return late
 
 
 def double_calls(db_url: str) -> dict[str, int]:
@@ -1026,6 +995,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if min(args.processes) < 1 or args.depth < 1 or args.seconds <= 0 or args.hall_rate <= 0:
         p.error("process counts and --depth at least 1; --seconds and --hall-rate positive")
     return args
+
+
+async def _paced_hall(
+    workers: list[Client],
+    rate: float,
+    seconds: float,
+    job: Callable[[Client], Awaitable[None]],
+    rng: random.Random,
+) -> int:
+    """bench.hall_core.paced over one hall's workers, in an order of `rng`'s: the ticks that
+    found none idle (and waited for one)."""
+    shuffled = rng.sample(workers, len(workers))
+    pace = await paced(shuffled, rate, seconds, lambda worker, _n: job(worker), rng)
+    return int(pace["late"])
 
 
 def main(argv: list[str] | None = None) -> int:

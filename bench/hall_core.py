@@ -55,7 +55,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil  # type: ignore[import-untyped, unused-ignore]  # no stubs in the dev set
 from websockets.asyncio.client import connect
@@ -83,6 +83,8 @@ from bench.server_load import (
     stop_process,
 )
 from queue_protocol.version import PROTOCOL_VERSION
+
+W = TypeVar("W")  # a load generator's worker (a connection)
 
 HALL_WINDOWS = 100
 DRAIN_SECONDS = 10.0  # after the last paced call, wait this long at most for the displays
@@ -346,18 +348,23 @@ async def call_burst(hall: Hall, staff: list[Conn], seconds: float) -> dict[str,
 
 
 async def paced(
-    workers: list[Conn], rate: float, seconds: float, job: Callable[[Conn, int], Awaitable[None]]
+    workers: list[W],
+    rate: float,
+    seconds: float,
+    job: Callable[[W, int], Awaitable[None]],
+    rng: random.Random | None = None,
 ) -> dict[str, Any]:
     """Start job(worker, n) on a Poisson schedule of `rate` per second, each time on the
-    worker idle longest; a tick finding none idle waits for one (counted as late)."""
-    rng = random.Random(20261125)  # the same schedule for both servers
-    idle: asyncio.Queue[Conn] = asyncio.Queue()
+    worker idle longest; a tick finding none idle waits for one (counted as late). The
+    schedule is the same in every run unless `rng` is given."""
+    rng = rng or random.Random(20261125)  # the same schedule for both servers
+    idle: asyncio.Queue[W] = asyncio.Queue()
     for worker in workers:
         idle.put_nowait(worker)
     tasks: list[asyncio.Task[None]] = []
     late = 0
 
-    async def run(worker: Conn, n: int) -> None:
+    async def run(worker: W, n: int) -> None:
         try:
             await job(worker, n)
         finally:
