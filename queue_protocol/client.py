@@ -149,6 +149,22 @@ class _Pending:
     future: asyncio.Future[_Reply] = field(repr=False)
 
 
+def _session_ended(close_code: int | None, hall: str | None) -> ErrorReply | None:
+    """The refusal a close code means when the session must not be resumed: a newer login
+    of the same staff member at the window (4001), or the hall retired (4002)."""
+    if close_code == CLOSE_LOGGED_IN_ELSEWHERE:
+        return ErrorReply(
+            code=ErrorCode.WINDOW_TAKEN,
+            message="logged in again elsewhere; this session ended",
+            reason="logged_in_elsewhere",
+        )
+    if close_code == CLOSE_HALL_RETIRED:
+        return ErrorReply(
+            code=ErrorCode.NOT_FOUND, message="the hall was retired", reason="hall", hall=hall
+        )
+    return None
+
+
 class QueueClient:
     def __init__(
         self,
@@ -298,27 +314,9 @@ class QueueClient:
                         try:
                             await self._receive(ws)
                         finally:
-                            if ws.close_code == CLOSE_HALL_RETIRED:
-                                self._stop(
-                                    LoginFailed(
-                                        ErrorReply(
-                                            code=ErrorCode.NOT_FOUND,
-                                            message="the hall was retired",
-                                            reason="hall",
-                                            hall=self.credentials.hall,
-                                        )
-                                    )
-                                )
-                            if ws.close_code == CLOSE_LOGGED_IN_ELSEWHERE:
-                                self._stop(
-                                    LoginFailed(
-                                        ErrorReply(
-                                            code=ErrorCode.WINDOW_TAKEN,
-                                            message="logged in again elsewhere; this session ended",
-                                            reason="logged_in_elsewhere",
-                                        )
-                                    )
-                                )
+                            ended = _session_ended(ws.close_code, self.credentials.hall)
+                            if ended is not None:
+                                self._stop(LoginFailed(ended))
                     if self._stopped:
                         return
             except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:

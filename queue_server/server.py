@@ -118,8 +118,8 @@ class HallHost:
         self.connections: set[ServerConnection] = set()  # logged in to this hall here
 
     async def start(self) -> None:
-        # Fails early on an unconfigured database or an unknown hall.
-        self.hall_id = await self._in_db(self.service.hall_id)
+        if not self.hall_id:  # QueueServer._add has read it; fails early on an unknown hall
+            self.hall_id = await self._in_db(self.service.hall_id)
         self.code = self.service.code
         await self._in_db(self.prune_request_log)
         # A close-out owed since the server last ran (it was down across midnight) comes
@@ -476,7 +476,7 @@ class QueueServer:
     async def _add(self, hall: HallHost) -> None:
         """Serve `hall`: at once if its lease is this process's (or there are no leases),
         else on standby, forwarding its connections to its owner."""
-        hall_id = await self._in_db(hall.service.hall_id)
+        hall.hall_id = hall_id = await self._in_db(hall.service.hall_id)
         code = hall.service.code
         if code in self._codes:
             raise ValueError(f"the hall {code!r} is served twice")

@@ -141,49 +141,24 @@ def write(
     postgres = connection.dialect.name == "postgresql"
     with raw.pipeline() if postgres else contextlib.nullcontext():  # type: ignore[union-attr]
         moved = guard.run(connection, [values | {"id": hall_id, "expected": expected_seq}])
-        _rows(
+        _upsert(connection, TICKET, ("hall_id", "id"), list(tickets.values()))
+        _upsert(connection, WINDOW, ("hall_id", "number"), list(windows.values()))
+        _upsert(connection, APPOINTMENT, ("hall_id", "code"), list(appointments.values()))
+        _upsert(
             connection,
-            tickets,
-            windows,
-            appointments,
-            counters,
-            events,
-            services,
-            requests,
-            hall_id,
+            COUNTER,
+            ("hall_id", "day", "category"),
+            [hall_key | {"day": d, "category": c, "last": n} for (d, c), n in counters.items()],
         )
+        for table, rows in ((EVENT, events), (SERVICE, services), (REQUEST, requests)):
+            if rows:
+                _statement(connection.dialect, table, tuple(rows[0]), (), "insert").run(
+                    connection, rows
+                )
         if events:
             notify.announce(connection, writer, hall_id, last_seq)
     if moved() != 1:
         raise Conflict(f"the hall's last_seq is no longer {expected_seq}")
-
-
-def _rows(
-    connection: Connection,
-    tickets: dict[str, dict[str, Any]],
-    windows: dict[int, dict[str, Any]],
-    appointments: dict[str, dict[str, Any]],
-    counters: dict[tuple[str, str], int],
-    events: list[dict[str, Any]],
-    services: list[dict[str, Any]],
-    requests: list[dict[str, Any]],
-    hall_id: int,
-) -> None:
-    hall_key = {"hall_id": hall_id}
-    _upsert(connection, TICKET, ("hall_id", "id"), list(tickets.values()))
-    _upsert(connection, WINDOW, ("hall_id", "number"), list(windows.values()))
-    _upsert(connection, APPOINTMENT, ("hall_id", "code"), list(appointments.values()))
-    _upsert(
-        connection,
-        COUNTER,
-        ("hall_id", "day", "category"),
-        [hall_key | {"day": d, "category": c, "last": n} for (d, c), n in counters.items()],
-    )
-    for table, rows in ((EVENT, events), (SERVICE, services), (REQUEST, requests)):
-        if rows:
-            _statement(connection.dialect, table, tuple(rows[0]), (), "insert").run(
-                connection, rows
-            )
 
 
 def _upsert(

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from websockets.asyncio.client import connect as ws_connect
 
-from queue_protocol.client import Credentials, EventReceived, QueueClient, Stopped
+from queue_protocol.client import Credentials, QueueClient, Stopped
 from queue_protocol.errors import CLOSE_HALL_RETIRED, ErrorCode
 from queue_protocol.messages import CallNext, GetSnapshot, IssueTicket, Role, SetNotice
 from queue_server import cli
@@ -29,6 +29,7 @@ from queue_server.service import HallService
 from queue_server.store.tables import EventRow, HallRow, TicketRow
 from tests.conftest import MiddayClock
 from tests.integration.test_auth_roles import expect_error, expect_ok, staff_hello
+from tests.integration.test_hall_day import events_until
 
 pytestmark = pytest.mark.both_stores
 
@@ -64,18 +65,6 @@ async def server(halls: list[HallService]) -> AsyncIterator[QueueServer]:
         halls, port=0, limits=Limits(rate=10_000, burst=10_000), poll_interval=0.05
     ) as srv:
         yield srv
-
-
-async def _events_until(client: QueueClient, name: str, timeout: float = 10.0) -> list[Any]:
-    """Every event the client receives up to and including the first called `name`."""
-    seen: list[Any] = []
-    async with asyncio.timeout(timeout):
-        while True:
-            notice = await client.next_notice()
-            if isinstance(notice, EventReceived):
-                seen.append(notice.event)
-                if notice.event.name == name:
-                    return seen
 
 
 async def test_each_hall_numbers_its_own_tickets_and_keeps_its_own_seq(
@@ -119,19 +108,19 @@ async def test_no_event_of_one_hall_reaches_the_other_live_or_on_replay(connect:
     window = await connect("window", window=11, hall="donghu")
     issued = await kiosk.request(IssueTicket, category="SW")
     await window.request(CallNext)
-    called = await _events_until(donghu_screen, "ticket_called")
+    called = await events_until(donghu_screen, "ticket_called")
     assert called[-1].ticket.id == issued.ticket.id
     xinhe_kiosk = await connect("kiosk", token=XINHE_KIOSK)
     own = await xinhe_kiosk.request(IssueTicket, category="CJ")
     # Sent before xinhe's own issue (donghu's came first): xinhe's events alone.
-    seen = await _events_until(xinhe_admin, "ticket_issued")
+    seen = await events_until(xinhe_admin, "ticket_issued")
     assert [e.ticket.id for e in seen if e.name == "ticket_issued"] == [own.ticket.id]
     assert not any(e.name == "ticket_called" for e in seen)
-    screen = await _events_until(xinhe_screen, "queue_changed")
+    screen = await events_until(xinhe_screen, "queue_changed")
     assert not any(e.name == "ticket_called" for e in screen)
     assert {q.category for q in screen[-1].queues} == {"CJ"}
     replay = await connect("admin", hall="xinhe", since_seq=0)
-    replayed = await _events_until(replay, "ticket_issued")
+    replayed = await events_until(replay, "ticket_issued")
     assert [e.ticket.id for e in replayed if e.name == "ticket_issued"] == [own.ticket.id]
     assert issued.ticket.id not in json.dumps([e.model_dump(mode="json") for e in replayed])
 
@@ -144,11 +133,11 @@ async def test_snapshot_counts_and_configuration_are_the_halls_own(connect: Any)
     donghu_admin = await connect("admin", hall="donghu")
     xinhe_admin = await connect("admin", hall="xinhe")
     await donghu_admin.request(SetNotice, notice="东湖今日系统维护")
-    changed = await _events_until(donghu_admin, "config_changed")
+    changed = await events_until(donghu_admin, "config_changed")
     assert changed[-1].what == "notice"
     xinhe_kiosk = await connect("kiosk", token=XINHE_KIOSK)
     await xinhe_kiosk.request(IssueTicket, category="CJ")
-    seen = await _events_until(xinhe_admin, "queue_changed")
+    seen = await events_until(xinhe_admin, "queue_changed")
     assert not any(e.name == "config_changed" for e in seen)
     snapshot = (await xinhe_admin.request(GetSnapshot)).snapshot
     assert (snapshot.hall.code, snapshot.hall.name) == ("xinhe", "新和街道便民服务中心")

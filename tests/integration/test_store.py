@@ -5,8 +5,9 @@ other processes' events announced by LISTEN/NOTIFY, not polled."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlmodel import Session, SQLModel, col, select
 
 from queue_protocol.client import Credentials, EventReceived, QueueClient
@@ -108,6 +109,22 @@ def test_a_database_of_a_newer_version_is_refused(db_url: str) -> None:
         engine.dispose()
 
 
+@contextlib.contextmanager
+def first_schema(db_url: str) -> Iterator[Connection]:
+    """A database at the first schema (migration 0001), its transaction open for the rows
+    the test puts in it."""
+    old = make_plain_engine(db_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with old.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0001")
+            yield connection
+    finally:
+        old.dispose()
+
+
 FIRST_ROUND_ROWS = """
 INSERT INTO hall (id, name, timezone, policy, max_wait_minutes, rank_penalty,
   no_show_after_recalls, reinstate_grace_minutes, notice, hours, holidays,
@@ -140,12 +157,7 @@ def test_a_first_round_database_is_taken_over_with_its_tickets(db_url: str, stam
     clock = MiddayClock()
     now = clock()
     today = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
-    old = make_plain_engine(db_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with old.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
+    with first_schema(db_url) as connection:
         if not stamped:
             connection.execute(text("DROP TABLE alembic_version"))
         event = ConfigChanged(seq=1, at=now, config_version=1, what="hall configuration imported")
@@ -160,7 +172,6 @@ def test_a_first_round_database_is_taken_over_with_its_tickets(db_url: str, stam
                     "event": encode(event),
                 },
             )
-    old.dispose()
     engine = make_engine(db_url)
     try:
         with engine.connect() as connection:
@@ -263,13 +274,8 @@ async def test_a_lost_listening_connection_is_opened_again(
 def test_migrate_says_what_it_did(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     """`queue-server migrate` brings a database of the first schema to HEAD, then finds
     nothing to do."""
-    old = make_plain_engine(db_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with old.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
-    old.dispose()
+    with first_schema(db_url):
+        pass
     assert cli.main(["migrate", "--db", db_url]) == 0
     assert f"migrated from 0001 to {HEAD}" in capsys.readouterr().out
     assert cli.main(["migrate", "--db", db_url]) == 0
