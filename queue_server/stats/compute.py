@@ -92,3 +92,14 @@ def from_scratch(
         found = halls(connection, codes)
         cells = {h.code: fold_from_scratch(connection, h, now) for h in found}
     return build_report(cells, {h.code: h.targets for h in found}, period, by)
+
+
+def report(
+    engine: Engine,
+    period: Period,
+    by: tuple[str, ...],
+    now: datetime,
+    codes: Sequence[str] | None = None,
+) -> Report:
+    """The figures a program shows (the CLI's report, the supervisor console)."""
+    return from_scratch(engine, period, by, now, codes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,8 +32,10 @@ from queue_protocol.messages import (
     StartService,
     TransferTicket,
 )
+from queue_server import cli
 from queue_server.server import QueueServer
 from queue_server.stats import Figures, Period, Report, from_scratch
+from queue_server.stats.export import read_csv, read_xlsx, records
 from tests.conftest import Clock, Connect
 from tests.integration.test_hall_day import events_until
 
@@ -233,3 +236,51 @@ async def test_hand_computed_day(
     assert [row.key for row in weekday.rows] == [("2-tue",)]
     assert figures_of(weekday, "2-tue") == total
     assert from_scratch(engine, Period.day(DAY + timedelta(days=1)), ("hall",), now).rows == ()
+
+
+async def test_report_exports_read_back(
+    connect: Connect, clock: Clock, server: QueueServer, db_url: str, tmp_path: Path, store: str
+) -> None:
+    """`queue-server report` writes the day by window as CSV and XLSX that read back to
+    exactly the computed figures, a table with the same numbers in minutes, and a one-page
+    HTML report with its charts as inline SVG and no script."""
+    await hand_day(connect, clock)
+    expected = from_scratch(server.service.engine, Period.day(DAY), ("window",), at("19:30:00"))
+    header, rows = records(expected)
+    base = ["report", "--db", db_url, "--day", DAY.isoformat(), "--by", "window"]
+
+    csv_path, xlsx_path, html_path = (tmp_path / f"day.{x}" for x in ("csv", "xlsx", "html"))
+    assert cli.main([*base, "--format", "csv", "-o", str(csv_path)]) == 0
+    read = read_csv(csv_path.read_text(encoding="utf-8"))
+    assert list(read[0]) == header and "paused:业务培训" in header
+    assert [[r[h] for h in header] for r in read] == [
+        ["" if v is None else str(v) for v in row] for row in rows
+    ]
+    w11 = next(r for r in read if r["window"] == "11")
+    assert (w11["serving"], w11["paused:业务培训"], w11["closed"]) == ("240", "600", "1800")
+
+    assert cli.main([*base, "--format", "xlsx", "-o", str(xlsx_path)]) == 0
+    blank_is_empty = [[None if v == "" else v for v in row] for row in rows]  # Excel's way
+    assert read_xlsx(xlsx_path) == (header, blank_is_empty)
+
+    assert cli.main([*base, "--format", "table"]) == 0
+    assert cli.main([*base, "--format", "html", "-o", str(html_path)]) == 0
+    page = html_path.read_text(encoding="utf-8")
+    assert page.count("<svg") == 4 and "<script" not in page
+    assert "窗口利用率" in page and "11号窗口" in page
+
+
+def test_report_refuses_bad_input(db_url: str, clocked_service: Any, capsys: Any) -> None:
+    """A wrong grouping, format, period or hall is a one-line error and writes nothing."""
+    base = ["report", "--db", db_url]
+    for extra, says in (
+        (["--by", "colour"], "no grouping 'colour'"),
+        (["--by", "window,staff"], "at most one"),
+        (["--from", "2026-11-30", "--to", "2026-11-01"], "ends (2026-11-01) before it starts"),
+        (["--month", "2026-13"], "--month: expected YYYY-MM"),
+        (["--hall", "nowhere"], "no hall 'nowhere'"),
+        (["--format", "xlsx"], "give --output"),
+    ):
+        assert cli.main([*base, *extra]) == 1
+        err = capsys.readouterr()
+        assert says in err.err and err.out == ""
