@@ -10,6 +10,7 @@ The read API for programs (the CLI's `report`, the supervisor console):
 - a `Report` has `rows` (`Row.key`, `Row.figures`) and the period's `total` (`Figures`).
 """
 
+from queue_server.stats.aggregates import rebuild, refresh, report
 from queue_server.stats.compute import from_scratch
 from queue_server.stats.figures import (
     FIGURE_NAMES,
@@ -32,4 +33,7 @@ __all__ = [
     "StatsError",
     "from_scratch",
     "parse_grouping",
+    "rebuild",
+    "refresh",
+    "report",
 ]

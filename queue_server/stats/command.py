@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from queue_server.stats import export
-from queue_server.stats.compute import from_scratch, halls, report
+from queue_server.stats.aggregates import report
+from queue_server.stats.compute import from_scratch, halls
 from queue_server.stats.figures import Period, Report, StatsError
 
 

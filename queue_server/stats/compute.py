@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, Table, select
 from queue_server.stats.cells import Cells, merge_into
 from queue_server.stats.figures import Period, Report, StatsError, build_report
 from queue_server.stats.fold import Fold
+from queue_server.store.engine import read_only
 from queue_server.store.tables import CategoryRow, EventRow, HallRow
 
 EVENT_BATCH = 5000
@@ -88,18 +89,7 @@ def from_scratch(
     now: datetime,
     codes: Sequence[str] | None = None,
 ) -> Report:
-    with engine.connect() as connection:
+    with read_only(engine).connect() as connection:
         found = halls(connection, codes)
         cells = {h.code: fold_from_scratch(connection, h, now) for h in found}
     return build_report(cells, {h.code: h.targets for h in found}, period, by)
-
-
-def report(
-    engine: Engine,
-    period: Period,
-    by: tuple[str, ...],
-    now: datetime,
-    codes: Sequence[str] | None = None,
-) -> Report:
-    """The figures a program shows (the CLI's report, the supervisor console)."""
-    return from_scratch(engine, period, by, now, codes)

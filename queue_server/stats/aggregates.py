@@ -1,0 +1,183 @@
+"""The statistics kept: cells of final figures per hall, day and grouping key (stats_cell),
+and how far the event log has been folded into them (stats_fold).
+
+`refresh` folds the events after the last one folded, in chunks of its own transactions
+(so a long history never holds the hall's writer up for long), adding each chunk's final
+figures to the stored cells and keeping the fold's open part. A report then reads only
+the cells of its period and dimension, plus the open part counted as at its moment: the
+same figures as folding the whole log (the property test holds them equal), read in time
+proportional to the days and keys asked for, not to the history.
+
+`rebuild` drops a hall's cells and folds its whole log again (`queue-server stats
+rebuild`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    tuple_,
+    update,
+)
+
+from queue_server.stats.cells import Cell, Cells, merge_into
+from queue_server.stats.compute import HallInfo, events, halls
+from queue_server.stats.figures import Period, Report, build_report, dimension_of
+from queue_server.stats.fold import Fold
+from queue_server.store.engine import read_only
+from queue_server.store.tables import HallRow, StatsCellRow, StatsFoldRow
+
+CELL: Table = StatsCellRow.__table__  # type: ignore[attr-defined]
+FOLD: Table = StatsFoldRow.__table__  # type: ignore[attr-defined]
+HALL: Table = HallRow.__table__  # type: ignore[attr-defined]
+CHUNK_EVENTS = 50_000  # events folded per transaction
+
+
+def refresh(engine: Engine, hall: HallInfo, chunk: int = CHUNK_EVENTS) -> int:
+    """Fold the hall's events not folded yet; returns how many were folded."""
+    folded = 0
+    while True:
+        with engine.begin() as connection:
+            done = _refresh_chunk(connection, hall, chunk)
+        folded += done
+        if done < chunk:
+            return folded
+
+
+def _refresh_chunk(connection: Connection, hall: HallInfo, chunk: int) -> int:
+    # Taking the hall row's lock keeps two refreshes (CLI, console, another process) in
+    # turn on PostgreSQL, as SQLite's BEGIN IMMEDIATE does for the whole file.
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(HALL.c.id).where(HALL.c.id == hall.id).with_for_update())
+    row = connection.execute(
+        select(FOLD.c.seq, FOLD.c.state).where(FOLD.c.hall_id == hall.id)
+    ).first()
+    fold = Fold(hall.timezone, None if row is None else _state(row.state))
+    start = fold.seq
+    cells: Cells = {}
+    taken = 0
+
+    def limited() -> Iterator[tuple[int, str]]:
+        nonlocal taken
+        for item in events(connection, hall.id, start):
+            yield item
+            taken += 1
+            if taken >= chunk:
+                return
+
+    fold.feed(limited(), cells)
+    if taken == 0:
+        return 0
+    _add_cells(connection, hall.id, cells)
+    values = {"seq": fold.seq, "state": fold.state_json(), "at": datetime.now(UTC)}
+    if row is None:
+        connection.execute(insert(FOLD).values(hall_id=hall.id, **values))
+    else:
+        connection.execute(update(FOLD).where(FOLD.c.hall_id == hall.id).values(**values))
+    return taken
+
+
+def _state(text: str) -> dict[str, Any]:
+    state: dict[str, Any] = json.loads(text)
+    return state
+
+
+def _add_cells(connection: Connection, hall_id: int, cells: Cells) -> None:
+    """Merge `cells` into the stored ones (read those that exist, write the sums)."""
+    keys = list(cells)
+    existing: dict[tuple[str, str, str], str] = {}
+    for i in range(0, len(keys), 500):
+        part = keys[i : i + 500]
+        found = connection.execute(
+            select(CELL.c.day, CELL.c.dim, CELL.c.key, CELL.c.cell).where(
+                CELL.c.hall_id == hall_id,
+                tuple_(CELL.c.day, CELL.c.dim, CELL.c.key).in_(part),
+            )
+        ).all()
+        existing.update({(d, m, k): c for d, m, k, c in found})
+    new, changed = [], []
+    for key, cell in cells.items():
+        day, dim, value = key
+        stored = existing.get(key)
+        if stored is None:
+            new.append(
+                {"hall_id": hall_id, "dim": dim, "day": day, "key": value, "cell": cell.to_json()}
+            )
+            continue
+        merged = Cell.from_json(stored)
+        merged.merge(cell)
+        changed.append({"d": day, "m": dim, "k": value, "c": merged.to_json()})
+    if new:
+        connection.execute(insert(CELL), new)
+    if changed:
+        connection.execute(
+            update(CELL)
+            .where(
+                and_(
+                    CELL.c.hall_id == hall_id,
+                    CELL.c.day == bindparam("d"),
+                    CELL.c.dim == bindparam("m"),
+                    CELL.c.key == bindparam("k"),
+                )
+            )
+            .values(cell=bindparam("c")),
+            changed,
+        )
+
+
+def rebuild(engine: Engine, hall: HallInfo) -> int:
+    """Forget the hall's statistics kept and fold its whole event log again."""
+    with engine.begin() as connection:
+        connection.execute(delete(CELL).where(CELL.c.hall_id == hall.id))
+        connection.execute(delete(FOLD).where(FOLD.c.hall_id == hall.id))
+    return refresh(engine, hall)
+
+
+def stored_cells(
+    connection: Connection, hall: HallInfo, period: Period, dims: Sequence[str], now: datetime
+) -> Cells:
+    """The kept cells of the period for `dims`, with the open part counted as at `now`."""
+    rows = connection.execute(
+        select(CELL.c.day, CELL.c.dim, CELL.c.key, CELL.c.cell).where(
+            CELL.c.hall_id == hall.id,
+            CELL.c.dim.in_(list(dims)),
+            CELL.c.day >= period.start.isoformat(),
+            CELL.c.day <= period.end.isoformat(),
+        )
+    ).all()
+    cells: Cells = {(d, m, k): Cell.from_json(c) for d, m, k, c in rows}
+    state = connection.execute(select(FOLD.c.state).where(FOLD.c.hall_id == hall.id)).scalar()
+    fold = Fold(hall.timezone, None if state is None else _state(state))
+    open_part = {k: c for k, c in fold.provisional(now).items() if k[1] in dims and k[0] in period}
+    merge_into(cells, open_part)
+    return cells
+
+
+def report(
+    engine: Engine,
+    period: Period,
+    by: tuple[str, ...],
+    now: datetime,
+    codes: Sequence[str] | None = None,
+) -> Report:
+    """The report from the statistics kept, brought up to date first."""
+    with read_only(engine).connect() as connection:
+        found = halls(connection, codes)
+    for hall in found:
+        refresh(engine, hall)
+    dims = sorted({dimension_of(by), "hall"})
+    with read_only(engine).connect() as connection:
+        cells = {h.code: stored_cells(connection, h, period, dims, now) for h in found}
+    return build_report(cells, {h.code: h.targets for h in found}, period, by)
