@@ -10,6 +10,7 @@ queue-server staff add|passwd|disable|enable|list
 queue-server device add|revoke|list
 queue-server window add|set-profile|remove|list|close
 queue-server appointments list --day YYYY-MM-DD [--category QY] | cancel CODE
+queue-server stats rebuild|refresh      fold the event log into the statistics kept
 queue-server report [--day D | --week D | --month YYYY-MM | --year YYYY | --from D --to D]
                     [--by window | month,category …] [--format table|csv|xlsx|html] [-o FILE]
 """
@@ -22,6 +23,7 @@ import getpass
 import logging
 import ssl
 import sys
+import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -52,6 +54,7 @@ from queue_server.store.engine import (
     default_database_url,
     make_engine,
     make_plain_engine,
+    read_only,
     stored_revision,
 )
 from queue_server.store.tables import HallRow
@@ -600,6 +603,17 @@ def _report_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.set_defaults(run=_report)
 
+    stats = sub.add_parser("stats", help="the statistics kept").add_subparsers(
+        title="statistics commands"
+    )
+    for verb, what in (
+        ("rebuild", "forget the statistics kept and fold the whole event log again"),
+        ("refresh", "fold the events not folded yet (reports do this themselves)"),
+    ):
+        p = stats.add_parser(verb, parents=[common], help=what)
+        p.add_argument("--all-halls", action="store_true", help="every hall of the database")
+        p.set_defaults(run=_stats, verb=verb)
+
 
 def _report(args: argparse.Namespace) -> int:
     from queue_server.stats import StatsError, parse_grouping
@@ -613,7 +627,7 @@ def _report(args: argparse.Namespace) -> int:
         engine, codes = service.engine, [service.code]
     now = _clock()()
     try:
-        with engine.connect() as connection:
+        with read_only(engine).connect() as connection:
             found = stats_halls(connection, codes)
         if not found:
             raise CliError("the database holds no hall yet")
@@ -631,6 +645,25 @@ def _report(args: argparse.Namespace) -> int:
     except StatsError as exc:
         raise CliError(str(exc)) from exc
     sys.stdout.write(text)
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from queue_server.stats import rebuild, refresh
+    from queue_server.stats.compute import halls as stats_halls
+
+    if args.all_halls:
+        engine, codes = make_engine(args.db), None
+    else:
+        service = _service(args)
+        engine, codes = service.engine, [service.code]
+    with read_only(engine).connect() as connection:
+        found = stats_halls(connection, codes)
+    for hall in found:
+        started = time.perf_counter()
+        folded = (rebuild if args.verb == "rebuild" else refresh)(engine, hall)
+        took = time.perf_counter() - started
+        print(f"{hall.code}: {folded} events folded in {took:.1f} s")
     return 0
 
 

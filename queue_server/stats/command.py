@@ -12,6 +12,7 @@ from queue_server.stats import export
 from queue_server.stats.aggregates import report
 from queue_server.stats.compute import from_scratch, halls
 from queue_server.stats.figures import Period, Report, StatsError
+from queue_server.store.engine import read_only
 
 
 def run(
@@ -45,7 +46,7 @@ def run(
     elif fmt == "csv":
         text = export.to_csv(main)
     else:
-        with engine.connect() as connection:
+        with read_only(engine).connect() as connection:
             targets = {
                 c: s // 60 for h in halls(connection, codes or None) for c, s in h.targets.items()
             }

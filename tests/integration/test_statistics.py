@@ -34,7 +34,7 @@ from queue_protocol.messages import (
 )
 from queue_server import cli
 from queue_server.server import QueueServer
-from queue_server.stats import Figures, Period, Report, from_scratch
+from queue_server.stats import Figures, Period, Report, from_scratch, report
 from queue_server.stats.export import read_csv, read_xlsx, records
 from tests.conftest import Clock, Connect
 from tests.integration.test_hall_day import events_until
@@ -237,9 +237,20 @@ async def test_hand_computed_day(
     assert figures_of(weekday, "2-tue") == total
     assert from_scratch(engine, Period.day(DAY + timedelta(days=1)), ("hall",), now).rows == ()
 
+    # The statistics kept (what `queue-server report` reads) give the same figures.
+    for by in (("hall",), ("window",), ("staff",), ("category",), ("hour",), ("weekday",)):
+        period = Period.week(DAY) if by == ("weekday",) else day
+        assert report(engine, period, by, now) == from_scratch(engine, period, by, now)
+
 
 async def test_report_exports_read_back(
-    connect: Connect, clock: Clock, server: QueueServer, db_url: str, tmp_path: Path, store: str
+    connect: Connect,
+    clock: Clock,
+    server: QueueServer,
+    db_url: str,
+    tmp_path: Path,
+    store: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`queue-server report` writes the day by window as CSV and XLSX that read back to
     exactly the computed figures, a table with the same numbers in minutes, and a one-page
@@ -263,7 +274,13 @@ async def test_report_exports_read_back(
     blank_is_empty = [[None if v == "" else v for v in row] for row in rows]  # Excel's way
     assert read_xlsx(xlsx_path) == (header, blank_is_empty)
 
+    capsys.readouterr()
+    assert cli.main(["stats", "rebuild", "--db", db_url]) == 0  # the kept figures made again
+    assert capsys.readouterr().out.startswith("donghu: ")
+    assert cli.main([*base, "--format", "csv"]) == 0
+    assert read_csv(capsys.readouterr().out) == read
     assert cli.main([*base, "--format", "table"]) == 0
+    assert "11号窗口" in capsys.readouterr().out
     assert cli.main([*base, "--format", "html", "-o", str(html_path)]) == 0
     page = html_path.read_text(encoding="utf-8")
     assert page.count("<svg") == 4 and "<script" not in page
