@@ -11,11 +11,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, Table, case, literal, select
 
 from queue_server.stats.cells import Cells, merge_into
 from queue_server.stats.figures import Period, Report, StatsError, build_report
-from queue_server.stats.fold import Fold
+from queue_server.stats.fold import FOLDED, Fold
 from queue_server.store.engine import read_only
 from queue_server.store.tables import CategoryRow, EventRow, HallRow
 
@@ -59,10 +59,12 @@ def halls(connection: Connection, codes: Sequence[str] | None = None) -> list[Ha
 
 
 def events(connection: Connection, hall_id: int, after: int = 0) -> Iterator[tuple[int, str]]:
-    """The hall's events after seq `after`, in seq order, read in batches by key."""
+    """The hall's events after seq `after`, in seq order, read in batches by key; the
+    payload of an event the statistics do not read (queue_changed, …) is not fetched."""
+    wanted = case((EVENT.c.name.in_(FOLDED), EVENT.c.payload), else_=literal(""))
     while True:
         batch = connection.execute(
-            select(EVENT.c.seq, EVENT.c.payload)
+            select(EVENT.c.seq, wanted)
             .where(EVENT.c.hall_id == hall_id, EVENT.c.seq > after)
             .order_by(EVENT.c.seq)
             .limit(EVENT_BATCH)

@@ -192,6 +192,8 @@ class Fold:
             if seq <= self.seq:
                 continue  # already folded (a second run over the same events)
             self.seq = seq
+            if not payload:
+                continue  # an event the statistics do not read (compute.events)
             event = json.loads(payload)
             handler = _HANDLERS.get(event["name"])
             if handler is not None:
@@ -354,3 +356,5 @@ _HANDLERS = {
     "appointment_checked_in": Fold._appointment_done,
     "appointment_cancelled": Fold._appointment_done,
 }
+
+FOLDED: tuple[str, ...] = tuple(_HANDLERS)  # the events the statistics read
