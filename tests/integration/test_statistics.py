@@ -23,12 +23,14 @@ from queue_protocol.messages import (
     CloseWindow,
     EndChain,
     FinishService,
+    GetSnapshot,
     IssueTicket,
     MarkNoShow,
     PauseWindow,
     Recall,
     Reinstate,
     ResumeWindow,
+    Snapshot,
     StartService,
     TransferTicket,
 )
@@ -60,7 +62,7 @@ def clock() -> Clock:
     return Clock(at("09:00:00"))
 
 
-async def hand_day(connect: Connect, clock: Clock) -> None:
+async def hand_day(connect: Connect, clock: Clock) -> Snapshot:
     """The day. Times are hall-local; each comment says what the statistics make of it."""
     kiosk = await connect("kiosk")
     admin = await connect("admin")
@@ -140,8 +142,11 @@ async def hand_day(connect: Connect, clock: Clock) -> None:
     await w11.request(CloseWindow)  # closed 10:30-11:00: counted, it opens again that day
     await when("11:00:00")
     await connect("window", window=11)
+    await when("18:00:00")
+    before_close = (await admin.request(GetSnapshot)).snapshot  # the windows' own figures
     await when("19:00:00")  # close-out: C004 and A002 expire, C002 stays a no-show
     await events_until(admin, "day_closed")
+    return before_close
 
 
 def figures_of(report: Report, *key: str) -> Figures:
@@ -154,7 +159,7 @@ async def test_hand_computed_day(
 ) -> None:
     """Every figure of the day, for the hall and by window, staff, category, hour and class,
     equals the hand computation to the second."""
-    await hand_day(connect, clock)
+    snapshot = await hand_day(connect, clock)
     engine = server.service.engine
     now = at("19:30:00")
     day = Period.day(DAY)
@@ -205,6 +210,18 @@ async def test_hand_computed_day(
     assert [row.key for row in by_window.rows] == [("5",), ("6",), ("11",), ("12",), ("",)]
     nowhere = figures_of(by_window, "")  # tickets never called: C003, C004, A002
     assert (nowhere.issued, nowhere.cancelled, nowhere.expired, nowhere.waits) == (3, 1, 2, 0)
+
+    # The window client's own figures (window_stats) count by the same definitions.
+    rows = {row.key[0]: row.figures for row in by_window.rows}
+    for stat in snapshot.window_stats:
+        f = rows.get(str(stat.window), Figures())
+        mean = None if f.service_mean is None else round(f.service_mean / 60, 1)
+        assert (stat.served, stat.no_shows, stat.mean_service_minutes) == (
+            f.services,
+            f.no_show,
+            mean,
+        ), stat
+    assert len(snapshot.window_stats) == 15
 
     by_staff = from_scratch(engine, day, ("staff",), now)
     assert figures_of(by_staff, "ck12").services == 2
