@@ -36,6 +36,13 @@ def epoch(text: str) -> int:
     return int(datetime.fromisoformat(text).timestamp())
 
 
+def whole_seconds(start: datetime, end: datetime) -> int:
+    """A duration as the statistics count it (docs/statistics.md): whole seconds between
+    the two moments taken to the second. The window's own figures (window_stats) use it
+    too."""
+    return int(end.timestamp()) - int(start.timestamp())
+
+
 def ticket_day(ticket_id: str) -> str:
     raw = ticket_id.split("-", 1)[0]
     return f"{raw[:4]}-{raw[4:6]}-{raw[6:]}"
