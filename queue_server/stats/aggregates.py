@@ -46,7 +46,13 @@ CHUNK_EVENTS = 50_000  # events folded per transaction
 
 
 def refresh(engine: Engine, hall: HallInfo, chunk: int = CHUNK_EVENTS) -> int:
-    """Fold the hall's events not folded yet; returns how many were folded."""
+    """Fold the hall's events not folded yet; returns how many were folded. When there are
+    none it only reads (no write lock: a report never makes the hall's writer wait)."""
+    with read_only(engine).connect() as connection:
+        last = connection.execute(select(HALL.c.last_seq).where(HALL.c.id == hall.id)).scalar()
+        seen = connection.execute(select(FOLD.c.seq).where(FOLD.c.hall_id == hall.id)).scalar()
+    if last is not None and last == (seen or 0):
+        return 0
     folded = 0
     while True:
         with engine.begin() as connection:
