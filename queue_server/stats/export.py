@@ -305,7 +305,7 @@ def _bars(
         y = 20 + plot - plot * line / top
         parts.append(
             f'<line x1="{left}" x2="{width - left}" y1="{y:.1f}" y2="{y:.1f}" class="target"/>'
-            f'<text x="{width - left}" y="{y - 3:.1f}" class="v" text-anchor="end">目标</text>'
+            f'<text x="{width - left}" y="{y - 3:.1f}" class="v" text-anchor="end">最短目标</text>'
         )
     if not data:
         parts.append(f'<text x="{width / 2}" y="{height / 2}" class="v">无数据</text>')
