@@ -26,7 +26,9 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    func,
     insert,
+    or_,
     select,
     tuple_,
     update,
@@ -100,8 +102,15 @@ def _state(text: str) -> dict[str, Any]:
     return state
 
 
-def _add_cells(connection: Connection, hall_id: int, cells: Cells) -> None:
-    """Merge `cells` into the stored ones (read those that exist, write the sums)."""
+def _add_cells(connection: Connection, hall_id: int, day_cells: Cells) -> None:
+    """Merge `day_cells` into the stored ones, and into their months' (read those that
+    exist, write the sums)."""
+    cells: Cells = dict(day_cells)
+    for (day, dim, value), cell in day_cells.items():
+        month = cells.get((day[:7], dim, value))
+        if month is None:
+            cells[(day[:7], dim, value)] = month = Cell()
+        month.merge(cell)
     keys = list(cells)
     existing: dict[tuple[str, str, str], str] = {}
     for i in range(0, len(keys), 500):
@@ -152,21 +161,44 @@ def rebuild(engine: Engine, hall: HallInfo) -> int:
 
 
 def stored_cells(
-    connection: Connection, hall: HallInfo, period: Period, dims: Sequence[str], now: datetime
+    connection: Connection,
+    hall: HallInfo,
+    period: Period,
+    dims: Sequence[str],
+    now: datetime,
+    *,
+    months: bool = False,
 ) -> Cells:
-    """The kept cells of the period for `dims`, with the open part counted as at `now`."""
-    rows = connection.execute(
-        select(CELL.c.day, CELL.c.dim, CELL.c.key, CELL.c.cell).where(
-            CELL.c.hall_id == hall.id,
-            CELL.c.dim.in_(list(dims)),
+    """The kept cells of the period for `dims`, with the open part counted as at `now`.
+    With `months`, a month the period covers whole comes as one cell keyed "YYYY-MM" (the
+    sum of its days) instead of its days."""
+    whole = period.whole_months() if months else []
+    clauses = [
+        and_(
             CELL.c.day >= period.start.isoformat(),
             CELL.c.day <= period.end.isoformat(),
+            func.length(CELL.c.day) == 10,
+        )
+    ]
+    if whole:
+        clauses.append(CELL.c.day.in_(whole))
+    rows = connection.execute(
+        select(CELL.c.day, CELL.c.dim, CELL.c.key, CELL.c.cell).where(
+            CELL.c.hall_id == hall.id, CELL.c.dim.in_(list(dims)), or_(*clauses)
         )
     ).all()
-    cells: Cells = {(d, m, k): Cell.from_json(c) for d, m, k, c in rows}
+    cells: Cells = {}
+    for d, m, k, c in rows:
+        if len(d) == 10 and d[:7] in whole:
+            continue  # in its month's cell
+        cells[(d, m, k)] = Cell.from_json(c)
     state = connection.execute(select(FOLD.c.state).where(FOLD.c.hall_id == hall.id)).scalar()
     fold = Fold(hall.timezone, None if state is None else _state(state))
-    open_part = {k: c for k, c in fold.provisional(now).items() if k[1] in dims and k[0] in period}
+    open_part: Cells = {}
+    for (d, m, k), cell in fold.provisional(now).items():
+        if m in dims and d in period:
+            key = (d[:7] if d[:7] in whole else d, m, k)
+            merge_into(open_part, {key: cell})
     merge_into(cells, open_part)
     return cells
 
@@ -184,6 +216,14 @@ def report(
     for hall in found:
         refresh(engine, hall)
     dims = sorted({dimension_of(by), "hall"})
+    # Rows need a cell per day only when grouped by day, week or weekday; the total never.
+    by_days = any(g in ("day", "week", "weekday") for g in by)
     with read_only(engine).connect() as connection:
-        cells = {h.code: stored_cells(connection, h, period, dims, now) for h in found}
-    return build_report(cells, {h.code: h.targets for h in found}, period, by)
+        cells = {
+            h.code: stored_cells(connection, h, period, dims, now, months=not by_days)
+            for h in found
+        }
+        totals = {
+            h.code: stored_cells(connection, h, period, ["hall"], now, months=True) for h in found
+        }
+    return build_report(cells, {h.code: h.targets for h in found}, period, by, totals)

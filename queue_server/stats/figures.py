@@ -50,7 +50,23 @@ class Period:
         return cls(date(day.year, 1, 1), date(day.year, 12, 31))
 
     def __contains__(self, day: object) -> bool:
-        return isinstance(day, str) and self.start.isoformat() <= day <= self.end.isoformat()
+        """A hall-local day "YYYY-MM-DD" in the period; a month "YYYY-MM" wholly in it."""
+        if not isinstance(day, str):
+            return False
+        if len(day) == 7:
+            return day in self.whole_months()
+        return self.start.isoformat() <= day <= self.end.isoformat()
+
+    def whole_months(self) -> list[str]:
+        """The calendar months ("YYYY-MM") the period covers from their first to last day."""
+        months = []
+        first = self.start if self.start.day == 1 else Period.month(self.start).end + timedelta(1)
+        while first <= self.end:
+            month = Period.month(first)
+            if month.end <= self.end:
+                months.append(first.isoformat()[:7])
+            first = month.end + timedelta(days=1)
+        return months
 
     @property
     def label(self) -> str:
@@ -79,44 +95,38 @@ def dimension_of(by: tuple[str, ...]) -> str:
 
 
 def time_key(grouping: str, day: str) -> str:
+    """The group of a cell's day ("YYYY-MM-DD"; a whole month "YYYY-MM" only by month)."""
     if grouping == "day":
         return day
+    if grouping == "month":
+        return day[:7]
     d = date.fromisoformat(day)
     if grouping == "week":
         year, week, _ = d.isocalendar()
         return f"{year}-W{week:02d}"
-    if grouping == "month":
-        return day[:7]
     return f"{d.weekday() + 1}-{WEEKDAYS[d.weekday()]}"
 
 
 # -- figures ----------------------------------------------------------------------------------
 
 
-def median(hist: Counter[int]) -> float | None:
+def quantiles(hist: Counter[int]) -> tuple[float | None, int | None, int | None]:
+    """(median, p90, max) of a histogram, in one pass over its sorted values. The median is
+    the middle value (the mean of the two middle ones of an even count); p90 is the nearest
+    rank: the smallest value with at least 90% of the values at or below it."""
     n = sum(hist.values())
     if n == 0:
-        return None
-    lo, hi = _rank(hist, (n + 1) // 2), _rank(hist, n // 2 + 1)
-    return (lo + hi) / 2
-
-
-def nearest_rank(hist: Counter[int], share: float) -> int | None:
-    """The smallest value with at least `share` of the values at or below it."""
-    n = sum(hist.values())
-    if n == 0:
-        return None
-    rank = max(1, -(-round(share * 1000) * n // 1000))
-    return _rank(hist, rank)
-
-
-def _rank(hist: Counter[int], rank: int) -> int:
+        return None, None, None
+    ranks = ((n + 1) // 2, n // 2 + 1, max(1, -(-9 * n // 10)))
+    found: list[int] = []
     seen = 0
     for value in sorted(hist):
         seen += hist[value]
-        if seen >= rank:
-            return value
-    raise AssertionError("rank beyond the histogram")
+        while len(found) < 3 and seen >= ranks[len(found)]:
+            found.append(value)
+        if len(found) == 3:
+            break
+    return (found[0] + found[1]) / 2, found[2], max(hist)
 
 
 def _mean(total: float, count: int) -> float | None:
@@ -132,6 +142,7 @@ class Figures:
     no_show: int = 0
     cancelled: int = 0
     transferred: int = 0
+    moved: int = 0  # moved while waiting by a supervisor (move_ticket)
     expired: int = 0
     open: int = 0
     transfers: int = 0
@@ -167,11 +178,15 @@ class Figures:
         all_waits: Counter[int] = Counter()
         within = 0
         for category, hist in cell.waits.items():
-            all_waits.update(hist)
+            if all_waits:
+                all_waits.update(hist)
+            else:
+                all_waits = Counter(hist)
             target = targets.get(category)
             if target is not None:
                 within += sum(c for v, c in hist.items() if v <= target)
         waits = sum(all_waits.values())
+        wait_median, wait_p90, wait_max = quantiles(all_waits)
         staffed = s["t_serving"] + s["t_calling"] + s["t_idle"] + s["t_paused"]
         return cls(
             issued=n["issued"],
@@ -179,19 +194,20 @@ class Figures:
             no_show=n["no_show"],
             cancelled=n["cancelled"],
             transferred=n["transferred"],
+            moved=n["moved"],
             expired=n["expired"],
             open=n["open"],
             transfers=n["transfers"],
             recalls=n["recalls"],
             waits=waits,
             wait_mean=_mean(s["wait"], waits),
-            wait_median=median(all_waits),
-            wait_p90=nearest_rank(all_waits, 0.9),
-            wait_max=max(all_waits) if all_waits else None,
+            wait_median=wait_median,
+            wait_p90=wait_p90,
+            wait_max=wait_max,
             within_target=round(within / waits, 4) if waits else None,
             services=n["services"],
             service_mean=_mean(s["service"], n["services"]),
-            service_p90=nearest_rank(cell.services, 0.9),
+            service_p90=quantiles(cell.services)[1],
             serving=s["t_serving"],
             calling=s["t_calling"],
             idle=s["t_idle"],
@@ -235,8 +251,11 @@ def build_report(
     targets_by_hall: Mapping[str, Mapping[str, int]],
     period: Period,
     by: tuple[str, ...],
+    total_cells: Mapping[str, Cells] | None = None,
 ) -> Report:
-    """Group the cells of the period into rows (and the period's total)."""
+    """Group the cells of the period into rows, and its total from `total_cells` (the
+    same figures at a coarser grain, when the caller has them) or from the rows' cells.
+    A cell's day may be a whole month ("YYYY-MM") when no grouping needs its days."""
     dim = dimension_of(by)
     groups: dict[tuple[str, ...], Cell] = {}
     total = Cell()
@@ -248,7 +267,7 @@ def build_report(
             if day not in period or cell_dim not in (dim, "hall"):
                 continue
             cell = _by_hall(hall, cell)
-            if cell_dim == "hall":
+            if cell_dim == "hall" and total_cells is None:
                 total.merge(cell)
             if cell_dim != dim:
                 continue
@@ -260,6 +279,10 @@ def build_report(
                     parts.append(hall if grouping == "hall" else key)
             group = groups.setdefault(tuple(parts), Cell())
             group.merge(cell)
+    for hall, cells in (total_cells or {}).items():
+        for (day, cell_dim, _), cell in cells.items():
+            if day in period and cell_dim == "hall":
+                total.merge(_by_hall(hall, cell))
     rows = tuple(Row(k, Figures.of(c, targets)) for k, c in sorted(groups.items(), key=_order))
     return Report(
         halls=tuple(cells_by_hall),

@@ -134,6 +134,8 @@ class Fold:
             cell.n[outcome] += 1
             if tk.get("transfers"):
                 cell.n["transferred"] += 1
+            if tk.get("moves"):
+                cell.n["moved"] += 1
 
     def _end_wait(self, out: Cells, tk: dict[str, Any], t: int, window: int | None) -> None:
         since = tk.pop("wait", None)
@@ -260,6 +262,12 @@ class Fold:
         if tk is None:
             return
         transfer = e["transfer"]
+        if tk["state"] == "waiting":
+            # A supervisor moved a waiting ticket (move_ticket): its wait goes on, now in
+            # the category moved to; not a transfer of a service.
+            tk["moves"] = tk.get("moves", 0) + 1
+            tk["cat"] = e["ticket"]["category"]
+            return
         self._service(out, tk, t, transfer.get("from_window") or tk.get("win") or 0, "transferred")
         tk["transfers"] = tk.get("transfers", 0) + 1
         tk["cat"] = e["ticket"]["category"]

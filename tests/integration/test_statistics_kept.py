@@ -26,6 +26,7 @@ from queue_protocol.messages import (
     Hello,
     IssueTicket,
     MarkNoShow,
+    MoveTicket,
     PauseWindow,
     Recall,
     Reinstate,
@@ -48,7 +49,8 @@ START = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
 WINDOWS = (5, 11, 12)  # QY; SW, SB; SB, SW
 CATEGORIES = ("QY", "SW", "SB")
 REASONS = ("午休", "业务培训")
-EVERYTHING = Period(date(2026, 11, 1), date(2026, 12, 31))
+EVERYTHING = Period(date(2026, 11, 1), date(2026, 12, 31))  # two whole months
+EDGES = Period(date(2026, 11, 25), date(2026, 12, 31))  # a part of a month and a whole one
 
 window_no = st.sampled_from(WINDOWS)
 issue = st.tuples(st.just("issue"), st.sampled_from(CATEGORIES), st.booleans())
@@ -78,6 +80,7 @@ action = st.one_of(
     st.tuples(st.just("pause"), window_no, st.sampled_from(REASONS)),
     st.tuples(st.sampled_from(("resume", "close", "login", "reinstate")), window_no),
     st.tuples(st.just("cancel")),
+    st.tuples(st.just("move"), st.sampled_from(CATEGORIES)),
     st.tuples(st.just("wait"), st.integers(1, 1800)),
     st.tuples(st.just("night"), st.integers(4, 20)),  # hours: across a close-out
     st.tuples(st.just("refresh")),
@@ -123,6 +126,10 @@ class Day:
         elif kind == "cancel":
             if self.issued:
                 svc.execute(self.admin, CancelTicket(id=rid, ticket=self.issued[-1]))
+        elif kind == "move":
+            if self.issued:
+                move = MoveTicket(id=rid, ticket=self.issued[-1], to_category=args[0], reason="调")
+                svc.execute(self.admin, move)
         elif kind == "reinstate":
             if self.no_shows:
                 svc.execute(self.window(args[0]), Reinstate(id=rid, ticket=self.no_shows[-1]))
@@ -194,6 +201,10 @@ class Day:
         ("turn", 11, "stay", 5, 0, 100, "SW"),
         ("issue", "SW", False),
         ("cancel",),
+        ("issue", "SW", False),
+        ("move", "SB"),
+        ("wait", 120),
+        ("turn", 12, "finish", 10, 0, 60, "SB"),
         ("close", 5),
         ("wait", 900),
         ("login", 5),
@@ -231,10 +242,11 @@ def test_statistics_kept_equal_the_event_log(demo_config: dict[str, Any], steps:
             with reader.connect() as connection:
                 kept = stored_cells(connection, hall, EVERYTHING, DIMENSIONS, now)
             assert plain(kept) == plain(expected)
-            for by in ((g,) for g in GROUPINGS):
-                assert report(engine, EVERYTHING, by, now) == from_scratch(
-                    engine, EVERYTHING, by, now
-                )
+            for period in (EVERYTHING, EDGES, Period.day(START.date())):
+                for by in (*((g,) for g in GROUPINGS), ("month", "window"), ("day", "hall")):
+                    assert report(engine, period, by, now) == from_scratch(
+                        engine, period, by, now
+                    ), (period, by)
             rebuild(engine, hall)
             with reader.connect() as connection:
                 again = stored_cells(connection, hall, EVERYTHING, DIMENSIONS, now)

@@ -1,7 +1,8 @@
 """The statistics kept from the event log (issue 16; queue_server/stats/aggregates.py).
 
-- `stats_cell`: one hall's final figures of one hall-local day per grouping key, as a
-  mergeable JSON cell (counts, sums, histograms of whole seconds);
+- `stats_cell`: one hall's final figures of one hall-local day (`day` YYYY-MM-DD) or of a
+  whole month (`day` YYYY-MM, the sum of its days) per grouping key, as a mergeable JSON
+  cell (counts, sums, histograms of whole seconds);
 - `stats_fold`: how far the cells have read the hall's event log (`seq`) and what was
   still open there, so the next run folds only the events after it.
 
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"  # TEMP until 0004 is merged
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
