@@ -26,6 +26,7 @@ from queue_protocol.messages import (
     GetSnapshot,
     IssueTicket,
     MarkNoShow,
+    MoveTicket,
     PauseWindow,
     Recall,
     Reinstate,
@@ -318,3 +319,23 @@ def test_report_refuses_bad_input(db_url: str, clocked_service: Any, capsys: Any
         assert cli.main([*base, *extra]) == 1
         err = capsys.readouterr()
         assert says in err.err and err.out == ""
+
+
+async def test_a_supervisors_move_keeps_the_wait(
+    connect: Connect, clock: Clock, server: QueueServer, store: str
+) -> None:
+    """A waiting ticket a supervisor moves to another category waits on: one wait from its
+    issue to its call, in the category moved to; it counts as moved, not transferred."""
+    kiosk = await connect("kiosk")
+    admin = await connect("admin")
+    w12 = await connect("window", window=12)  # SB, SW
+    c001 = (await kiosk.request(IssueTicket, category="SW")).ticket
+    clock.now = at("09:05:00")
+    await admin.request(MoveTicket, ticket=c001.id, to_category="SB", reason="窗口调整")
+    clock.now = at("09:12:30")
+    await w12.request(CallTicket, ticket=c001.id)
+    got = from_scratch(server.service.engine, Period.day(DAY), ("category",), at("09:13:00"))
+    sb, sw = figures_of(got, "SB"), figures_of(got, "SW")
+    assert (sb.waits, sb.wait_max, sb.within_target) == (1, 750, 1.0)
+    assert (sw.issued, sw.moved, sw.transferred, sw.waits) == (1, 1, 0, 0)
+    assert got.total.transfers == 0
