@@ -44,7 +44,7 @@ from queue_server.store.tables import HallRow, StatsCellRow, StatsFoldRow
 CELL: Table = StatsCellRow.__table__  # type: ignore[attr-defined]
 FOLD: Table = StatsFoldRow.__table__  # type: ignore[attr-defined]
 HALL: Table = HallRow.__table__  # type: ignore[attr-defined]
-CHUNK_EVENTS = 50_000  # events folded per transaction
+CHUNK_EVENTS = 20_000  # events folded per write of the cells
 
 
 def refresh(engine: Engine, hall: HallInfo, chunk: int = CHUNK_EVENTS) -> int:
@@ -57,43 +57,55 @@ def refresh(engine: Engine, hall: HallInfo, chunk: int = CHUNK_EVENTS) -> int:
         return 0
     folded = 0
     while True:
-        with engine.begin() as connection:
-            done = _refresh_chunk(connection, hall, chunk)
+        done = _refresh_chunk(engine, hall, chunk)
+        if done < 0:
+            continue  # another refresh got there first: fold from where it left off
         folded += done
         if done < chunk:
             return folded
 
 
-def _refresh_chunk(connection: Connection, hall: HallInfo, chunk: int) -> int:
-    # Taking the hall row's lock keeps two refreshes (CLI, console, another process) in
-    # turn on PostgreSQL, as SQLite's BEGIN IMMEDIATE does for the whole file.
-    if connection.dialect.name == "postgresql":
-        connection.execute(select(HALL.c.id).where(HALL.c.id == hall.id).with_for_update())
-    row = connection.execute(
-        select(FOLD.c.seq, FOLD.c.state).where(FOLD.c.hall_id == hall.id)
-    ).first()
-    fold = Fold(hall.timezone, None if row is None else _state(row.state))
-    start = fold.seq
-    cells: Cells = {}
-    taken = 0
+STATS_LOCK = 0x5954_5354  # pg_advisory_xact_lock(STATS_LOCK, hall id): one writer of the cells
 
-    def limited() -> Iterator[tuple[int, str]]:
-        nonlocal taken
-        for item in events(connection, hall.id, start):
-            yield item
-            taken += 1
-            if taken >= chunk:
-                return
 
-    fold.feed(limited(), cells)
+def _refresh_chunk(engine: Engine, hall: HallInfo, chunk: int) -> int:
+    """Fold up to `chunk` events after the kept ones and add their figures. The events are
+    read and folded in a read-only transaction; only the writing of the cells takes the
+    write lock (SQLite's file, a PostgreSQL advisory lock per hall — never the hall row),
+    so the hall's writer waits for a refresh no longer than for a few hundred rows.
+    Returns how many events were folded, or -1 if another refresh wrote meanwhile."""
+    with read_only(engine).connect() as connection:
+        row = connection.execute(
+            select(FOLD.c.seq, FOLD.c.state).where(FOLD.c.hall_id == hall.id)
+        ).first()
+        fold = Fold(hall.timezone, None if row is None else _state(row.state))
+        start = fold.seq
+        cells: Cells = {}
+        taken = 0
+
+        def limited() -> Iterator[tuple[int, str]]:
+            nonlocal taken
+            for item in events(connection, hall.id, start):
+                yield item
+                taken += 1
+                if taken >= chunk:
+                    return
+
+        fold.feed(limited(), cells)
     if taken == 0:
         return 0
-    _add_cells(connection, hall.id, cells)
-    values = {"seq": fold.seq, "state": fold.state_json(), "at": datetime.now(UTC)}
-    if row is None:
-        connection.execute(insert(FOLD).values(hall_id=hall.id, **values))
-    else:
-        connection.execute(update(FOLD).where(FOLD.c.hall_id == hall.id).values(**values))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(select(func.pg_advisory_xact_lock(STATS_LOCK, hall.id)))
+        kept = connection.execute(select(FOLD.c.seq).where(FOLD.c.hall_id == hall.id)).scalar()
+        if (kept or 0) != start or (kept is None) != (row is None):
+            return -1
+        _add_cells(connection, hall.id, cells)
+        values = {"seq": fold.seq, "state": fold.state_json(), "at": datetime.now(UTC)}
+        if row is None:
+            connection.execute(insert(FOLD).values(hall_id=hall.id, **values))
+        else:
+            connection.execute(update(FOLD).where(FOLD.c.hall_id == hall.id).values(**values))
     return taken
 
 
