@@ -53,7 +53,7 @@ from queue_server.hall import loading
 from queue_server.hall.alerts import DeviceFacts
 from queue_server.hall.core import Staged, failed
 from queue_server.hub import Hub
-from queue_server.roles import VERB_ROLES
+from queue_server.roles import CONFIG_READS, CONFIG_VERBS, VERB_ROLES
 from queue_server.service import Batch, HallService, Outcome, Principal, Published
 from queue_server.store import lease, notify
 from queue_server.store.lease import Leases
@@ -254,6 +254,16 @@ class HallHost:
         """Queue a connection's request for the hall's writer; its outcome once committed."""
         if isinstance(request, DeviceStatus):
             return self._device_status(principal, request)
+        if request.type in CONFIG_VERBS:  # a transaction of its own, on the database thread
+            connected = (
+                frozenset(s.principal.device for s in self.hub.subscribers if s.principal.device)
+                if self.hub is not None
+                else frozenset()
+            )
+            outcome = await self._in_db(self.service.configure, principal, request, connected)
+            if outcome.ok and request.type not in CONFIG_READS:
+                await self.caught_up_to_head()  # its config_changed, to every client now
+            return outcome
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queued.append((principal, request, done))
         self._queued_now.set()

@@ -57,7 +57,7 @@ from queue_server.hall import (
     views,
     windows,
 )
-from queue_server.hall.core import Batch, Hall, Outcome, Request, Staged, Step
+from queue_server.hall.core import Batch, Hall, Outcome, Request, Staged, Step, refused
 from queue_server.hall.state import HallState
 from queue_server.hall.work import Published, Work
 from queue_server.hallconfig import HallConfig
@@ -255,6 +255,21 @@ class HallService:
             return Outcome("")
         batch = self.hall.run([])
         return Outcome("", batch.events)
+
+    def configure(
+        self, p: Principal, request: AnyRequest, connected: frozenset[str] = frozenset()
+    ) -> Outcome:
+        """A live configuration verb (roles.CONFIG_VERBS), in a transaction of its own
+        (hall/config.py); the server runs it on its database thread, not the writer."""
+        try:
+            if p.role not in VERB_ROLES.get(request.type, frozenset()):
+                raise ProtocolError(
+                    ErrorCode.FORBIDDEN, f"role {p.role.value} may not {request.type}"
+                )
+            check_still_allowed(self.hall.state(), p)
+            return Outcome(config.configure(self.hall, p, request, connected))
+        except ProtocolError as exc:
+            return refused(request.id, exc)
 
     def check_alerts(self, devices: alerts.DeviceFacts) -> Outcome:
         """Raise and clear the hall's alerts (hall/alerts.py) as its state and devices stand

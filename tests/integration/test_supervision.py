@@ -20,6 +20,7 @@ from queue_protocol.messages import (
     Audit,
     CallNext,
     CancelTicket,
+    CloseWindow,
     DeviceStatus,
     FinishService,
     GetSnapshot,
@@ -31,6 +32,7 @@ from queue_protocol.messages import (
     StartService,
     TicketState,
     VoiceState,
+    WindowState,
 )
 from queue_server import hallconfig
 from queue_server.hallconfig import ConfigError
@@ -283,3 +285,34 @@ def test_alert_settings_survive_export_and_import(demo_config: dict[str, Any]) -
     rules = hallconfig.alert_rules({"idle_minutes": 4, "off": ["window_idle"]})
     again = hallconfig.alert_rules(hallconfig.export_alert_rules(rules))
     assert again == rules and again.off == frozenset({"window_idle"})
+
+
+async def test_a_supervisor_closes_a_ghost_window_and_its_ticket_waits_again(
+    connect: Connect, clock: Clock
+) -> None:
+    admin = await connect("admin")
+    kiosk = await connect("kiosk")
+    window = await connect("window", window=3)
+    ticket = (await kiosk.request(IssueTicket, category="SW")).ticket
+    await window.request(CallNext)
+    await window.request(StartService)
+    error = await refused(admin.request(CloseWindow, window=3), ErrorCode.INVALID_STATE)
+    assert (error.reply.state, error.reply.window) == ("serving", 3)
+    closed = (await admin.request(CloseWindow, window=3, requeue=True)).window
+    assert (closed.state, closed.staff) == (WindowState.CLOSED, None)
+    back = (await events_until(admin, "ticket_requeued"))[-1]
+    assert (back.ticket.number, back.ticket.state, back.reason) == (
+        ticket.number,
+        TicketState.WAITING,
+        "closed_by_supervisor",
+    )
+    assert back.by == "staff:zhuren"
+    await refused(window.request(CallNext), ErrorCode.WINDOW_TAKEN)
+
+
+async def test_the_snapshot_carries_the_servers_clock(connect: Connect, clock: Clock) -> None:
+    admin = await connect("admin")
+    assert (await admin.request(GetSnapshot)).snapshot.now == TUESDAY_10H
+    clock.advance(minutes=7)
+    snapshot = (await admin.request(GetSnapshot)).snapshot
+    assert snapshot.now is not None and (snapshot.now - TUESDAY_10H).total_seconds() == 420
