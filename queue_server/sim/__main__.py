@@ -1,4 +1,7 @@
-"""python -m queue_server.sim [SCENARIO.toml] [--seed N] [--policy …]: simulate a hall day."""
+"""python -m queue_server.sim [SCENARIO.toml] [--seed N] [--policy …]: simulate a hall day.
+
+queue-sim design [SCENARIO.toml] [options]: recommend window profiles, break waves and a
+training list (queue_server.sim.design)."""
 
 from __future__ import annotations
 
@@ -15,9 +18,15 @@ from queue_server.sim.scenario import demo_day_path, load_scenario
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["design"]:
+        from queue_server.sim.design import main as design_main
+
+        return design_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="queue-sim",
-        description="Discrete-event simulation of a hall day driving the real scheduling policy.",
+        description="Discrete-event simulation of a hall day driving the real scheduling policy."
+        " `queue-sim design --help`: the window-profile designer.",
     )
     parser.add_argument(
         "scenario",
