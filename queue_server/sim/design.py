@@ -44,7 +44,7 @@ import os
 import random
 import statistics
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -54,11 +54,11 @@ from pathlib import Path
 from typing import Any
 
 from queue_protocol.messages import Policy
-from queue_server.domain.model import Category, Window
+from queue_server.domain.model import Window
 from queue_server.hallconfig import ConfigError, read_toml
 from queue_server.sim.engine import simulate
-from queue_server.sim.layouts import offered_work
-from queue_server.sim.report import DaySummary, summarize
+from queue_server.sim.layouts import judged_by, offered_work, pooled_first_come
+from queue_server.sim.report import DaySummary, Interval, interval, summarize
 from queue_server.sim.scenario import Break, Hall, Scenario, load_scenario
 
 ALL = "全科"
@@ -283,26 +283,6 @@ def with_waves(problem: Problem, waves: Sequence[int]) -> Scenario:
     )
 
 
-def pooled_first_come(hall: Hall, scenario: Scenario) -> tuple[Hall, Scenario]:
-    """Every window 全科, tickets called first come first served across categories (equal
-    targets under weighted_wait: the oldest head first; appointments whose slot has begun
-    and the green channel still go first, as in every layout), on the same breaks."""
-    same = {
-        c: Category(
-            code=cat.code,
-            name=cat.name,
-            prefix=cat.prefix,
-            target_wait_minutes=15,
-            daily_capacity=cat.daily_capacity,
-            service_minutes=cat.service_minutes,
-        )
-        for c, cat in hall.categories.items()
-    }
-    windows = tuple(w.but(profile=()) for w in hall.windows)
-    pooled = replace(hall, categories=same, windows=windows).with_policy(Policy.WEIGHTED_WAIT)
-    return pooled, scenario
-
-
 # ---------------------------------------------------------------------------
 # Constraints
 
@@ -485,7 +465,7 @@ def figures_of(summary: DaySummary) -> Figures:
 def run_day(hall: Hall, scenario: Scenario, seed: int, targets: Hall | None = None) -> Figures:
     result = simulate(hall, scenario, seed)
     if targets is not None:  # judged against the hall's own targets (pooled first-come)
-        result.categories = targets.categories
+        result = judged_by(result, targets)
     return figures_of(summarize(result))
 
 
@@ -807,42 +787,6 @@ def search(
 # ---------------------------------------------------------------------------
 # Out-of-sample figures with confidence intervals
 
-# Student's t 97.5% quantiles for 1..30 degrees of freedom
-# fmt: off
-_T975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Interval:
-    mean: float
-    half: float  # half-width of the 95% confidence interval
-
-    @property
-    def low(self) -> float:
-        return self.mean - self.half
-
-    @property
-    def high(self) -> float:
-        return self.mean + self.half
-
-    def show(self, digits: int = 1, percent: bool = False) -> str:
-        if percent:
-            return f"{self.mean:.0%} ± {self.half * 100:.0f}"
-        return f"{self.mean:.{digits}f} ± {self.half:.{digits}f}"
-
-
-def interval(values: Iterable[float]) -> Interval:
-    """Mean and 95% confidence half-width (Student's t) of independent replications."""
-    items = [v for v in values if not math.isnan(v)]
-    if len(items) < 2:
-        return Interval(items[0] if items else math.nan, math.nan)
-    t = _T975[len(items) - 2] if len(items) - 1 <= len(_T975) else 1.96
-    return Interval(statistics.fmean(items), t * statistics.stdev(items) / math.sqrt(len(items)))
-
 
 @dataclass(frozen=True)
 class Evaluated:
@@ -909,8 +853,12 @@ def design(
         others = _run_reference(
             [
                 (today_hall, today_scenario, None),
-                (*pooled_first_come(*build(problem, layout)), problem.hall),
-                (*pooled_first_come(today_hall, today_scenario), problem.hall),
+                (
+                    pooled_first_come(build(problem, layout)[0]),
+                    build(problem, layout)[1],
+                    problem.hall,
+                ),
+                (pooled_first_come(today_hall), today_scenario, problem.hall),
             ],
             list(test_seeds),
             evaluator,

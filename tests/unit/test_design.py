@@ -26,16 +26,16 @@ from queue_server.sim.design import (
     assign_staff,
     build,
     hungarian,
-    interval,
     load_problem,
     main,
     objective,
     parse_layout,
-    pooled_first_come,
     search,
     violations,
 )
 from queue_server.sim.engine import simulate
+from queue_server.sim.layouts import pooled_first_come
+from queue_server.sim.report import interval
 from queue_server.sim.scenario import Demand, Hall, Scenario, demo_day_path, load_scenario
 
 CODES = ("A", "B", "C", "D")
@@ -244,7 +244,7 @@ def test_pooled_first_come_calls_normal_tickets_in_issue_order() -> None:
     """The pooled reference is first come, first served across categories: no normal ticket
     is first called before one issued earlier (of any category)."""
     scenario, hall = load_scenario(demo_day_path())
-    pooled, same = pooled_first_come(hall, replace(scenario, estimate=False, last_ticket=240.0))
+    pooled, same = pooled_first_come(hall), replace(scenario, estimate=False, last_ticket=240.0)
     result = simulate(pooled, same, seed=4)
     normal = sorted(
         (t for t in result.tickets if t.priority is Priority.NORMAL), key=lambda t: t.issued
