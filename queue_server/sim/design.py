@@ -590,7 +590,7 @@ def repair(
             for i in members:
                 spare = [
                     x
-                    for x in profiles[i]
+                    for x in sorted(profiles[i])
                     if sum(x in profiles[j] and waves[j] == wave for j in members) > 1
                 ]
                 if spare:
@@ -631,12 +631,12 @@ def neighbours(
                 profiles = list(layout.profiles)
                 profiles[i] = p | {new}
                 put(pressure[new] + 0.2, profiles, layout.waves)
-            for old in p:
+            for old in sorted(p):  # sorted: a set's order changes with the hash seed
                 profiles = list(layout.profiles)
                 profiles[i] = (p - {old}) | {new}
                 put(pressure[new] - pressure[old], profiles, layout.waves)
         if len(p) > c.min_categories:
-            for old in p:
+            for old in sorted(p):
                 profiles = list(layout.profiles)
                 profiles[i] = p - {old}
                 put(-pressure[old] - 0.5, profiles, layout.waves)
