@@ -46,12 +46,14 @@ from queue_protocol.errors import (
     ErrorCode,
     ProtocolError,
 )
-from queue_protocol.messages import AnyRequest, ErrorReply, Hello
+from queue_protocol.messages import AnyRequest, DeviceStatus, ErrorReply, Hello, OkReply, VoiceState
 from queue_protocol.version import PROTOCOL_VERSION
 from queue_server.auth import Authenticator, checker_threads
 from queue_server.hall import loading
+from queue_server.hall.alerts import DeviceFacts
 from queue_server.hall.core import Staged, failed
 from queue_server.hub import Hub
+from queue_server.roles import CONFIG_READS, CONFIG_VERBS, VERB_ROLES
 from queue_server.service import Batch, HallService, Outcome, Principal, Published
 from queue_server.store import lease, notify
 from queue_server.store.lease import Leases
@@ -68,6 +70,10 @@ PRUNE_EVERY = 3600.0  # seconds between prunings of the request log
 # A window's client gone this long (a reconnect takes well under it) no longer counts.
 DISCONNECT_GRACE = timedelta(seconds=10)
 MAX_BATCH = 512  # commands committed together at most
+# Refused logins written to a hall's audit, at most, per second; the codes that are audited.
+LOGINS_AUDITED = 20
+AUDITED_REFUSALS = frozenset({ErrorCode.AUTH_FAILED, ErrorCode.ACCOUNT_LOCKED, ErrorCode.FORBIDDEN})
+ALERTS_EVERY = 2.0  # seconds between checks of the hall's alerts (hall/alerts.py)
 HALLS_EVERY = 2.0  # seconds between looks for halls added or retired (follow_halls)
 
 
@@ -111,6 +117,13 @@ class HallHost:
         # already reported offline. See watch_windows.
         self._gone: dict[int, datetime] = {}
         self._offline: set[int] = set()
+        # Devices (displays, kiosks) whose last connection went away, and since when; what
+        # the connected displays report of their voice (device_status). For the alerts.
+        self._devices_gone: dict[str, datetime] = {}
+        self._voices: dict[str, VoiceState] = {}
+        self._alerts_checked = 0.0  # time.monotonic() of the last check
+        self._refusals: list[float] = []  # when refused logins were audited, the last second
+        self._refused: list[tuple[Hello, str, ProtocolError]] = []  # still to be written
         # Commands waiting for the next batch, each with the future its connection awaits.
         self._queued: list[tuple[Principal, AnyRequest, asyncio.Future[Outcome]]] = []
         self._queued_now = asyncio.Event()
@@ -185,6 +198,13 @@ class HallHost:
         committed (CLI changes, a second server)."""
         self.publish((await self._in_db(self.service.close_out_if_due)).events)
         await self.watch_windows()
+        if self._refused:
+            refused, self._refused = self._refused, []
+            self.publish((await self._in_db(self.service.logins_refused, refused)).events)
+        if time.monotonic() - self._alerts_checked >= ALERTS_EVERY:
+            self._alerts_checked = time.monotonic()
+            facts = DeviceFacts(dict(self._devices_gone), dict(self._voices))
+            self.publish((await self._in_db(self.service.check_alerts, facts)).events)
         if not listening:  # SQLite, or PostgreSQL's listener is reconnecting
             await self.caught_up_to(await self._in_db(self.service.last_seq))
 
@@ -240,6 +260,18 @@ class HallHost:
 
     async def answer(self, principal: Principal, request: AnyRequest) -> Outcome:
         """Queue a connection's request for the hall's writer; its outcome once committed."""
+        if isinstance(request, DeviceStatus):
+            return self._device_status(principal, request)
+        if request.type in CONFIG_VERBS:  # a transaction of its own, on the database thread
+            connected = (
+                frozenset(s.principal.device for s in self.hub.subscribers if s.principal.device)
+                if self.hub is not None
+                else frozenset()
+            )
+            outcome = await self._in_db(self.service.configure, principal, request, connected)
+            if outcome.ok and request.type not in CONFIG_READS:
+                await self.caught_up_to_head()  # its config_changed, to every client now
+            return outcome
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queued.append((principal, request, done))
         self._queued_now.set()
@@ -274,7 +306,32 @@ class HallHost:
                     if not done.done():
                         done.set_result(outcome)
 
+    def login_refused(self, hello: Hello, address: str, error: ProtocolError) -> None:
+        """Keep a refused login for the hall's audit, written with the next poll; at most
+        LOGINS_AUDITED a second (a flood of them is in the log, and slowed by the back-off;
+        the refusal itself never waits for the disk)."""
+        now = time.monotonic()
+        self._refusals = [t for t in self._refusals if now - t < 1.0]
+        if len(self._refusals) < LOGINS_AUDITED:
+            self._refusals.append(now)
+            self._refused.append((hello, address, error))
+
+    def _device_status(self, principal: Principal, request: DeviceStatus) -> Outcome:
+        """A device's report of itself: kept here (it is about this connection), not in the
+        hall's log; the alerts read it."""
+        if principal.role not in VERB_ROLES["device_status"] or principal.device is None:
+            message = f"role {principal.role.value} may not device_status"
+            return Outcome(
+                _error(request.id, ErrorCode.FORBIDDEN, message), error=ErrorCode.FORBIDDEN
+            )
+        self._voices[principal.device] = request.voice
+        return Outcome(encode(OkReply(re=request.id)))
+
     # -- window logins ----------------------------------------------------------------------
+
+    def device_gone(self, device: str) -> bool:
+        """The device's last connection has ended (the alerts count its time away)."""
+        return device in self._devices_gone
 
     def window_gone(self, window: int) -> bool:
         """No client is connected for `window` and the server is watching it go."""
@@ -305,11 +362,14 @@ class HallHost:
                 request,
                 takeover=takeover,
                 live_windows=live,
+                address=_address(ws),
             )
         )
         if principal.window is not None:
             self._gone.pop(principal.window, None)
             self._offline.discard(principal.window)
+        if principal.device is not None:
+            self._devices_gone.pop(principal.device, None)
         self.publish(outcome.events)
         snapshot_seq = json.loads(outcome.reply)["snapshot"]["seq"]
         cursor = snapshot_seq
@@ -348,6 +408,12 @@ class HallHost:
         window = principal.window
         if window is not None and not self.hub.windows_in_use(window):
             self._gone.setdefault(window, self.service.clock())
+        device = principal.device
+        if device is not None and not any(
+            s.principal.device == device for s in self.hub.subscribers
+        ):
+            self._devices_gone[device] = self.service.clock()
+            self._voices.pop(device, None)
 
 
 class QueueServer:
@@ -737,7 +803,12 @@ class QueueServer:
                     return None
                 hall = self._by_id[hall_id]
                 assert self.auth is not None
-                principal = await self.auth.login(request, _address(ws), hall.hall_id)
+                try:
+                    principal = await self.auth.login(request, _address(ws), hall.hall_id)
+                except ProtocolError as exc:
+                    if exc.code in AUDITED_REFUSALS:
+                        hall.login_refused(request, _address(ws), exc)
+                    raise
                 principal = dataclasses.replace(
                     principal, hall=hall.code, batch_events=request.batch_events
                 )

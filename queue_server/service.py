@@ -9,6 +9,9 @@ file named after its hall area (SPEC §3, §5, §7).
                           appointment_slots
     hall/ratings.py       rate
     hall/config.py        set_window_profile, set_notice; the CLI's configuration changes
+    hall/supervision.py   move_ticket, pause_issuing, resume_issuing
+    hall/audit.py         audit
+    hall/alerts.py        acknowledge_alert; the alerts raised and cleared as the hall runs
     hall/views.py         snapshot; queue and window figures, estimates
     hall/day.py           the day's close-out
 
@@ -31,25 +34,30 @@ from queue_protocol.messages import (
     AnyRequest,
     AppointmentListReply,
     AppointmentView,
+    AuditEntry,
     Hello,
     Role,
     SnapshotReply,
     StaffRole,
     WindowView,
 )
+from queue_protocol.messages import Audit as AuditQuery
 from queue_server.clock import Clock, utc_now
 from queue_server.hall import (
+    alerts,
     appointments,
+    audit,
     calling,
     config,
     day,
     loading,
     ratings,
+    supervision,
     tickets,
     views,
     windows,
 )
-from queue_server.hall.core import Batch, Hall, Outcome, Request, Staged, Step
+from queue_server.hall.core import Batch, Hall, Outcome, Request, Staged, Step, refused
 from queue_server.hall.state import HallState
 from queue_server.hall.work import Published, Work
 from queue_server.hallconfig import HallConfig
@@ -93,6 +101,11 @@ HANDLERS: dict[str, Handler] = {
     "rate": ratings.rate,
     "set_window_profile": config.set_window_profile,
     "set_notice": config.set_notice,
+    "move_ticket": supervision.move_ticket,
+    "pause_issuing": supervision.pause_issuing,
+    "resume_issuing": supervision.resume_issuing,
+    "acknowledge_alert": alerts.acknowledge,
+    "audit": audit.audit,
     "snapshot": lambda w, p, r: SnapshotReply(re=r.id, snapshot=views.snapshot(w, p)),
 }
 
@@ -165,6 +178,7 @@ class HallService:
                     ErrorCode.NOT_SUPPORTED, f"{verb} is not offered by this server yet"
                 )
             check_still_allowed(w.state, p)
+            w.by = p.key
             if verb in READ_ONLY_VERBS:
                 return encode(handler(w, p, request))
             return self._once(w, p, request, handler)
@@ -200,15 +214,28 @@ class HallService:
         *,
         takeover: bool,
         live_windows: frozenset[int] = frozenset(),
+        address: str = "",
     ) -> Outcome:
         """A hello: log a window in (hall/windows.py) and build the snapshot. A refusal is
         raised as the ProtocolError the hello is answered with."""
 
         def step(w: Work) -> Callable[[], str]:
-            reply = windows.log_in(w, p, hello, takeover=takeover, live_windows=live_windows)
+            w.by = p.key
+            reply = windows.log_in(
+                w, p, hello, takeover=takeover, live_windows=live_windows, address=address
+            )
             return lambda: encode(reply())
 
         return self._one(hello.id, step)
+
+    def logins_refused(self, refused: Sequence[tuple[Hello, str, ProtocolError]]) -> Outcome:
+        """Hellos refused for their credentials (hello, address, error): for the audit."""
+
+        def record(w: Work) -> None:
+            for hello, address, error in refused:
+                windows.refused_login(w, hello, address, error)
+
+        return self._do(record)[1]
 
     def _one(self, rid: str | None, step: Step) -> Outcome:
         batch = self.hall.run([Request(rid, step)])
@@ -240,6 +267,32 @@ class HallService:
             return Outcome("")
         batch = self.hall.run([])
         return Outcome("", batch.events)
+
+    def configure(
+        self, p: Principal, request: AnyRequest, connected: frozenset[str] = frozenset()
+    ) -> Outcome:
+        """A live configuration verb (roles.CONFIG_VERBS), in a transaction of its own
+        (hall/config.py); the server runs it on its database thread, not the writer."""
+        try:
+            if p.role not in VERB_ROLES.get(request.type, frozenset()):
+                raise ProtocolError(
+                    ErrorCode.FORBIDDEN, f"role {p.role.value} may not {request.type}"
+                )
+            check_still_allowed(self.hall.state(), p)
+            return Outcome(config.configure(self.hall, p, request, connected))
+        except ProtocolError as exc:
+            return refused(request.id, exc)
+
+    def check_alerts(self, devices: alerts.DeviceFacts) -> Outcome:
+        """Raise and clear the hall's alerts (hall/alerts.py) as its state and devices stand
+        now; a batch only when something changed."""
+        with self.hall.lock:
+            state = self.hall.cached
+            if state is None or not alerts.differs(
+                state, alerts.conditions(state, self.clock(), devices)
+            ):
+                return Outcome("")
+        return self._do(lambda w: alerts.sync(w, alerts.conditions(w.state, w.now, devices)))[1]
 
     def window_disconnected(self, number: int) -> Outcome:
         return self._do(lambda w: windows.disconnected(w, number))[1]
@@ -282,6 +335,10 @@ class HallService:
         """For the `queue-server appointments cancel` command; the event reaches clients
         through the server's store poller."""
         return self._do(lambda w: appointments.cancel(w, code))[0]
+
+    def audit(self, query: AuditQuery) -> list[AuditEntry]:
+        """For `queue-server audit` (hall/audit.py)."""
+        return self._do(lambda w: audit.entries(w, query))[0]
 
     # -- the CLI's configuration changes (hall/config.py) ---------------------------------
 
