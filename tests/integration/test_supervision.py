@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from queue_protocol.client import QueueClient
+from queue_protocol.client import LoginFailed, QueueClient
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
     AcknowledgeAlert,
@@ -220,9 +220,14 @@ async def test_a_bad_rating_is_alerted_until_acknowledged(connect: Connect) -> N
     await window.request(CallNext)
     await window.request(StartService)
     await window.request(FinishService)
-    await kiosk.request(Rate, ticket=issued.ticket.number, level=1, secret=issued.secret)
-    raised = await alert_of(admin, "alert_raised", AlertKind.BAD_RATING)
-    assert (raised.ticket, raised.window, raised.value) == (issued.ticket.number, 3, 1)
+    await kiosk.request(Rate, ticket=issued.ticket.number, level=5, secret=issued.secret)
+    raised = await alert_of(admin, "alert_raised", AlertKind.BAD_RATING)  # 5: 非常不满意
+    assert (raised.ticket, raised.window, raised.value, raised.limit) == (
+        issued.ticket.number,
+        3,
+        5,
+        4,
+    )
     done = (await admin.request(AcknowledgeAlert, alert=raised.id)).alert
     assert done.cleared_at is not None  # a 差评 closes when a supervisor takes it
     assert (await admin.request(GetSnapshot)).snapshot.alerts == []
@@ -272,7 +277,8 @@ async def test_a_ticket_cancelled_by_a_supervisor_carries_the_reason(connect: Co
         ({"idle_minutes": 0}, "alerts.idle_minutes"),
         ({"service_factor": 0.5}, "alerts.service_factor"),
         ({"off": ["no_such_alert"]}, "alerts.off"),
-        ({"bad_rating_level": 5}, "alerts.bad_rating_level"),
+        ({"bad_rating_from": 1}, "alerts.bad_rating_from"),
+        ({"bad_rating_level": 2}, "unknown setting 'bad_rating_level'"),
         ({"idle_minute": 3}, "unknown setting 'idle_minute'"),
     ],
 )
@@ -316,3 +322,21 @@ async def test_the_snapshot_carries_the_servers_clock(connect: Connect, clock: C
     clock.advance(minutes=7)
     snapshot = (await admin.request(GetSnapshot)).snapshot
     assert snapshot.now is not None and (snapshot.now - TUESDAY_10H).total_seconds() == 420
+
+
+async def test_logins_and_refused_logins_are_in_the_audit(connect: Connect) -> None:
+    admin = await connect("admin")
+    await connect("window", window=3)
+    with pytest.raises(LoginFailed) as failed:
+        await connect("window", window=4, password="not-the-password")
+    assert failed.value.code is ErrorCode.AUTH_FAILED
+    await events_until(admin, "login_refused")  # written with the server's next poll
+    logins = (await admin.request(Audit, account="ck03")).entries
+    assert [(e.action, e.window) for e in logins if e.action == "session_opened"] == [
+        ("session_opened", 3)
+    ]
+    refused_ = (await admin.request(Audit, account="ck04")).entries
+    assert [(e.action, e.window) for e in refused_] == [("login_refused", 4)]
+    assert refused_[0].detail.startswith("auth_failed")
+    own = (await admin.request(Audit, account="zhuren")).entries
+    assert [e.action for e in own] == ["session_opened"]
