@@ -271,15 +271,18 @@ async def test_reconnect_with_since_seq_gets_exactly_the_missed_events(
     assert missed_head > last + 5
 
     again = await connect("admin", since_seq=last)
-    assert again.hello is not None and again.hello.snapshot.seq == missed_head
-    replayed = await _drain_to(again, missed_head)
-    assert [n.event.seq for n in replayed] == list(range(last + 1, missed_head + 1))
+    # Its own login (session_opened, missed_head + 1) is in the snapshot and replayed too.
+    head = missed_head + 1
+    assert again.hello is not None and again.hello.snapshot.seq == head
+    replayed = await _drain_to(again, head)
+    assert [n.event.seq for n in replayed] == list(range(last + 1, head + 1))
     assert [n.event.name for n in replayed] == [r.name for r in _events_after(engine, last)]
+    assert replayed[-1].event.name == "session_opened"
     assert all(n.replayed for n in replayed)
 
     await kiosk.request(IssueTicket, category="SW")
     live = await _drain_to(again, _head(engine))
-    assert [n.event.seq for n in live] == list(range(missed_head + 1, _head(engine) + 1))
+    assert [n.event.seq for n in live] == list(range(head + 1, _head(engine) + 1))
     assert not any(n.replayed for n in live)
 
 
@@ -299,7 +302,7 @@ async def test_raw_resume_sends_missed_events_once_without_gaps(
         await _visit(kiosk, window)
     missed_head = _head(engine)
     again = await raw(Role.DISPLAY, token=DISPLAY_TOKEN, since_seq=last)
-    assert again.hello["snapshot"]["seq"] == missed_head
+    assert again.hello["snapshot"]["seq"] == missed_head + 1  # and its own session_opened
     await again.until_seq(missed_head)
     missed = [
         r.seq for r in _events_after(engine, last) if DISPLAY.may_see(r.name, r.window, r.zone)
