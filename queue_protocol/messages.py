@@ -1048,6 +1048,28 @@ class AppointmentCheckedIn(_Event):
     on_time: bool = Field(description="False: too late, a normal ticket was issued instead")
 
 
+class SessionOpened(_Event):
+    """A hello was accepted: a window's staff, a supervisor or a device logged in."""
+
+    name: Literal["session_opened"] = "session_opened"
+    role: Role
+    window: int | None = None
+    address: str = Field("", description="The client's IP address")
+    client: str | None = Field(None, description="The program, as its hello named it")
+
+
+class LoginRefused(_Event):
+    """A hello was refused for its credentials (wrong password or token, a locked or disabled
+    account, a staff account asking for the console); `by` names the account tried."""
+
+    name: Literal["login_refused"] = "login_refused"
+    role: Role
+    window: int | None = None
+    address: str = ""
+    code: ErrorCode
+    reason: str | None = None
+
+
 class AlertRaised(_Event):
     name: Literal["alert_raised"] = "alert_raised"
     alert: AlertView
@@ -1084,7 +1106,9 @@ AnyEvent = Annotated[
     | AppointmentCheckedIn
     | AlertRaised
     | AlertCleared
-    | AlertAcknowledged,
+    | AlertAcknowledged
+    | SessionOpened
+    | LoginRefused,
     Field(discriminator="name"),
 ]
 
@@ -1120,6 +1144,8 @@ EVENT_NAMES: tuple[str, ...] = (
     "alert_raised",
     "alert_cleared",
     "alert_acknowledged",
+    "session_opened",
+    "login_refused",
 )
 
 

@@ -214,16 +214,28 @@ class HallService:
         *,
         takeover: bool,
         live_windows: frozenset[int] = frozenset(),
+        address: str = "",
     ) -> Outcome:
         """A hello: log a window in (hall/windows.py) and build the snapshot. A refusal is
         raised as the ProtocolError the hello is answered with."""
 
         def step(w: Work) -> Callable[[], str]:
             w.by = p.key
-            reply = windows.log_in(w, p, hello, takeover=takeover, live_windows=live_windows)
+            reply = windows.log_in(
+                w, p, hello, takeover=takeover, live_windows=live_windows, address=address
+            )
             return lambda: encode(reply())
 
         return self._one(hello.id, step)
+
+    def logins_refused(self, refused: Sequence[tuple[Hello, str, ProtocolError]]) -> Outcome:
+        """Hellos refused for their credentials (hello, address, error): for the audit."""
+
+        def record(w: Work) -> None:
+            for hello, address, error in refused:
+                windows.refused_login(w, hello, address, error)
+
+        return self._do(record)[1]
 
     def _one(self, rid: str | None, step: Step) -> Outcome:
         batch = self.hall.run([Request(rid, step)])

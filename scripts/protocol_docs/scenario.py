@@ -487,6 +487,7 @@ async def main(work: Path) -> None:
         c = await Conn("w5b", url).open()
         await c.req(hello_window("w5-106", "ck05", 5), "disabled")
         await c.close()
+        await settle()  # its login_refused, for the audit
         # the supervisors: alerts (a display's voice, a 差评), acts for the hall, the audit
         clock.set_local(2026, 11, 26, 9, 10, 0)
         config["alerts"] = {

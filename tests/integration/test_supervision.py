@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from queue_protocol.client import QueueClient
+from queue_protocol.client import LoginFailed, QueueClient
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
     AcknowledgeAlert,
@@ -316,3 +316,21 @@ async def test_the_snapshot_carries_the_servers_clock(connect: Connect, clock: C
     clock.advance(minutes=7)
     snapshot = (await admin.request(GetSnapshot)).snapshot
     assert snapshot.now is not None and (snapshot.now - TUESDAY_10H).total_seconds() == 420
+
+
+async def test_logins_and_refused_logins_are_in_the_audit(connect: Connect) -> None:
+    admin = await connect("admin")
+    await connect("window", window=3)
+    with pytest.raises(LoginFailed) as failed:
+        await connect("window", window=4, password="not-the-password")
+    assert failed.value.code is ErrorCode.AUTH_FAILED
+    await events_until(admin, "login_refused")  # written with the server's next poll
+    logins = (await admin.request(Audit, account="ck03")).entries
+    assert [(e.action, e.window) for e in logins if e.action == "session_opened"] == [
+        ("session_opened", 3)
+    ]
+    refused_ = (await admin.request(Audit, account="ck04")).entries
+    assert [(e.action, e.window) for e in refused_] == [("login_refused", 4)]
+    assert refused_[0].detail.startswith("auth_failed")
+    own = (await admin.request(Audit, account="zhuren")).entries
+    assert [e.action for e in own] == ["session_opened"]
