@@ -27,11 +27,12 @@ import json
 import logging
 import re
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
@@ -42,11 +43,14 @@ from queue_protocol.messages import (
     CitizenHelloReply,
     CitizenTicketView,
     Hello,
+    Priority,
     Role,
     TicketState,
     TicketUpdate,
 )
 from queue_protocol.version import PROTOCOL_VERSION
+from queue_server.domain.estimate import wait_curve
+from queue_server.domain.model import Ticket
 from queue_server.hall import loading, views
 from queue_server.hall.work import Work
 from queue_server.hub import Subscriber
@@ -166,6 +170,7 @@ class Watch:
         self._categories: set[str] = set()
         self._everything = False
         self._marked = asyncio.Event()
+        self._views: dict[str, CitizenTicketView] = {}  # the last view computed, per ticket
 
     @property
     def count(self) -> int:
@@ -182,6 +187,8 @@ class Watch:
         self._add(page)  # first: a change from here on reaches it
         try:
             view = (await self.host._in_db(self.views, [ticket]))[ticket]
+            if self._views.get(ticket) != view:  # the next update goes to every page of it
+                self._views.pop(ticket, None)
             await ws.send(encode(CitizenHelloReply(re=hello.id, status=view)))
         except ConnectionClosed:
             await self.closed(ws)
@@ -207,6 +214,7 @@ class Watch:
                         await page.sender
             if not pages:
                 del self.pages[ticket]
+                self._views.pop(ticket, None)
         if not self.pages:
             await self._stop()
 
@@ -265,6 +273,9 @@ class Watch:
                 log.exception("status pages: computing %d views failed", len(wanted))
                 continue
             for ticket, view in computed.items():
+                if self._views.get(ticket) == view:
+                    continue  # what its pages show has not changed
+                self._views[ticket] = view
                 text = encode(TicketUpdate(status=view))
                 for page in self.pages.get(ticket, ()):
                     page.latest = text
@@ -289,24 +300,61 @@ class Watch:
             state = service.hall.state()
             work = Work(state, service.clock())
             today = work.rules.local_day(work.now).isoformat()
+            estimates = Estimates(work)
             result: dict[str, CitizenTicketView] = {}
             for ticket_id in tickets:
                 live = state.tickets.get(ticket_id) or loading.fetch_ticket(
                     service.engine, state.hall_id, ticket_id
                 )
                 if live is not None:
-                    result[ticket_id] = view_of(work, live.ticket, live.day < today, live.rating)
+                    expired = live.day < today
+                    result[ticket_id] = view_of(work, live.ticket, expired, live.rating, estimates)
             return result
 
 
-def view_of(w: Work, ticket: Any, expired: bool, rating: int | None) -> CitizenTicketView:
-    """A ticket as its status page shows it (`ticket` is a domain Ticket)."""
+class Estimates:
+    """hall.views.position for many tickets of one state: each category's window capacity
+    (the costly part) is worked out once, not once per ticket (domain.estimate.wait_curve).
+    The figures are those of `ticket_status` (tests/integration/test_citizen.py)."""
+
+    def __init__(self, work: Work) -> None:
+        self.work = work
+        self._curves: dict[str, Callable[[int], float]] = {}
+
+    def position(self, ticket: Ticket) -> tuple[int, float]:
+        if ticket.state is not TicketState.WAITING or ticket.priority is Priority.APPOINTMENT:
+            return views.position(self.work, ticket)  # an appointment waits for its slot too
+        state = self.work.state
+        ahead = state.queue(ticket.category).ahead(ticket)
+        curve = self._curves.get(ticket.category)
+        if curve is None:
+            waiting = state.waiting_counts()
+            categories = state.config.categories
+            curve = self._curves[ticket.category] = wait_curve(
+                category=ticket.category,
+                windows=self.work.capacity(),
+                waiting_by_category=waiting,
+                mean_service_minutes=state.service_minutes(ticket.category),
+                minutes_by_category={
+                    c: state.service_minutes(c) for c in waiting if c in categories
+                },
+                targets={c: float(cat.target_wait_minutes) for c, cat in categories.items()},
+                rank_penalty=state.config.rules.rank_penalty,
+            )
+        return ahead, curve(ahead)
+
+
+def view_of(
+    w: Work, ticket: Ticket, expired: bool, rating: int | None, estimates: Estimates
+) -> CitizenTicketView:
+    """A ticket as its status page shows it. The wait is in whole minutes, as the page
+    shows it: a page is sent a view only when what it shows changes."""
     category = w.config.categories.get(ticket.category)
     window = w.state.windows.get(ticket.window) if ticket.window is not None else None
     state: TicketState = ticket.state
     if expired and state in (TicketState.WAITING, TicketState.CALLED, TicketState.SERVING):
         state = TicketState.EXPIRED
-    ahead, wait = (0, 0.0) if expired else views.position(w, ticket)
+    ahead, wait = (0, 0.0) if expired else estimates.position(ticket)
     called_at: datetime | None = ticket.call_times[-1] if ticket.call_times else None
     return CitizenTicketView(
         ticket=ticket.id,
@@ -317,7 +365,7 @@ def view_of(w: Work, ticket: Any, expired: bool, rating: int | None) -> CitizenT
         state=state,
         expired=expired,
         people_ahead=ahead,
-        estimated_wait_minutes=wait,
+        estimated_wait_minutes=float(round(wait)),
         window=ticket.window if state in (TicketState.CALLED, TicketState.SERVING) else None,
         window_name=window.name
         if window is not None and state in (TicketState.CALLED, TicketState.SERVING)

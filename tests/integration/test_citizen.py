@@ -17,9 +17,12 @@ from queue_protocol.messages import (
     CallNext,
     FinishService,
     IssueTicket,
+    PauseWindow,
+    Priority,
     Role,
     StartService,
     TicketState,
+    TicketStatus,
 )
 from queue_server.server import QueueServer
 from queue_server.service import HallService
@@ -47,7 +50,10 @@ async def test_page_follows_its_ticket_and_nothing_else(
     assert (page.status.number, page.status.state) == ("C003", TicketState.WAITING)
     assert page.status.category_name == "社会事务"
     assert page.status.people_ahead == 2
-    assert page.status.estimated_wait_minutes > 0
+    # The figures of ticket_status (hall/views.py), in the whole minutes the page shows.
+    status = await kiosk.request(TicketStatus, ticket=mine.ticket.id)
+    assert page.status.people_ahead == status.people_ahead
+    assert page.status.estimated_wait_minutes == round(status.estimated_wait_minutes) > 0
 
     await window.request(CallNext)  # C001
     await page.until(lambda s: s.people_ahead == 1)
@@ -213,3 +219,26 @@ def test_the_page_names_no_other_ticket_in_its_hello_reply_schema() -> None:
     assert "snapshot" not in CitizenHelloReply.model_fields
     fields = set(CitizenTicketView.model_fields)
     assert not fields & {"staff", "staff_name", "name", "phone", "tickets", "queues"}
+
+
+async def test_the_page_s_figures_are_ticket_status_s(connect: Connect, url: str) -> None:
+    """Across categories sharing 全科 windows, a paused window and a green-channel ticket,
+    each page says what ticket_status says (the page works the capacities out once per
+    category, citizen.Estimates)."""
+    kiosk = await connect("kiosk")
+    window = await connect("window", window=1)
+    await window.request(PauseWindow, reason="午休")
+    slips = []
+    for category, priority in [
+        ("SW", Priority.NORMAL), ("QY", Priority.NORMAL), ("SW", Priority.NORMAL),
+        ("BT", Priority.NORMAL), ("SW", Priority.GREEN), ("QY", Priority.NORMAL),
+        ("SW", Priority.NORMAL), ("BT", Priority.NORMAL),
+    ]:  # fmt: skip
+        slips.append(await kiosk.request(IssueTicket, category=category, priority=priority))
+    for slip in slips:
+        page = await StatusPage.open(url, slip.ticket.id, slip.secret)
+        status = await kiosk.request(TicketStatus, ticket=slip.ticket.id)
+        assert page.status is not None
+        assert page.status.people_ahead == status.people_ahead, slip.ticket.number
+        assert page.status.estimated_wait_minutes == round(status.estimated_wait_minutes)
+        await page.close()
