@@ -26,6 +26,7 @@ import contextlib
 import json
 import logging
 import re
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,8 +66,11 @@ PAGE_PREFIX = "/t/"
 # A ticket id as numbering.ticket_id makes it: the hall-local date and the number.
 TICKET_ID = re.compile(r"^\d{8}-[A-Z0-9]{1,12}$")
 # Events after which every watched ticket is looked at again: a window opening, pausing or
-# going away changes the estimates; the configuration or the day changes everything.
+# going away changes the estimates; the configuration or the day changes everything. That
+# look comes at most every FULL_EVERY seconds; a page's own ticket and the queue of its
+# category are looked at as soon as their events come.
 EVERY_TICKET = frozenset({"window_changed", "config_changed", "day_closed"})
+FULL_EVERY = 1.0
 # What the page may be (Content-Security-Policy): its own inline style and script, and
 # websocket connections back to this server; no other origin, no frames, no forms.
 PAGE_POLICY = (
@@ -169,6 +173,8 @@ class Watch:
         self._tickets: set[str] = set()  # marked by events since the last update
         self._categories: set[str] = set()
         self._everything = False
+        self._last_full = 0.0  # time.monotonic() of the last look at every page
+        self._full_due: asyncio.TimerHandle | None = None
         self._marked = asyncio.Event()
         self._views: dict[str, CitizenTicketView] = {}  # the last view computed, per ticket
 
@@ -231,6 +237,9 @@ class Watch:
         subscriber, self._subscriber = self._subscriber, None
         if subscriber is not None and self.host.hub is not None:
             await self.host.hub.unsubscribe(subscriber)
+        if self._full_due is not None:
+            self._full_due.cancel()
+            self._full_due = None
         updater, self._updater = self._updater, None
         if updater is not None:
             updater.cancel()
@@ -263,7 +272,7 @@ class Watch:
             self._marked.clear()
             tickets, self._tickets = self._tickets, set()
             categories, self._categories = self._categories, set()
-            everything, self._everything = self._everything, False
+            everything = self._everything and self._full_now()
             wanted = list(self.pages) if everything else self._wanted(tickets, categories)
             if not wanted:
                 continue
@@ -280,6 +289,22 @@ class Watch:
                 for page in self.pages.get(ticket, ()):
                     page.latest = text
                     page.changed.set()
+
+    def _full_now(self) -> bool:
+        """Whether every page is looked at now: at most every FULL_EVERY seconds (a call
+        changes a window three times); a later one is set to come when due."""
+        wait = self._last_full + FULL_EVERY - time.monotonic()
+        if wait > 0:
+            if self._full_due is None:
+                self._full_due = asyncio.get_running_loop().call_later(wait, self._due)
+            return False
+        self._everything = False
+        self._last_full = time.monotonic()
+        return True
+
+    def _due(self) -> None:
+        self._full_due = None
+        self._marked.set()
 
     def _wanted(self, tickets: set[str], categories: set[str]) -> list[str]:
         state = self.host.service.hall.cached
@@ -356,7 +381,8 @@ def view_of(
         state = TicketState.EXPIRED
     ahead, wait = (0, 0.0) if expired else estimates.position(ticket)
     called_at: datetime | None = ticket.call_times[-1] if ticket.call_times else None
-    return CitizenTicketView(
+    # Built from the hall's own state: no validation needed (model_construct skips it).
+    return CitizenTicketView.model_construct(
         ticket=ticket.id,
         number=ticket.number,
         category=ticket.category,

@@ -546,7 +546,7 @@ async def main(work: Path) -> None:
                 "type": "rate",
                 "id": "kiosk-121",
                 "ticket": first["ticket"]["number"],
-                "level": 1,
+                "level": 5,
                 "secret": first["secret"],
             }
         )

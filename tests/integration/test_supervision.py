@@ -220,9 +220,14 @@ async def test_a_bad_rating_is_alerted_until_acknowledged(connect: Connect) -> N
     await window.request(CallNext)
     await window.request(StartService)
     await window.request(FinishService)
-    await kiosk.request(Rate, ticket=issued.ticket.number, level=1, secret=issued.secret)
-    raised = await alert_of(admin, "alert_raised", AlertKind.BAD_RATING)
-    assert (raised.ticket, raised.window, raised.value) == (issued.ticket.number, 3, 1)
+    await kiosk.request(Rate, ticket=issued.ticket.number, level=5, secret=issued.secret)
+    raised = await alert_of(admin, "alert_raised", AlertKind.BAD_RATING)  # 5: 非常不满意
+    assert (raised.ticket, raised.window, raised.value, raised.limit) == (
+        issued.ticket.number,
+        3,
+        5,
+        4,
+    )
     done = (await admin.request(AcknowledgeAlert, alert=raised.id)).alert
     assert done.cleared_at is not None  # a 差评 closes when a supervisor takes it
     assert (await admin.request(GetSnapshot)).snapshot.alerts == []
@@ -272,7 +277,8 @@ async def test_a_ticket_cancelled_by_a_supervisor_carries_the_reason(connect: Co
         ({"idle_minutes": 0}, "alerts.idle_minutes"),
         ({"service_factor": 0.5}, "alerts.service_factor"),
         ({"off": ["no_such_alert"]}, "alerts.off"),
-        ({"bad_rating_level": 5}, "alerts.bad_rating_level"),
+        ({"bad_rating_from": 1}, "alerts.bad_rating_from"),
+        ({"bad_rating_level": 2}, "unknown setting 'bad_rating_level'"),
         ({"idle_minute": 3}, "unknown setting 'idle_minute'"),
     ],
 )
