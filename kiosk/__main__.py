@@ -1,7 +1,7 @@
 """`queue-kiosk` / `python -m kiosk`: run the ticket kiosk.
 
     queue-kiosk --token TOKEN [--server ws://HOST:8765] [--printer none|network:HOST:PORT|
-                usb:VID:PID|file:PATH] [--lang en]
+                usb:VID:PID|file:PATH] [--lang en] [--status-page URL|auto|none]
 
 The token is the kiosk's device token (`queue-server device add NAME --kind kiosk`); it may
 also come from $YICHUANG_KIOSK_TOKEN so it does not show in the process list. The screen is
@@ -22,7 +22,7 @@ import platformdirs
 
 from kiosk.app import make_app
 from kiosk.i18n import LANGUAGES
-from kiosk.printing import PrinterSpecError, printer_from_spec
+from kiosk.printing import PrinterSpecError, printer_from_spec, status_page_base
 
 ENV_TOKEN = "YICHUANG_KIOSK_TOKEN"
 ENV_ADMIN_PIN = "YICHUANG_KIOSK_ADMIN_PIN"  # the only way out of the kiosk screen
@@ -55,6 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=Path(platformdirs.user_log_dir("yichuang")) / "kiosk.log",
         help="log file; the terminal belongs to the kiosk screen (default: %(default)s)",
     )
+    parser.add_argument(
+        "--status-page",
+        default="auto",
+        metavar="URL|auto|none",
+        help="where citizens' phones reach the server's ticket status pages, e.g. "
+        "http://10.0.0.5:8765 (the slip's QR code is the ticket's page there); auto: the "
+        "--server address over http(s) (default); none: the QR holds the ticket id only",
+    )
     args = parser.parse_args(argv)
     if not args.token:
         parser.error(f"--token (or ${ENV_TOKEN}) is required")
@@ -62,6 +70,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         printer = printer_from_spec(args.printer)
     except PrinterSpecError as exc:
         parser.error(str(exc))
+    given: str = args.status_page
+    status_page: str | None = given
+    if given == "none":
+        status_page = None
+    elif given == "auto":
+        try:
+            status_page = status_page_base(args.server)
+        except ValueError as exc:
+            parser.error(f"--server: {exc}")
+    elif not given.startswith(("http://", "https://")):
+        parser.error("--status-page: an http:// or https:// address, auto or none")
     args.log.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         filename=args.log,
@@ -75,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lang=args.lang,
         reset_after=args.reset_after,
         admin_pin=os.environ.get(ENV_ADMIN_PIN),
+        status_page=status_page,
     )
     app.run()
     return 0

@@ -133,9 +133,11 @@ class KioskApp(App[None]):
         request_timeout: float = 10.0,
         priorities: tuple[Priority, ...] = KIOSK_PRIORITIES,
         admin_pin: str | None = None,
+        status_page: str | None = None,
     ) -> None:
         super().__init__()
         self.admin_pin = admin_pin
+        self.status_page = status_page  # the slips' QR: the ticket's page there (printing)
         self.url = url
         self.token = token
         self.printer = printer or TicketPrinter(None)
@@ -456,6 +458,7 @@ class KioskApp(App[None]):
             state=state_text(self.t, ticket),
             lang=self.t.lang,
             secret=issued.reply.secret,
+            page=self.status_page,
         )
         result = await asyncio.to_thread(self.printer.print_slip, slip)
         if screen.is_attached:
@@ -707,6 +710,7 @@ def make_app(
     clock: Clock = _utc_now,
     reset_after: float = 10.0,
     admin_pin: str | None = None,
+    status_page: str | None = None,
 ) -> KioskApp:
     """The kiosk as `queue-kiosk` runs it; tests pass a clock, a printer and a short reset."""
     return KioskApp(
@@ -717,4 +721,5 @@ def make_app(
         clock=clock,
         reset_after=reset_after,
         admin_pin=admin_pin,
+        status_page=status_page,
     )

@@ -57,6 +57,8 @@ class TicketSlip:
     lang: str = "zh"
     # The ticket's secret for the QR code; kept out of reprs so it never reaches a log.
     secret: str | None = field(default=None, repr=False)
+    # The server's status pages (http://HOST:8765): the QR code is the ticket's page there.
+    page: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,13 +87,23 @@ class PrintResult:
     error: str | None = None  # what went wrong, for the screen and the log
 
 
-def slip_qr_text(ticket_id: str, secret: str | None) -> str:
-    """What the slip's QR code says: the ticket and the secret that proves holding its slip.
-
-    A later issue turns this into the http address of a status page; keep it built here.
-    """
+def slip_qr_text(ticket_id: str, secret: str | None, page: str | None = None) -> str:
+    """What the slip's QR code says: the ticket and the secret that proves holding its slip
+    — with `page` (the server's http address), the address of the ticket's status page
+    (queue_server/citizen.py), which a phone's camera opens."""
+    if page and secret:
+        return f"{page.rstrip('/')}/t/{ticket_id}?k={secret}"
     text = f"yichuang:t/{ticket_id}"
     return f"{text}?k={secret}" if secret else text
+
+
+def status_page_base(server: str) -> str:
+    """The status pages' address of the server at websocket URL `server`: the same host and
+    port over http (https for wss)."""
+    scheme, sep, rest = server.partition("://")
+    if not sep or scheme not in ("ws", "wss"):
+        raise ValueError(f"not a ws:// or wss:// address: {server!r}")
+    return ("https" if scheme == "wss" else "http") + "://" + rest.split("/", 1)[0]
 
 
 def write_slip(printer: Any, slip: TicketSlip) -> None:
@@ -119,7 +131,7 @@ def write_slip(printer: Any, slip: TicketSlip) -> None:
     cjk(t("ticket_time", t=slip.issued_at.strftime("%Y-%m-%d %H:%M")))
     if slip.note:
         cjk(slip.note)
-    printer.qr(slip_qr_text(slip.ticket_id, slip.secret), size=6, native=True)
+    printer.qr(slip_qr_text(slip.ticket_id, slip.secret, slip.page), size=6, native=True)
     printer.ln()
     cjk(t("ticket_hint"))
     printer.cut()

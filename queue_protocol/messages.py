@@ -25,6 +25,9 @@ class Role(StrEnum):
     DISPLAY = "display"  # call screen (device token)
     KIOSK = "kiosk"  # ticket kiosk (device token)
     ADMIN = "admin"  # supervisor or administrator
+    # A ticket's status page on the citizen's phone (the slip's QR: ticket id + secret):
+    # read-only, and told only about that one ticket (queue_server/citizen.py).
+    CITIZEN = "citizen"
 
 
 class StaffRole(StrEnum):
@@ -289,6 +292,18 @@ class Hello(_Request):
         pattern=r"^[a-z0-9][a-z0-9-]*$",
         description="The hall's code (`[hall] code`, e.g. donghu). May be left out where the "
         "server serves one hall, and by a device (its token names its hall)",
+    )
+    ticket: str | None = Field(
+        None,
+        min_length=1,
+        max_length=40,
+        description="citizen: the id of the ticket its slip's QR code names",
+    )
+    secret: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="citizen: the slip's secret (the QR code's `k`); never logged",
     )
     since_seq: int | None = Field(None, ge=0)
     client: str | None = Field(None, max_length=100, description="Program name, for logs")
@@ -656,6 +671,46 @@ class TicketReply(_Reply):
         description="issue_ticket and check_in only: the ticket's secret for its slip's QR code"
         " (rating, status page); sent to the issuing device only, never in an event",
     )
+
+
+class CitizenTicketView(_View):
+    """What a ticket's status page shows: that one ticket and the figures about it, never
+    another ticket's number nor any person's name (queue_server/citizen.py)."""
+
+    ticket: str = Field(description="The ticket's id, e.g. 20261125-A001")
+    number: str
+    category: str = Field(description="The category's code")
+    category_name: str
+    hall_name: str
+    state: TicketState
+    expired: bool = Field(
+        False, description="The ticket is of a past day (or its day was closed out)"
+    )
+    people_ahead: int = Field(0, description="Waiting: people before it in its queue")
+    estimated_wait_minutes: float = 0.0
+    window: int | None = Field(None, description="Called or being served: at this window")
+    window_name: str | None = None
+    called_at: datetime | None = Field(None, description="Its last call (or recall)")
+    recall_count: int = 0
+    rated: bool = Field(False, description="Done: a rating was given")
+
+
+class CitizenHelloReply(_Reply):
+    """The reply to a citizen's hello: its ticket as the status page shows it (no
+    snapshot); `ticket_update` frames follow whenever that changes."""
+
+    version: int = PROTOCOL_VERSION
+    role: Literal[Role.CITIZEN] = Role.CITIZEN
+    status: CitizenTicketView
+
+
+class TicketUpdate(BaseModel):
+    """Pushed to a citizen connection when its ticket's status page changes: the whole
+    view again (no seq: a reconnecting page says hello and gets the view as of now)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    type: Literal["ticket_update"] = "ticket_update"
+    status: CitizenTicketView
 
 
 class WindowReply(_Reply):

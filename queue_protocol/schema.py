@@ -12,7 +12,15 @@ from typing import Any, get_args
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from queue_protocol.messages import REPLY_FOR, AnyEvent, AnyRequest, ErrorReply, EventBatch
+from queue_protocol.messages import (
+    REPLY_FOR,
+    AnyEvent,
+    AnyRequest,
+    CitizenHelloReply,
+    ErrorReply,
+    EventBatch,
+    TicketUpdate,
+)
 from queue_protocol.version import MAX_REQUEST_BYTES, PROTOCOL_VERSION
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -29,6 +37,7 @@ def _replies() -> list[type[BaseModel]]:
     unique: dict[str, type[BaseModel]] = {}
     for model in REPLY_FOR.values():
         unique.setdefault(model.__name__, model)
+    unique[CitizenHelloReply.__name__] = CitizenHelloReply  # a citizen's hello (no snapshot)
     unique[ErrorReply.__name__] = ErrorReply
     return list(unique.values())
 
@@ -59,16 +68,17 @@ def protocol_schema() -> dict[str, Any]:
     events = _union_members(AnyEvent)
     replies = _replies()
     batch: type[BaseModel] = EventBatch
+    update: type[BaseModel] = TicketUpdate
     # Validation mode throughout: the schema says what a receiver accepts.
     _, document = models_json_schema(
-        [(m, "validation") for m in [*requests, *replies, *events, batch]],
+        [(m, "validation") for m in [*requests, *replies, *events, batch, update]],
         ref_template=REF_TEMPLATE,
     )
     defs = document.get("$defs", {})
     # The tags carry defaults in the models, but on the wire they are always present: the
     # server dispatches on a request's `type`, and clients on a reply's `type` and an
     # event's `name`.
-    for model in [*requests, *replies]:
+    for model in [*requests, *replies, update]:
         _require(defs[model.__name__], "type")
     for model in events:
         _require(defs[model.__name__], "type", "name")
@@ -80,7 +90,8 @@ def protocol_schema() -> dict[str, Any]:
             "the server answers each with a reply (`type` ok or error, `re` = the request id) "
             "and pushes events (`type` event, discriminated by `name`), several at once in an "
             "EventBatch (`type` events) to a client whose hello said `batch_events`. "
-            "See docs/protocol.md."
+            "A citizen's connection (role citizen) is sent TicketUpdate frames (`type` "
+            "ticket_update) about its one ticket instead of events. See docs/protocol.md."
         ),
         "protocol_version": PROTOCOL_VERSION,
         "max_request_bytes": MAX_REQUEST_BYTES,
@@ -89,6 +100,7 @@ def protocol_schema() -> dict[str, Any]:
             {"$ref": "#/$defs/Reply"},
             {"$ref": "#/$defs/Event"},
             {"$ref": "#/$defs/EventBatch"},
+            {"$ref": "#/$defs/TicketUpdate"},
         ],
         "$defs": {
             **defs,

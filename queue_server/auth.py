@@ -37,7 +37,7 @@ from queue_protocol.messages import Hello, Role, StaffRole
 from queue_server import security
 from queue_server.service import Principal
 from queue_server.store.engine import read_session
-from queue_server.store.tables import DeviceRow, HallRow, StaffRow
+from queue_server.store.tables import DeviceRow, HallRow, StaffRow, TicketRow
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +97,35 @@ def read_device_hall(engine: Engine, token: str) -> int | None:
         ).first()
 
 
+def read_ticket_secret(engine: Engine, hall_id: int, ticket: str) -> str | None:
+    """The hash of a ticket's slip secret (None: no such ticket of this hall, or none)."""
+    with read_session(engine) as session:
+        return session.exec(
+            select(TicketRow.secret_hash).where(
+                TicketRow.hall_id == hall_id, TicketRow.id == ticket
+            )
+        ).first()
+
+
+def citizen_principal(hello: Hello, secret_hash: str | None) -> Principal:
+    """A status page's principal: the slip's secret matches its ticket's (in constant time).
+    A wrong secret and an unknown ticket are refused alike."""
+    assert hello.ticket is not None and hello.secret is not None
+    if secret_hash is None or not security.token_matches(secret_hash, hello.secret):
+        raise ProtocolError(
+            ErrorCode.AUTH_FAILED, "this is not the slip of that ticket", reason="bad_secret"
+        )
+    return Principal(role=Role.CITIZEN, key=f"citizen:{hello.ticket}", ticket=hello.ticket)
+
+
 def check_form(hello: Hello) -> None:
     """What a hello must carry for its role, before any credential is looked at."""
-    if hello.role in (Role.WINDOW, Role.ADMIN):
+    if hello.role is Role.CITIZEN:
+        if not hello.ticket or not hello.secret:
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, "a status page says its ticket and the slip's secret"
+            )
+    elif hello.role in (Role.WINDOW, Role.ADMIN):
         if not hello.user or not hello.password:
             raise ProtocolError(ErrorCode.BAD_REQUEST, "staff log in with user and password")
         if hello.role is Role.WINDOW and hello.window is None:
@@ -157,6 +183,9 @@ def authenticate(engine: Engine, hello: Hello, hall_id: int = 1) -> Principal:
         staff = read_staff(engine, hall_id, hello.user)
         ok = security.verify_password(staff.password_hash if staff else None, hello.password)
         return staff_principal(hello, staff, ok)
+    if hello.role is Role.CITIZEN:
+        assert hello.ticket is not None
+        return citizen_principal(hello, read_ticket_secret(engine, hall_id, hello.ticket))
     assert hello.token is not None
     return device_principal(hello, read_device(engine, hall_id, hello.token))
 
@@ -370,6 +399,17 @@ class Authenticator:
                 raise
             self.guard.succeeded(account, address)
             return principal
+        if hello.role is Role.CITIZEN:  # the ticket id may be logged, never the secret
+            assert hello.ticket is not None
+            secret_hash = await loop.run_in_executor(
+                self._reads, read_ticket_secret, self.engine, hall_id, hello.ticket
+            )
+            try:
+                return citizen_principal(hello, secret_hash)
+            except ProtocolError:
+                self.guard.failed(None, address, rules)
+                log.warning("status page refused: ticket %r from %s", hello.ticket, address)
+                raise
         assert hello.token is not None
         device = await loop.run_in_executor(
             self._reads, read_device, self.engine, hall_id, hello.token

@@ -40,6 +40,9 @@ VISIBLE_EVENTS: dict[Role, frozenset[str] | None] = {
         }
     ),
     Role.ADMIN: None,
+    # None of the hall's events: a status page is sent `ticket_update` frames about its own
+    # ticket only, made by queue_server/citizen.py from the events.
+    Role.CITIZEN: frozenset(),
 }
 # Of those, the events a window receives only when they are about that window (for a
 # transfer: the window it left, or the window it was sent to by name).
@@ -57,13 +60,17 @@ OWN_WINDOW_EVENTS = frozenset(
 # What a display's zone or window filter applies to.
 FILTERED_FOR_DISPLAYS = frozenset({*CALL_EVENTS, "window_changed", "ticket_requeued"})
 
+# The roles of the hall's own staff and devices: a citizen's status page is none of them.
+HALL_ROLES = frozenset({Role.WINDOW, Role.DISPLAY, Role.KIOSK, Role.ADMIN})
+
 # Who may send each verb (hello is handled before a principal exists).
 VERB_ROLES: dict[str, frozenset[Role]] = {
     "issue_ticket": frozenset({Role.KIOSK, Role.ADMIN}),
     # Not kiosks: a ticket number is no secret, so a kiosk could cancel anyone's ticket.
     "cancel_ticket": frozenset({Role.WINDOW, Role.ADMIN}),
-    "ticket_status": frozenset(Role),
-    "snapshot": frozenset(Role),
+    # Not citizens: any ticket by its number, and the whole hall.
+    "ticket_status": HALL_ROLES,
+    "snapshot": HALL_ROLES,
     "call_next": frozenset({Role.WINDOW, Role.ADMIN}),
     "call_ticket": frozenset({Role.WINDOW, Role.ADMIN}),
     "recall": frozenset({Role.WINDOW, Role.ADMIN}),
@@ -83,7 +90,8 @@ VERB_ROLES: dict[str, frozenset[Role]] = {
     # appointment_slots, which carries the places only.
     "list_appointments": frozenset({Role.ADMIN}),
     "appointment_slots": frozenset({Role.KIOSK, Role.ADMIN}),
-    "rate": frozenset({Role.KIOSK, Role.WINDOW, Role.ADMIN}),
+    # A citizen rates from the status page, with its slip's secret (hall/ratings.py).
+    "rate": frozenset({Role.KIOSK, Role.WINDOW, Role.ADMIN, Role.CITIZEN}),
     "set_window_profile": frozenset({Role.ADMIN}),
     "set_notice": frozenset({Role.ADMIN}),
     "move_ticket": frozenset({Role.ADMIN}),
@@ -139,6 +147,7 @@ class Principal:
     zone: str | None = None  # display filter
     windows: frozenset[int] = frozenset()  # display filter; empty = every window
     batch_events: bool = False  # its hello asked for several events per frame
+    ticket: str | None = None  # a citizen's: the id of the one ticket it may see
 
     def may_see(
         self, name: str, window: int | None, zone: str | None, also: int | None = None

@@ -46,8 +46,17 @@ from queue_protocol.errors import (
     ErrorCode,
     ProtocolError,
 )
-from queue_protocol.messages import AnyRequest, DeviceStatus, ErrorReply, Hello, OkReply, VoiceState
+from queue_protocol.messages import (
+    AnyRequest,
+    DeviceStatus,
+    ErrorReply,
+    Hello,
+    OkReply,
+    Role,
+    VoiceState,
+)
 from queue_protocol.version import PROTOCOL_VERSION
+from queue_server import citizen
 from queue_server.auth import Authenticator, checker_threads
 from queue_server.hall import loading
 from queue_server.hall.alerts import DeviceFacts
@@ -401,6 +410,9 @@ class HallHost:
     async def closed(self, ws: ServerConnection, principal: Principal) -> None:
         """A connection of this hall ended."""
         self.connections.discard(ws)
+        if principal.role is Role.CITIZEN:  # a ticket's status page (citizen.py)
+            await citizen.closed(self, ws)
+            return
         if self.hub is None:
             return
         for sub in [s for s in self.hub.subscribers if s.send == ws.send]:
@@ -708,6 +720,8 @@ class QueueServer:
             self._background(hall.caught_up_to_head())
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path.startswith(citizen.PAGE_PREFIX):  # a ticket's status page
+            return citizen.page(connection, request)
         if request.path == "/healthz":
             halls = {
                 h.code: {
@@ -812,6 +826,9 @@ class QueueServer:
                 principal = dataclasses.replace(
                     principal, hall=hall.code, batch_events=request.batch_events
                 )
+                if principal.role is Role.CITIZEN:  # no snapshot: its one ticket (citizen.py)
+                    opened = await citizen.open_page(hall, ws, principal, request)
+                    return principal if opened else None
                 async with hall.window_lock(principal.window):
                     if await hall.open(ws, principal, request):
                         return principal

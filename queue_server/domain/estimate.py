@@ -23,7 +23,7 @@ longer than that also counts their share from then on.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from queue_protocol.messages import WindowState
 from queue_server.domain.model import Window
@@ -129,6 +129,30 @@ def estimate_wait_minutes(
         if it exceeds R and P > 0: the paused windows help from R on,
         wait = min(that, (work + P × R) / max(C + P, 1))
     """
+    return wait_curve(
+        category=category,
+        windows=windows,
+        waiting_by_category=waiting_by_category,
+        mean_service_minutes=mean_service_minutes,
+        minutes_by_category=minutes_by_category,
+        targets=targets,
+        rank_penalty=rank_penalty,
+    )(people_ahead)
+
+
+def wait_curve(
+    *,
+    category: str,
+    windows: Iterable[Window] | Staffing,
+    waiting_by_category: Mapping[str, int],
+    mean_service_minutes: float,
+    minutes_by_category: Mapping[str, float] | None = None,
+    targets: Mapping[str, float] | None = None,
+    rank_penalty: float = DEFAULT_RANK_PENALTY,
+) -> Callable[[int], float]:
+    """`estimate_wait_minutes` of one category as a function of the people ahead: the
+    capacities, which do not depend on them, worked out once (the status pages estimate
+    many tickets of a category at a time, queue_server/citizen.py)."""
     staffing = windows if isinstance(windows, Staffing) else Staffing(windows)
     minutes = dict(minutes_by_category or {})
     minutes[category] = mean_service_minutes
@@ -144,12 +168,18 @@ def estimate_wait_minutes(
             states=states,
         )
 
-    work = (people_ahead + 0.5) * mean_service_minutes
     staffed = capacity(_STAFFED)
-    wait = work / max(staffed, 1.0)
-    if wait > PAUSE_RETURN_MINUTES:
-        paused = capacity(_PAUSED)
-        if paused > 0:
-            back = (work + paused * PAUSE_RETURN_MINUTES) / max(staffed + paused, 1.0)
-            wait = min(wait, back)
-    return round(wait, 1)
+    paused: list[float] = []  # worked out when a wait first needs it
+
+    def wait_for(people_ahead: int) -> float:
+        work = (people_ahead + 0.5) * mean_service_minutes
+        wait = work / max(staffed, 1.0)
+        if wait > PAUSE_RETURN_MINUTES:
+            if not paused:
+                paused.append(capacity(_PAUSED))
+            if paused[0] > 0:
+                back = (work + paused[0] * PAUSE_RETURN_MINUTES) / max(staffed + paused[0], 1.0)
+                wait = min(wait, back)
+        return round(wait, 1)
+
+    return wait_for

@@ -17,6 +17,10 @@ def rate(w: Work, p: Principal, r: Rate) -> TicketReply:
     rate anyone's ticket by its number."""
     live = w.ticket(r.ticket)
     ticket = live.ticket
+    if p.role is Role.CITIZEN and ticket.id != p.ticket:  # a status page rates its own only
+        raise ProtocolError(
+            ErrorCode.FORBIDDEN, "this is not the slip of that ticket", reason="bad_secret"
+        )
     if r.secret is not None:
         if live.secret_hash is None or not security.token_matches(live.secret_hash, r.secret):
             raise ProtocolError(
@@ -61,4 +65,7 @@ def rate(w: Work, p: Principal, r: Rate) -> TicketReply:
         )
     )
     alerts.bad_rating(w, ticket.id, ticket.number, ticket.window, r.level)
-    return TicketReply(re=r.id, ticket=ticket_view(ticket))
+    view = ticket_view(ticket)
+    if p.role is Role.CITIZEN:  # a status page is told no one's name, its staff's neither
+        view = view.model_copy(update={"staff": None})
+    return TicketReply(re=r.id, ticket=view)

@@ -3,8 +3,8 @@
 A template line that holds nothing but `<<expr>>` (indentation allowed) is replaced by what
 the Python expression `expr` returns, indented like the placeholder; every other line,
 HTML comments included, is copied as it is. The expressions call the helpers of `Captures`
-(`req`, `rep`, `err_full`, `ev`, `raw_req`, `healthz`) and `snap`. `src` picks the capture:
-`"S"` scenario (the default), `"E"` edges, `"C"` checks.
+(`req`, `rep`, `err_full`, `ev`, `raw_req`, `healthz`, `update`) and `snap`. `src` picks
+the capture: `"S"` scenario (the default), `"E"` edges, `"C"` checks.
 """
 
 from __future__ import annotations
@@ -122,6 +122,8 @@ class Captures:
         shown = trim(frame, full_ticket=full, keep=frozenset(keep))
         if frame["type"] == "error":
             return _block(f"error {frame['code']}", shown)
+        if frame.get("role") == "citizen":  # a status page's hello: CitizenHelloReply
+            return _block("reply hello_citizen", shown)
         return _block(f"reply {self.verbs[(src, rid)]}", shown)
 
     def err_full(self, rid: str, src: str = "S", nth: int = 0) -> str:
@@ -144,6 +146,15 @@ class Captures:
                 return _block(f"request {frame['type']}", frame)
         raise KeyError((src, rid))
 
+    def update(self, conn: str, nth: int = 0, src: str = "S") -> str:
+        """The `nth` ticket_update frame connection `conn` (a status page) received."""
+        found = [
+            e["frame"]
+            for e in self.logs[src]
+            if e["kind"] == "reply" and e["conn"] == conn and e["frame"]["type"] == "ticket_update"
+        ]
+        return _block("update ticket_update", trim(found[nth]))
+
     def healthz(self, src: str = "S") -> str:
         """The body of the `GET /healthz` answer."""
         for e in self.logs[src]:
@@ -155,7 +166,7 @@ class Captures:
         """What the template's expressions can call."""
         helpers = (
             self.req, self.rep, self.err_full, self.ev, self.raw_req, self.healthz, snap,
-            short_config,
+            short_config, self.update,
         )  # fmt: skip
         return {f.__name__: f for f in helpers}
 

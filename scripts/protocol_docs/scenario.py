@@ -624,7 +624,38 @@ async def main(work: Path) -> None:
         await settle()
         body = await asyncio.to_thread(http_get, f"http://127.0.0.1:{srv.port}/healthz")
         record("http", "-", body, "GET /healthz")
-        still_open = [admin, kiosk, display]
+        # A citizen's status page (issue 18): the slip of a ticket behind one other.
+        ahead = await kiosk.req({"type": "issue_ticket", "id": "kiosk-140", "category": "BT"})
+        slip = await kiosk.req({"type": "issue_ticket", "id": "kiosk-141", "category": "BT"})
+        page_body = await asyncio.to_thread(
+            http_get, f"http://127.0.0.1:{srv.port}/t/{slip['ticket']['id']}?k={slip['secret']}"
+        )
+        record("http", "-", f"{len(page_body.encode())} bytes", "GET /t/")
+        page = await Conn("page", url).open()
+        hello_page = {
+            "type": "hello",
+            "id": "page-142",
+            "version": 1,
+            "role": "citizen",
+            "ticket": slip["ticket"]["id"],
+            "secret": slip["secret"],
+            "client": "status-page",
+        }
+        await page.req(hello_page)
+        wrong = await Conn("page-wrong", url).open()
+        await wrong.req({**hello_page, "id": "page-143", "secret": ahead["secret"]}, "bad")
+        await wrong.close()
+        await adm.req(
+            {
+                "type": "cancel_ticket",
+                "id": "adm-144",
+                "ticket": ahead["ticket"]["number"],
+                "reason": "市民离开",
+            }
+        )
+        await settle()  # the page's ticket_update: nobody ahead now
+        await page.req({"type": "snapshot", "id": "page-145"}, "not for a page")
+        still_open = [admin, kiosk, display, page]
     # after shutdown: how the server closed the connections still open
     await asyncio.sleep(0.5)
     for k in still_open:

@@ -16,6 +16,7 @@ from kiosk.printing import (
     TicketSlip,
     printer_from_spec,
     slip_qr_text,
+    status_page_base,
     write_appointment_slip,
     write_slip,
 )
@@ -55,6 +56,25 @@ def test_qr_text_names_the_ticket_and_its_secret() -> None:
     """The QR text is yichuang:t/<ticket id>?k=<secret>; without a secret, the id alone."""
     assert slip_qr_text("20261125-A001", "abc_-9") == "yichuang:t/20261125-A001?k=abc_-9"
     assert slip_qr_text("20261125-A001", None) == "yichuang:t/20261125-A001"
+
+
+def test_qr_code_is_the_status_page_when_the_kiosk_knows_it() -> None:
+    """With the server's page address the QR is the ticket's status page, which a phone's
+    camera opens; the address comes from the kiosk's --server unless given."""
+    page = "http://10.0.0.5:8765/"
+    assert (
+        slip_qr_text("20261125-A001", "abc_-9", page)
+        == "http://10.0.0.5:8765/t/20261125-A001?k=abc_-9"
+    )
+    assert slip_qr_text("20261125-A001", None, page) == "yichuang:t/20261125-A001"
+    assert status_page_base("ws://10.0.0.5:8765") == "http://10.0.0.5:8765"
+    assert status_page_base("wss://hall.example/") == "https://hall.example"
+    with pytest.raises(ValueError):
+        status_page_base("10.0.0.5:8765")
+    printer = Dummy()
+    write_slip(printer, TicketSlip(**{**SLIP.__dict__, "page": page}))
+    address = f"http://10.0.0.5:8765/t/{SLIP.ticket_id}?k={SECRET}"
+    assert b"1P0" + address.encode() in printer.output
 
 
 def test_secret_is_only_in_the_qr_code() -> None:

@@ -13,7 +13,15 @@ from pydantic import BaseModel
 from queue_protocol import errors
 from queue_protocol.codec import parse_event, parse_request
 from queue_protocol.errors import ErrorCode
-from queue_protocol.messages import EVENT_NAMES, REPLY_FOR, ErrorReply, Role, Snapshot
+from queue_protocol.messages import (
+    EVENT_NAMES,
+    REPLY_FOR,
+    CitizenHelloReply,
+    ErrorReply,
+    Role,
+    Snapshot,
+    TicketUpdate,
+)
 from queue_protocol.schema import protocol_schema
 from queue_server.roles import OWN_WINDOW_EVENTS, VERB_ROLES, VISIBLE_EVENTS
 
@@ -25,9 +33,11 @@ PROTOCOL_MD = DOCS / "protocol.md"
 REGENERATE = "python -m queue_protocol.schema > docs/protocol.schema.json"
 
 # Every JSON example in protocol.md is tagged, right above its fence, with what it is:
-#   <!-- example: request VERB | reply VERB | error CODE | event NAME -->
+#   <!-- example: request VERB | reply VERB | error CODE | event NAME | update ticket_update -->
+# (a status page's hello reply is `reply hello_citizen`, a CitizenHelloReply).
 EXAMPLE = re.compile(
-    r"<!-- example: (request|reply|error|event) (\S+) -->\n```json\n(.*?)\n```", re.DOTALL
+    r"<!-- example: (request|reply|error|event|update) (\S+) -->\n```json\n(.*?)\n```",
+    re.DOTALL,
 )
 JSON_FENCE = re.compile(r"^```json$", re.MULTILINE)
 
@@ -70,7 +80,10 @@ def test_schema_names_every_request_reply_and_event() -> None:
     assert set(defs["Request"]["discriminator"]["mapping"]) == set(REPLY_FOR)
     assert set(defs["Event"]["discriminator"]["mapping"]) == set(EVENT_NAMES)
     replies = {ref["$ref"].rsplit("/", 1)[1] for ref in defs["Reply"]["oneOf"]}
-    assert replies == {m.__name__ for m in REPLY_FOR.values()} | {"ErrorReply"}
+    assert replies == {m.__name__ for m in REPLY_FOR.values()} | {
+        "ErrorReply",
+        "CitizenHelloReply",
+    }
     assert set(defs["Reply"]["x-reply-for"]) == set(REPLY_FOR)
     assert schema["protocol_version"] == 1
 
@@ -146,7 +159,9 @@ def test_role_table_matches_the_server() -> None:
 
 def test_event_visibility_table_matches_the_server() -> None:
     """The event/role table in docs/protocol.md is VISIBLE_EVENTS."""
-    visible = {r: VISIBLE_EVENTS[r] or frozenset(EVENT_NAMES) for r in Role}  # None = all
+    visible = {  # None = all; an empty set (citizen) = none
+        r: frozenset(EVENT_NAMES) if VISIBLE_EVENTS[r] is None else VISIBLE_EVENTS[r] for r in Role
+    }
     expected = {name: {r for r in Role if name in visible[r]} for name in EVENT_NAMES}
     assert _table("event") == expected
 
@@ -159,10 +174,16 @@ def test_example_validates_against_its_model(kind: str, name: str, body: str) ->
     if kind == "request":
         model = parse_request(raw)
         assert model.type == name
+    elif kind == "reply" and name == "hello_citizen":
+        model = CitizenHelloReply.model_validate(raw)
+        assert raw["type"] == "ok"
     elif kind == "reply":
         assert name in REPLY_FOR, f"no verb {name}"
         model = REPLY_FOR[name].model_validate(raw)
         assert raw["type"] == "ok"
+    elif kind == "update":
+        model = TicketUpdate.model_validate(raw)
+        assert model.type == name
     elif kind == "error":
         model = ErrorReply.model_validate(raw)
         assert model.code == ErrorCode(name)
