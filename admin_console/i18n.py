@@ -161,6 +161,10 @@ STRINGS: Strings = {
     "done.transferred": {"zh": "{ticket} 已转移", "en": "{ticket} transferred"},
     "done.cancelled": {"zh": "{ticket} 已作废", "en": "{ticket} voided"},
     "done.notice": {"zh": "通知已更新", "en": "Notice updated"},
+    "error.offline": {
+        "zh": "连接中断：重新连接后再操作",
+        "en": "Offline: act again once reconnected",
+    },
     "conn.back": {"zh": "已重新连接，大厅状态已更新", "en": "Reconnected; the hall is up to date"},
     # the console's way of saying shared refusals
     "error.title": {"zh": "服务器拒绝了操作", "en": "The server refused"},
