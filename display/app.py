@@ -52,6 +52,7 @@ from queue_protocol.messages import (
     CategoryView,
     ConfigChanged,
     DayClosed,
+    DeviceStatus,
     GetSnapshot,
     QueueChanged,
     Role,
@@ -65,6 +66,7 @@ from queue_protocol.messages import (
     WindowState,
     WindowView,
 )
+from queue_protocol.messages import VoiceState as ServerVoice
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +187,15 @@ class SnapshotRefreshed(Message):
     def __init__(self, snapshot: Snapshot) -> None:
         super().__init__()
         self.snapshot = snapshot
+
+
+# What the server is told of each voice state (device_status); none while it settles.
+REPORTED_VOICE = {
+    VoiceState.ON: ServerVoice.ON,
+    VoiceState.OFF: ServerVoice.ENGINE_MISSING,
+    VoiceState.PLAYBACK_FAILED: ServerVoice.PLAYBACK_FAILING,
+    VoiceState.STOPPED: ServerVoice.OFF,
+}
 
 
 class VoiceStateChanged(Message):
@@ -319,6 +330,7 @@ class CallScreenApp(App[None]):
         if isinstance(notice, Connected):
             self.connection = "connected"
             self.apply_snapshot(notice.hello.snapshot)
+            self.report_voice()
         elif isinstance(notice, Disconnected):
             self.connection = "disconnected"
             log.warning("disconnected (%s); retrying in %.1f s", notice.reason, notice.retry_in)
@@ -340,6 +352,16 @@ class CallScreenApp(App[None]):
     def on_voice_state_changed(self, message: VoiceStateChanged) -> None:
         self.voice_state = message.state
         self._show_voice()
+        self.report_voice()
+
+    @work(exclusive=True, group="voice-report")
+    async def report_voice(self) -> None:
+        """Tell the server the true state of the voice (its alerts show a failing one)."""
+        reported = REPORTED_VOICE.get(self.voice_state)
+        if self.queue_client is None or reported is None or self.connection != "connected":
+            return
+        with contextlib.suppress(ServerError, NotConnected, TimeoutError):
+            await self.queue_client.request(DeviceStatus, voice=reported, timeout=10)
 
     # -- state --------------------------------------------------------------------------------
 

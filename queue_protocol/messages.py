@@ -120,6 +120,9 @@ class WindowView(_View):
     connected: bool = Field(
         False, description="A window client is connected for it now (false: offline or closed)"
     )
+    since: datetime | None = Field(
+        None, description="When it entered its state, or went offline or online (time in state)"
+    )
 
 
 class CategoryView(_View):
@@ -128,6 +131,10 @@ class CategoryView(_View):
     prefix: str
     target_wait_minutes: int
     daily_capacity: int | None = None
+    issuing_paused: bool = Field(
+        False, description="A supervisor paused issuing (pause_issuing): kiosks are refused"
+    )
+    issuing_paused_reason: str | None = None
 
 
 class ServiceItemView(_View):
@@ -189,6 +196,44 @@ class WindowStat(_View):
     mean_service_minutes: float | None = Field(None, description="None before the first finish")
 
 
+class AlertKind(StrEnum):
+    WAIT_PAST_TARGET = "wait_past_target"  # tickets of a category waiting past its target
+    WAIT_AT_CAP = "wait_at_cap"  # a ticket at the hard cap and no open window may take it
+    WINDOW_IDLE = "window_idle"  # a window idle while tickets it may call are waiting
+    WINDOW_PAUSED_LONG = "window_paused_long"
+    SERVICE_LONG = "service_long"  # a service running N× the category's usual
+    NO_SHOW_BURST = "no_show_burst"
+    DEVICE_OFFLINE = "device_offline"  # a display or kiosk that was connected is gone
+    VOICE_FAILING = "voice_failing"  # a call screen reports its voice failing
+    BAD_RATING = "bad_rating"  # 差评: a rating of 2 or less
+
+
+class AlertSeverity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class AlertView(_View):
+    id: int = Field(description="Hall-wide, from 1")
+    kind: AlertKind
+    severity: AlertSeverity
+    raised_at: datetime
+    category: str | None = None
+    window: int | None = None
+    ticket: str | None = Field(None, description="The ticket's number (the longest waiting…)")
+    device: str | None = None
+    value: float | None = Field(
+        None,
+        description="What was measured when raised: minutes (waits, pauses, services, idle),"
+        " a count (no-shows), seconds offline, a rating",
+    )
+    limit: float | None = Field(None, description="The hall's threshold it passed")
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    cleared_at: datetime | None = Field(None, description="When its condition ended")
+
+
 class Snapshot(_View):
     seq: int = Field(description="Last event included; events after it follow")
     hall: HallView
@@ -202,6 +247,11 @@ class Snapshot(_View):
     )
     window_stats: list[WindowStat] = Field(
         [], description="Today's figures (window: its own; admin: every window)"
+    )
+    alerts: list[AlertView] = Field(
+        [],
+        description="Admin only: the open alerts (not cleared, or a bad rating not yet"
+        " acknowledged), oldest first",
     )
 
 
@@ -256,6 +306,7 @@ class IssueTicket(_Request):
 class CancelTicket(_Request):
     type: Literal["cancel_ticket"] = "cancel_ticket"
     ticket: TicketRef
+    reason: str = Field("", max_length=200, description="Why (a supervisor gives one)")
 
 
 class TicketStatus(_Request):
@@ -388,6 +439,63 @@ class SetNotice(_Request):
     notice: str = Field(max_length=500)
 
 
+class MoveTicket(_Request):
+    """A supervisor moves a waiting ticket to another category and/or reserves it for a
+    named window; it keeps its place in time."""
+
+    type: Literal["move_ticket"] = "move_ticket"
+    ticket: TicketRef
+    to_category: str | None = Field(None, min_length=1, max_length=32)
+    to_window: int | None = Field(None, ge=1, le=9999)
+    reason: ShortText
+
+
+class PauseIssuing(_Request):
+    """Stop issuing tickets of a category (e.g. its day's capacity is reached early)."""
+
+    type: Literal["pause_issuing"] = "pause_issuing"
+    category: str = Field(min_length=1, max_length=32)
+    reason: ShortText
+
+
+class ResumeIssuing(_Request):
+    type: Literal["resume_issuing"] = "resume_issuing"
+    category: str = Field(min_length=1, max_length=32)
+
+
+class AcknowledgeAlert(_Request):
+    type: Literal["acknowledge_alert"] = "acknowledge_alert"
+    alert: int = Field(ge=1)
+
+
+class VoiceState(StrEnum):
+    ON = "on"
+    OFF = "off"  # silenced on purpose (无声叫号)
+    ENGINE_MISSING = "engine_missing"
+    PLAYBACK_FAILING = "playback_failing"
+
+
+class DeviceStatus(_Request):
+    """A call screen reports the true state of its voice (on start and on every change)."""
+
+    type: Literal["device_status"] = "device_status"
+    voice: VoiceState
+
+
+class Audit(_Request):
+    """Who did what when: the hall's events that a request made, and its logins."""
+
+    type: Literal["audit"] = "audit"
+    since: datetime | None = None
+    until: datetime | None = None
+    account: str | None = Field(
+        None, max_length=80, description="staff:ACCOUNT, device:NAME, cli:USER, or a bare account"
+    )
+    window: int | None = Field(None, ge=1, le=9999)
+    ticket: str | None = Field(None, max_length=40, description="A ticket's id or number")
+    limit: int = Field(500, ge=1, le=5000)
+
+
 AnyRequest = Annotated[
     Hello
     | IssueTicket
@@ -413,7 +521,13 @@ AnyRequest = Annotated[
     | AppointmentSlots
     | Rate
     | SetWindowProfile
-    | SetNotice,
+    | SetNotice
+    | MoveTicket
+    | PauseIssuing
+    | ResumeIssuing
+    | AcknowledgeAlert
+    | DeviceStatus
+    | Audit,
     Field(discriminator="type"),
 ]
 
@@ -440,6 +554,10 @@ class _Reply(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     type: Literal["ok"] = "ok"
     re: str
+
+
+class OkReply(_Reply):
+    """A plain acknowledgement (device_status)."""
 
 
 class HelloReply(_Reply):
@@ -521,6 +639,24 @@ class ConfigReply(_Reply):
     config_version: int
 
 
+class AlertReply(_Reply):
+    alert: AlertView
+
+
+class AuditEntry(_View):
+    seq: int = Field(description="The event's seq (0: a login, which is no event)")
+    at: datetime
+    by: str | None
+    action: str = Field(description="The event's name, or session_opened / login_refused")
+    window: int | None = None
+    ticket: str | None = Field(None, description="The ticket's number")
+    detail: str = Field("", description="A line for people: reasons, what changed")
+
+
+class AuditReply(_Reply):
+    entries: list[AuditEntry] = Field(description="Newest first")
+
+
 class ErrorReply(BaseModel):
     """An error. `message` is for logs and operators; clients show their own text built from
     `code` and the structured fields, which docs/protocol.md lists per code."""
@@ -572,6 +708,12 @@ REPLY_FOR: dict[str, type[_Reply]] = {
     "rate": TicketReply,
     "set_window_profile": WindowReply,
     "set_notice": ConfigReply,
+    "move_ticket": TicketReply,
+    "pause_issuing": ConfigReply,
+    "resume_issuing": ConfigReply,
+    "acknowledge_alert": AlertReply,
+    "device_status": OkReply,
+    "audit": AuditReply,
 }
 
 # ---------------------------------------------------------------------------
@@ -583,6 +725,12 @@ class _Event(BaseModel):
     type: Literal["event"] = "event"
     seq: int
     at: datetime
+    by: str | None = Field(
+        None,
+        description="Whose request made it: staff:ACCOUNT, device:NAME, or cli:USER for the"
+        " queue-server command; none for the server's own changes (close-out, a window gone"
+        " offline). The audit trail.",
+    )
 
 
 class _TicketEvent(_Event):
@@ -637,6 +785,7 @@ class TicketTransferred(_TicketEvent):
 
 class TicketCancelled(_TicketEvent):
     name: Literal["ticket_cancelled"] = "ticket_cancelled"
+    reason: str = ""
 
 
 class TicketRequeued(_TicketEvent):
@@ -710,6 +859,21 @@ class AppointmentCheckedIn(_Event):
     on_time: bool = Field(description="False: too late, a normal ticket was issued instead")
 
 
+class AlertRaised(_Event):
+    name: Literal["alert_raised"] = "alert_raised"
+    alert: AlertView
+
+
+class AlertCleared(_Event):
+    name: Literal["alert_cleared"] = "alert_cleared"
+    alert: AlertView
+
+
+class AlertAcknowledged(_Event):
+    name: Literal["alert_acknowledged"] = "alert_acknowledged"
+    alert: AlertView
+
+
 AnyEvent = Annotated[
     TicketIssued
     | TicketCalled
@@ -728,7 +892,10 @@ AnyEvent = Annotated[
     | ConfigChanged
     | AppointmentBooked
     | AppointmentCancelled
-    | AppointmentCheckedIn,
+    | AppointmentCheckedIn
+    | AlertRaised
+    | AlertCleared
+    | AlertAcknowledged,
     Field(discriminator="name"),
 ]
 
@@ -761,6 +928,9 @@ EVENT_NAMES: tuple[str, ...] = (
     "appointment_booked",
     "appointment_cancelled",
     "appointment_checked_in",
+    "alert_raised",
+    "alert_cleared",
+    "alert_acknowledged",
 )
 
 

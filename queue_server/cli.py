@@ -10,24 +10,30 @@ queue-server staff add|passwd|disable|enable|list
 queue-server device add|revoke|list
 queue-server window add|set-profile|remove|list|close
 queue-server appointments list --day YYYY-MM-DD [--category QY] | cancel CODE
+queue-server audit [--since T] [--until T] [--account A] [--window N] [--ticket T] [--csv F]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import csv
 import getpass
 import logging
 import ssl
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import tomli_w
+from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from queue_protocol.errors import ProtocolError
+from queue_protocol.errors import ErrorCode, ProtocolError
+from queue_protocol.messages import Audit as AuditQuery
 from queue_protocol.messages import Role, StaffRole
 from queue_server.clock import Clock, hall_clock
 from queue_server.hall import loading
@@ -249,6 +255,20 @@ def _parser() -> argparse.ArgumentParser:
     p = appts.add_parser("cancel", parents=[common], help="cancel an appointment by its code")
     p.add_argument("code")
     p.set_defaults(run=_appointments_cancel)
+
+    p = sub.add_parser(
+        "audit",
+        parents=[common],
+        help="who did what when: logins at windows, acts, configuration changes",
+    )
+    p.add_argument("--since", help="from this hall-local time (YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
+    p.add_argument("--until", help="before this hall-local time")
+    p.add_argument("--account", help="staff account, or staff:…, device:NAME, cli:USER")
+    p.add_argument("--window", type=int, help="only what concerns this window")
+    p.add_argument("--ticket", help="only what concerns this ticket (id or today's number)")
+    p.add_argument("--limit", type=int, default=500, help="at most this many, newest first")
+    p.add_argument("--csv", metavar="FILE", help="write CSV to FILE ('-' for standard output)")
+    p.set_defaults(run=_audit)
     return parser
 
 
@@ -560,6 +580,63 @@ def _appointments_list(args: argparse.Namespace) -> int:
 def _appointments_cancel(args: argparse.Namespace) -> int:
     a = _service(args).cancel_appointment(args.code)
     print(f"appointment {a.code} ({a.day} {a.slot} {a.category}, {a.name}) cancelled")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    service = _service(args)
+    zone = ZoneInfo(service.config().rules.timezone)
+
+    def moment(text: str | None, flag: str) -> datetime | None:
+        if text is None:
+            return None
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, f"{flag}: {text!r} is not YYYY-MM-DD[THH:MM]"
+            ) from exc
+        return value.replace(tzinfo=zone) if value.tzinfo is None else value
+
+    try:
+        query = AuditQuery(
+            id="cli-audit",
+            since=moment(args.since, "--since"),
+            until=moment(args.until, "--until"),
+            account=args.account,
+            window=args.window,
+            ticket=args.ticket,
+            limit=args.limit,
+        )
+    except ValidationError as exc:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, exc.errors()[0]["msg"]) from exc
+    rows = [
+        (
+            e.at.astimezone(zone).isoformat(timespec="seconds"),
+            e.by or "",
+            e.action,
+            "" if e.window is None else str(e.window),
+            e.ticket or "",
+            e.detail,
+            str(e.seq),
+        )
+        for e in service.audit(query)
+    ]
+    header = ("at", "by", "action", "window", "ticket", "detail", "seq")
+    if args.csv is not None:
+        with contextlib.ExitStack() as stack:
+            out = (
+                sys.stdout
+                if args.csv == "-"
+                else stack.enter_context(open(args.csv, "w", newline="", encoding="utf-8"))
+            )
+            writer = csv.writer(out)
+            writer.writerow(header)
+            writer.writerows(rows)
+        return 0
+    for at, by, action, window, ticket, detail, _ in rows:
+        print(f"{at}  {by:<20} {action:<22} {window:>4} {ticket:<6} {detail}")
+    print(f"{len(rows)} entries")
     return 0
 
 

@@ -17,6 +17,9 @@ TOML layout (see queue_server/halls/demo.toml):
     [[devices]]   name, kind, token_hash (or token, hashed on import), zone, windows
     [appointments] check_in_before_minutes = 15, check_in_after_minutes = 15
     [[appointments.slots]] category, times = ["09:00", "09:30", …], capacity (per slot)
+    [alerts]      the supervisors' alerts (hall/alerts.py): idle_minutes, paused_minutes,
+                  service_factor, service_min_minutes, no_show_count, no_show_minutes,
+                  device_offline_seconds, bad_rating_level, off = ["window_idle", …]
 """
 
 from __future__ import annotations
@@ -67,6 +70,37 @@ class HallConfig:
     items: dict[str, ServiceItem]
     appointments: AppointmentRules = field(default_factory=AppointmentRules)
     staff_names: dict[str, str] = field(default_factory=dict)  # account -> display name
+    alerts: AlertRules = field(default_factory=lambda: AlertRules())
+
+
+@dataclass(frozen=True)
+class AlertRules:
+    """When the hall's alerts are raised (hall/alerts.py); `[alerts]` in the TOML file."""
+
+    idle_minutes: int = 3  # a window idle this long while tickets it may call wait
+    paused_minutes: int = 30  # a window paused this long
+    service_factor: float = 3.0  # a service this many times its category's usual …
+    service_min_minutes: int = 10  # … and at least this long
+    no_show_count: int = 5  # this many no-shows …
+    no_show_minutes: int = 15  # … within this many minutes
+    device_offline_seconds: int = 60  # a display or kiosk gone this long
+    bad_rating_level: int = 2  # ratings at or below this level (1-5) are 差评
+    off: frozenset[str] = frozenset()  # kinds not raised at all
+
+
+ALERT_KINDS = frozenset(
+    {
+        "wait_past_target",
+        "wait_at_cap",
+        "window_idle",
+        "window_paused_long",
+        "service_long",
+        "no_show_burst",
+        "device_offline",
+        "voice_failing",
+        "bad_rating",
+    }
+)
 
 
 def demo_hall_path() -> Path:
@@ -99,7 +133,47 @@ def load_config(session: Session, hall_id: int) -> HallConfig:
         items={i.name: item_of(i) for i in items},
         appointments=load_rules(session, hall_id),
         staff_names={s.account: s.name for s in staff},
+        alerts=alert_rules(json.loads(hall.alerts or "{}")),
     )
+
+
+def alert_rules(data: dict[str, Any], where: str = "alerts") -> AlertRules:
+    """The `[alerts]` table, validated (ConfigError says which field is wrong)."""
+    _check(data, dict, where)
+    unknown = set(data) - {*AlertRules.__dataclass_fields__}
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting {sorted(unknown)[0]!r}")
+    off = _str_list(data.get("off", []), f"{where}.off")
+    for kind in off:
+        if kind not in ALERT_KINDS:
+            raise ConfigError(
+                f"{where}.off: {kind!r} is not an alert ({', '.join(sorted(ALERT_KINDS))})"
+            )
+    factor = float(_opt(data, "service_factor", (int, float), where, 3.0))
+    if factor < 1:
+        raise ConfigError(f"{where}.service_factor: must be at least 1")
+    level = _positive(data, "bad_rating_level", where, 2, zero=True)
+    if level > 4:
+        raise ConfigError(f"{where}.bad_rating_level: must be 0-4 (ratings are 1-5)")
+    return AlertRules(
+        idle_minutes=_positive(data, "idle_minutes", where, 3),
+        paused_minutes=_positive(data, "paused_minutes", where, 30),
+        service_factor=factor,
+        service_min_minutes=_positive(data, "service_min_minutes", where, 10, zero=True),
+        no_show_count=_positive(data, "no_show_count", where, 5),
+        no_show_minutes=_positive(data, "no_show_minutes", where, 15),
+        device_offline_seconds=_positive(data, "device_offline_seconds", where, 60),
+        bad_rating_level=level,
+        off=frozenset(off),
+    )
+
+
+def export_alert_rules(rules: AlertRules) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        name: getattr(rules, name) for name in AlertRules.__dataclass_fields__ if name != "off"
+    }
+    out["off"] = sorted(rules.off)
+    return out
 
 
 def rules_of(hall: HallRow) -> HallRules:
@@ -145,6 +219,7 @@ def category_of(row: CategoryRow) -> Category:
         target_wait_minutes=row.target_wait_minutes,
         daily_capacity=row.daily_capacity,
         service_minutes=row.service_minutes,
+        issuing_paused_reason=row.issuing_paused_reason,
     )
 
 
@@ -299,6 +374,7 @@ HALL_SETTINGS = (
     "close_out_grace_minutes",
     "window_offline_minutes",
     "staff_multiple_windows",
+    "alerts",
 )
 
 
@@ -364,8 +440,15 @@ def import_hall(session: Session, code: str, data: dict[str, Any]) -> tuple[int,
         w.number: w
         for w in session.exec(select(WindowRow).where(WindowRow.hall_id == hall_id)).all()
     }
+    # A category's paused issuing (a supervisor's act of the day) survives an import.
+    paused = {
+        c.code: c.issuing_paused_reason
+        for c in session.exec(select(CategoryRow).where(CategoryRow.hall_id == hall_id)).all()
+    }
     session.exec(delete(CategoryRow).where(col(CategoryRow.hall_id) == hall_id))
     session.flush()
+    for category in rows["categories"]:
+        category.issuing_paused_reason = paused.get(category.code)
     for row in (*rows["categories"], *rows["items"], *rows["windows"], *rows["staff"]):
         row.hall_id = hall_id
     for row in (*rows["devices"], rows["appointments"]):
@@ -466,6 +549,9 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
         staff_multiple_windows=_opt(hall_t, "staff_multiple_windows", bool, "hall", False),
         hours=json.dumps(hours),
         holidays=json.dumps(holidays),
+        alerts=json.dumps(
+            export_alert_rules(alert_rules(_opt(data, "alerts", dict, "config", {})))
+        ),
     )
 
     categories: list[CategoryRow] = []
@@ -741,6 +827,7 @@ def export_hall(session: Session, code: str) -> dict[str, Any]:
             entry["zone"] = d.zone
         out["devices"].append(entry)
     out["appointments"] = export_rules(load_rules(session, hall_id))
+    out["alerts"] = json.loads(hall.alerts or "{}") or export_alert_rules(AlertRules())
     return out
 
 

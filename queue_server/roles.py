@@ -86,8 +86,17 @@ VERB_ROLES: dict[str, frozenset[Role]] = {
     "rate": frozenset({Role.KIOSK, Role.WINDOW, Role.ADMIN}),
     "set_window_profile": frozenset({Role.ADMIN}),
     "set_notice": frozenset({Role.ADMIN}),
+    "move_ticket": frozenset({Role.ADMIN}),
+    "pause_issuing": frozenset({Role.ADMIN}),
+    "resume_issuing": frozenset({Role.ADMIN}),
+    "acknowledge_alert": frozenset({Role.ADMIN}),
+    "audit": frozenset({Role.ADMIN}),
+    # Answered by the server itself (its devices' liveness), not the hall's writer.
+    "device_status": frozenset({Role.DISPLAY, Role.KIOSK}),
 }
-READ_ONLY_VERBS = frozenset({"ticket_status", "snapshot", "list_appointments", "appointment_slots"})
+READ_ONLY_VERBS = frozenset(
+    {"ticket_status", "snapshot", "list_appointments", "appointment_slots", "audit"}
+)
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,14 @@ from queue_protocol.errors import (
     ErrorCode,
     ProtocolError,
 )
-from queue_protocol.messages import AnyRequest, ErrorReply, Hello
+from queue_protocol.messages import AnyRequest, DeviceStatus, ErrorReply, Hello, OkReply, VoiceState
 from queue_protocol.version import PROTOCOL_VERSION
 from queue_server.auth import Authenticator, checker_threads
 from queue_server.hall import loading
+from queue_server.hall.alerts import DeviceFacts
 from queue_server.hall.core import Staged, failed
 from queue_server.hub import Hub
+from queue_server.roles import VERB_ROLES
 from queue_server.service import Batch, HallService, Outcome, Principal, Published
 from queue_server.store import lease, notify
 from queue_server.store.lease import Leases
@@ -68,6 +70,7 @@ PRUNE_EVERY = 3600.0  # seconds between prunings of the request log
 # A window's client gone this long (a reconnect takes well under it) no longer counts.
 DISCONNECT_GRACE = timedelta(seconds=10)
 MAX_BATCH = 512  # commands committed together at most
+ALERTS_EVERY = 2.0  # seconds between checks of the hall's alerts (hall/alerts.py)
 HALLS_EVERY = 2.0  # seconds between looks for halls added or retired (follow_halls)
 
 
@@ -111,6 +114,11 @@ class HallHost:
         # already reported offline. See watch_windows.
         self._gone: dict[int, datetime] = {}
         self._offline: set[int] = set()
+        # Devices (displays, kiosks) whose last connection went away, and since when; what
+        # the connected displays report of their voice (device_status). For the alerts.
+        self._devices_gone: dict[str, datetime] = {}
+        self._voices: dict[str, VoiceState] = {}
+        self._alerts_checked = 0.0  # time.monotonic() of the last check
         # Commands waiting for the next batch, each with the future its connection awaits.
         self._queued: list[tuple[Principal, AnyRequest, asyncio.Future[Outcome]]] = []
         self._queued_now = asyncio.Event()
@@ -185,6 +193,10 @@ class HallHost:
         committed (CLI changes, a second server)."""
         self.publish((await self._in_db(self.service.close_out_if_due)).events)
         await self.watch_windows()
+        if time.monotonic() - self._alerts_checked >= ALERTS_EVERY:
+            self._alerts_checked = time.monotonic()
+            facts = DeviceFacts(dict(self._devices_gone), dict(self._voices))
+            self.publish((await self._in_db(self.service.check_alerts, facts)).events)
         if not listening:  # SQLite, or PostgreSQL's listener is reconnecting
             await self.caught_up_to(await self._in_db(self.service.last_seq))
 
@@ -240,6 +252,8 @@ class HallHost:
 
     async def answer(self, principal: Principal, request: AnyRequest) -> Outcome:
         """Queue a connection's request for the hall's writer; its outcome once committed."""
+        if isinstance(request, DeviceStatus):
+            return self._device_status(principal, request)
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queued.append((principal, request, done))
         self._queued_now.set()
@@ -274,7 +288,22 @@ class HallHost:
                     if not done.done():
                         done.set_result(outcome)
 
+    def _device_status(self, principal: Principal, request: DeviceStatus) -> Outcome:
+        """A device's report of itself: kept here (it is about this connection), not in the
+        hall's log; the alerts read it."""
+        if principal.role not in VERB_ROLES["device_status"] or principal.device is None:
+            message = f"role {principal.role.value} may not device_status"
+            return Outcome(
+                _error(request.id, ErrorCode.FORBIDDEN, message), error=ErrorCode.FORBIDDEN
+            )
+        self._voices[principal.device] = request.voice
+        return Outcome(encode(OkReply(re=request.id)))
+
     # -- window logins ----------------------------------------------------------------------
+
+    def device_gone(self, device: str) -> bool:
+        """The device's last connection has ended (the alerts count its time away)."""
+        return device in self._devices_gone
 
     def window_gone(self, window: int) -> bool:
         """No client is connected for `window` and the server is watching it go."""
@@ -310,6 +339,8 @@ class HallHost:
         if principal.window is not None:
             self._gone.pop(principal.window, None)
             self._offline.discard(principal.window)
+        if principal.device is not None:
+            self._devices_gone.pop(principal.device, None)
         self.publish(outcome.events)
         snapshot_seq = json.loads(outcome.reply)["snapshot"]["seq"]
         cursor = snapshot_seq
@@ -348,6 +379,12 @@ class HallHost:
         window = principal.window
         if window is not None and not self.hub.windows_in_use(window):
             self._gone.setdefault(window, self.service.clock())
+        device = principal.device
+        if device is not None and not any(
+            s.principal.device == device for s in self.hub.subscribers
+        ):
+            self._devices_gone[device] = self.service.clock()
+            self._voices.pop(device, None)
 
 
 class QueueServer:

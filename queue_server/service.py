@@ -9,6 +9,9 @@ file named after its hall area (SPEC §3, §5, §7).
                           appointment_slots
     hall/ratings.py       rate
     hall/config.py        set_window_profile, set_notice; the CLI's configuration changes
+    hall/supervision.py   move_ticket, pause_issuing, resume_issuing
+    hall/audit.py         audit
+    hall/alerts.py        acknowledge_alert; the alerts raised and cleared as the hall runs
     hall/views.py         snapshot; queue and window figures, estimates
     hall/day.py           the day's close-out
 
@@ -31,20 +34,25 @@ from queue_protocol.messages import (
     AnyRequest,
     AppointmentListReply,
     AppointmentView,
+    AuditEntry,
     Hello,
     Role,
     SnapshotReply,
     StaffRole,
     WindowView,
 )
+from queue_protocol.messages import Audit as AuditQuery
 from queue_server.clock import Clock, utc_now
 from queue_server.hall import (
+    alerts,
     appointments,
+    audit,
     calling,
     config,
     day,
     loading,
     ratings,
+    supervision,
     tickets,
     views,
     windows,
@@ -93,6 +101,11 @@ HANDLERS: dict[str, Handler] = {
     "rate": ratings.rate,
     "set_window_profile": config.set_window_profile,
     "set_notice": config.set_notice,
+    "move_ticket": supervision.move_ticket,
+    "pause_issuing": supervision.pause_issuing,
+    "resume_issuing": supervision.resume_issuing,
+    "acknowledge_alert": alerts.acknowledge,
+    "audit": audit.audit,
     "snapshot": lambda w, p, r: SnapshotReply(re=r.id, snapshot=views.snapshot(w, p)),
 }
 
@@ -165,6 +178,7 @@ class HallService:
                     ErrorCode.NOT_SUPPORTED, f"{verb} is not offered by this server yet"
                 )
             check_still_allowed(w.state, p)
+            w.by = p.key
             if verb in READ_ONLY_VERBS:
                 return encode(handler(w, p, request))
             return self._once(w, p, request, handler)
@@ -205,6 +219,7 @@ class HallService:
         raised as the ProtocolError the hello is answered with."""
 
         def step(w: Work) -> Callable[[], str]:
+            w.by = p.key
             reply = windows.log_in(w, p, hello, takeover=takeover, live_windows=live_windows)
             return lambda: encode(reply())
 
@@ -240,6 +255,17 @@ class HallService:
             return Outcome("")
         batch = self.hall.run([])
         return Outcome("", batch.events)
+
+    def check_alerts(self, devices: alerts.DeviceFacts) -> Outcome:
+        """Raise and clear the hall's alerts (hall/alerts.py) as its state and devices stand
+        now; a batch only when something changed."""
+        with self.hall.lock:
+            state = self.hall.cached
+            if state is None or not alerts.differs(
+                state, alerts.conditions(state, self.clock(), devices)
+            ):
+                return Outcome("")
+        return self._do(lambda w: alerts.sync(w, alerts.conditions(w.state, w.now, devices)))[1]
 
     def window_disconnected(self, number: int) -> Outcome:
         return self._do(lambda w: windows.disconnected(w, number))[1]
@@ -282,6 +308,10 @@ class HallService:
         """For the `queue-server appointments cancel` command; the event reaches clients
         through the server's store poller."""
         return self._do(lambda w: appointments.cancel(w, code))[0]
+
+    def audit(self, query: AuditQuery) -> list[AuditEntry]:
+        """For `queue-server audit` (hall/audit.py)."""
+        return self._do(lambda w: audit.entries(w, query))[0]
 
     # -- the CLI's configuration changes (hall/config.py) ---------------------------------
 

@@ -17,6 +17,7 @@ class Category:
     target_wait_minutes: int = 15
     daily_capacity: int | None = None
     service_minutes: float = 10.0  # expected service time before any is measured
+    issuing_paused_reason: str | None = None  # a supervisor paused issuing: why
 
 
 @dataclass(frozen=True)

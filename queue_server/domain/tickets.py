@@ -207,6 +207,42 @@ def transfer(
     )
 
 
+def move(
+    ticket: Ticket,
+    *,
+    now: datetime,
+    to_category: str | None,
+    to_window: int | None,
+    reason: str,
+) -> Ticket:
+    """A supervisor moves a waiting ticket to another category and/or reserves it for a
+    named window; its place (queue time) is kept. Into another category it starts that
+    category's service afresh (and leaves a reservation behind unless one is given)."""
+    _require(ticket, TicketState.WAITING, doing="move")
+    category = to_category or ticket.category
+    if category == ticket.category and (to_window is None or to_window == ticket.target_window):
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            "move needs another category or another window",
+            reason="moves_nowhere",
+        )
+    record = Transfer(
+        at=now,
+        from_category=ticket.category,
+        to_category=category,
+        from_window=None,
+        to_window=to_window,
+        reason=reason,
+    )
+    return ticket.but(
+        category=category,
+        chain_step=0 if category != ticket.category else ticket.chain_step,
+        chain=() if category != ticket.category else ticket.chain,
+        target_window=to_window,
+        transfers=(*ticket.transfers, record),
+    )
+
+
 def cancel(ticket: Ticket, *, now: datetime) -> Ticket:
     _require(ticket, TicketState.WAITING, doing="cancel")
     return ticket.but(state=TicketState.CANCELLED, finished_at=now)

@@ -10,6 +10,7 @@ the event table and passes it on to its clients.
 
 from __future__ import annotations
 
+import getpass
 import json
 import re
 from collections.abc import Iterator
@@ -98,6 +99,7 @@ class Change:
     hall: HallRow
     config: HallConfig
     now: datetime
+    by: str  # whose change (the audit trail): cli:USER, or a supervisor's staff:ACCOUNT
 
     @property
     def hall_id(self) -> int:
@@ -106,7 +108,7 @@ class Change:
 
     def emit(self, event_type: type[BaseModel], **fields: Any) -> None:
         self.hall.last_seq += 1
-        event = event_type(seq=self.hall.last_seq, at=self.now, **fields)
+        event = event_type(seq=self.hall.last_seq, at=self.now, by=self.by, **fields)
         name: str = getattr(event, "name")  # noqa: B009  (every event model has one)
         about = fields.get("window")
         window, zone = (about.number, about.zone) if isinstance(about, WindowView) else (None, None)
@@ -119,6 +121,7 @@ class Change:
                 payload=encode(event),
                 window=window,
                 zone=zone,
+                by=self.by,
             )
         )
 
@@ -150,9 +153,15 @@ class Change:
         return staff
 
 
+def cli_user() -> str:
+    """Who makes a change through the `queue-server` command, as the audit names them."""
+    return f"cli:{getpass.getuser()}"
+
+
 @contextmanager
-def change(hall: Hall) -> Iterator[Change]:
-    """A CLI change in one transaction; the hall's state is rebuilt after it."""
+def change(hall: Hall, by: str | None = None) -> Iterator[Change]:
+    """A configuration change in one transaction (`by`: whose; none: the CLI's user); the
+    hall's state is rebuilt after it."""
     with hall.lock:
         with Session(hall.engine, expire_on_commit=False) as session, session.begin():
             # Locked for the transaction, as in hallconfig.import_hall.
@@ -161,7 +170,7 @@ def change(hall: Hall) -> Iterator[Change]:
             ).first()
             if row is None or row.id is None:
                 raise ProtocolError(ErrorCode.INTERNAL, f"the hall {hall.code!r} is not configured")
-            yield Change(session, row, load_config(session, row.id), hall.clock())
+            yield Change(session, row, load_config(session, row.id), hall.clock(), by or cli_user())
             session.add(row)
             notify.announce(session.connection(), notify.CHANGE, row.id, row.last_seq)
         hall.invalidate()
@@ -183,7 +192,7 @@ def import_config(hall: Hall, data: dict[str, Any]) -> int:
             hall_id, version = hallconfig.import_hall(session, code, data)
             row = session.get(HallRow, hall_id)
             assert row is not None
-            ch = Change(session, row, load_config(session, hall_id), hall.clock())
+            ch = Change(session, row, load_config(session, hall_id), hall.clock(), cli_user())
             ch.emit(ConfigChanged, config_version=version, what="hall configuration imported")
             session.add(row)
             notify.announce(session.connection(), notify.CHANGE, hall_id, row.last_seq)
@@ -335,6 +344,7 @@ def window_view(config: HallConfig, row: WindowRow, ticket_number: str | None) -
         ticket=row.ticket,
         ticket_number=ticket_number,
         connected=row.connected,
+        since=row.since,
     )
 
 

@@ -159,6 +159,7 @@ class Hall:
             fetch_ticket=lambda ticket_id: loading.fetch_ticket(self.engine, hall, ticket_id),
             fetch_appointment=lambda code: loading.fetch_appointment(self.engine, hall, code),
             fetch_appointments=lambda d: loading.fetch_appointments(self.engine, hall, d),
+            fetch_audit=lambda *query: loading.audit(self.engine, hall, *query),
         )
 
     # -- batches ------------------------------------------------------------------------
@@ -348,6 +349,15 @@ def apply(w: Work) -> None:
         state.config_version = w.hall["config_version"]
     if "closed_out_at" in w.hall:
         state.closed_out_at = w.hall["closed_out_at"]
+    for alert in w.alerts.values():
+        state.last_alert = max(state.last_alert, alert.id)
+        if alert.cleared_at is None:
+            state.alerts[alert.id] = alert
+            state.alert_keys[alert.key] = alert.id
+        else:
+            state.alerts.pop(alert.id, None)
+            if state.alert_keys.get(alert.key) == alert.id:
+                del state.alert_keys[alert.key]
     state.last_seq += len(w.events)
     state.recent_calls.extend(w.calls)
     if w.request is not None:
@@ -364,6 +374,8 @@ def _changes(w: Work) -> bool:
         or w.events
         or w.services
         or w.request
+        or w.alerts
+        or w.paused
     )
 
 

@@ -25,7 +25,9 @@ from queue_server.domain.model import Ticket
 from queue_server.hall.work import Work
 from queue_server.store import notify
 from queue_server.store.tables import (
+    AlertRow,
     AppointmentRow,
+    CategoryRow,
     EventRow,
     HallRow,
     NumberCounterRow,
@@ -43,6 +45,8 @@ EVENT: Table = EventRow.__table__  # type: ignore[attr-defined]
 SERVICE: Table = ServiceRow.__table__  # type: ignore[attr-defined]
 REQUEST: Table = RequestRow.__table__  # type: ignore[attr-defined]
 HALL: Table = HallRow.__table__  # type: ignore[attr-defined]
+ALERT: Table = AlertRow.__table__  # type: ignore[attr-defined]
+CATEGORY: Table = CategoryRow.__table__  # type: ignore[attr-defined]
 
 
 class Conflict(Exception):
@@ -64,6 +68,8 @@ def write(
     events: list[dict[str, Any]] = []
     services: list[dict[str, Any]] = []
     requests: list[dict[str, Any]] = []
+    alerts: dict[int, dict[str, Any]] = {}
+    paused: dict[str, str | None] = {}
     for work in works:  # later works override earlier ones' rows
         for live in work.tickets.values():
             tickets[live.ticket.id] = (
@@ -88,6 +94,7 @@ def write(
                 "pause_reason": window.pause_reason,
                 "ticket": window.ticket,
                 "connected": window.connected,
+                "since": window.since,
             }
         for a in work.appointments.values():
             appointments[a.code] = hall_key | {
@@ -107,6 +114,24 @@ def write(
             }
         counters.update(work.counters)
         hall.update(work.hall)
+        paused.update(work.paused)
+        for alert in work.alerts.values():
+            alerts[alert.id] = hall_key | {
+                "id": alert.id,
+                "kind": alert.kind.value,
+                "subject": alert.subject,
+                "severity": alert.severity.value,
+                "raised_at": alert.raised_at,
+                "cleared_at": alert.cleared_at,
+                "category": alert.category,
+                "window": alert.window,
+                "ticket": alert.ticket,
+                "device": alert.device,
+                "value": alert.value,
+                "threshold": alert.threshold,
+                "acknowledged_by": alert.acknowledged_by,
+                "acknowledged_at": alert.acknowledged_at,
+            }
         events.extend(
             hall_key
             | {
@@ -116,6 +141,7 @@ def write(
                 "payload": e.text,
                 "window": e.window,
                 "zone": e.zone,
+                "by": e.by,
             }
             for e in work.events
         )
@@ -137,6 +163,12 @@ def write(
     guard = _statement(connection.dialect, HALL, tuple(values), ("last_seq",), "update")
     # On PostgreSQL the batch's statements go out together (pipeline mode), in one round
     # trip instead of one each: the event loop waits for the database once per batch.
+    for code, reason in paused.items():  # rare (a supervisor's act): before the pipeline
+        connection.execute(
+            CATEGORY.update()
+            .where(CATEGORY.c.hall_id == hall_id, CATEGORY.c.code == code)
+            .values(issuing_paused_reason=reason)
+        )
     raw = connection.connection.driver_connection
     postgres = connection.dialect.name == "postgresql"
     with raw.pipeline() if postgres else contextlib.nullcontext():  # type: ignore[union-attr]
@@ -144,6 +176,7 @@ def write(
         _upsert(connection, TICKET, ("hall_id", "id"), list(tickets.values()))
         _upsert(connection, WINDOW, ("hall_id", "number"), list(windows.values()))
         _upsert(connection, APPOINTMENT, ("hall_id", "code"), list(appointments.values()))
+        _upsert(connection, ALERT, ("hall_id", "id"), list(alerts.values()))
         _upsert(
             connection,
             COUNTER,

@@ -8,10 +8,13 @@ from collections import deque
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection, Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from queue_protocol.codec import parse_event
 from queue_protocol.messages import (
+    AlertKind,
+    AlertSeverity,
+    AuditEntry,
     Priority,
     TicketCalled,
     TicketRecalled,
@@ -20,10 +23,12 @@ from queue_protocol.messages import (
     WindowState,
 )
 from queue_server.domain.model import Ticket
+from queue_server.hall.audit import audit_entry
 from queue_server.hall.state import (
     OPEN,
     RECENT_CALLS_KEPT,
     SERVICE_TIME_SAMPLE,
+    AlertLive,
     AppointmentLive,
     CategoryQueue,
     Figures,
@@ -38,6 +43,7 @@ from queue_server.hallconfig import ConfigError, load_config
 from queue_server.roles import CALL_EVENTS
 from queue_server.store.engine import read_session
 from queue_server.store.tables import (
+    AlertRow,
     AppointmentRow,
     DeviceRow,
     EventRow,
@@ -116,6 +122,7 @@ def load(connection: Connection, now: datetime, hall: int) -> HallState:
                 pause_reason=w.pause_reason,
                 ticket=w.ticket,
                 connected=w.connected,
+                since=w.since,
             )
             for w in session.exec(
                 select(WindowRow).where(WindowRow.hall_id == hall).order_by(col(WindowRow.number))
@@ -156,6 +163,15 @@ def load(connection: Connection, now: datetime, hall: int) -> HallState:
         device_rows = session.exec(select(DeviceRow).where(DeviceRow.hall_id == hall)).all()
         devices = frozenset(d.name for d in device_rows)
         revoked = frozenset(d.name for d in device_rows if d.revoked)
+        alerts = {
+            a.id: alert_live(a)
+            for a in session.exec(
+                select(AlertRow).where(AlertRow.hall_id == hall, col(AlertRow.cleared_at).is_(None))
+            ).all()
+        }
+        last_alert = session.exec(
+            select(func.max(AlertRow.id)).where(AlertRow.hall_id == hall)
+        ).one()
         last_seq = hall_row.last_seq
         notice, version, closed_out_at = (
             hall_row.notice,
@@ -191,6 +207,55 @@ def load(connection: Connection, now: datetime, hall: int) -> HallState:
         disabled_staff=disabled,
         devices=devices,
         revoked_devices=revoked,
+        alerts=alerts,
+        alert_keys={a.key: a.id for a in alerts.values()},
+        last_alert=last_alert or 0,
+    )
+
+
+def audit(
+    engine: Engine,
+    hall: int,
+    since: datetime | None,
+    until: datetime | None,
+    by: str | None,
+    window: int | None,
+    ticket_id: str | None,
+    limit: int,
+) -> list[AuditEntry]:
+    """The events someone's request made (their `by`), newest first, filtered."""
+    query = select(EventRow).where(EventRow.hall_id == hall, col(EventRow.by).is_not(None))
+    if by is not None:
+        query = query.where(EventRow.by == by)
+    if since is not None:
+        query = query.where(col(EventRow.at) >= since)
+    if until is not None:
+        query = query.where(col(EventRow.at) < until)
+    if window is not None:
+        query = query.where(EventRow.window == window)
+    if ticket_id is not None:
+        query = query.where(col(EventRow.payload).contains(f'"id":"{ticket_id}"'))
+    with read_session(engine) as session:
+        rows = session.exec(query.order_by(col(EventRow.seq).desc()).limit(limit)).all()
+        return [audit_entry(r.seq, r.at, r.name, r.by, r.payload) for r in rows]
+
+
+def alert_live(row: AlertRow) -> AlertLive:
+    return AlertLive(
+        id=row.id,
+        kind=AlertKind(row.kind),
+        subject=row.subject,
+        severity=AlertSeverity(row.severity),
+        raised_at=row.raised_at,
+        category=row.category,
+        window=row.window,
+        ticket=row.ticket,
+        device=row.device,
+        value=row.value,
+        threshold=row.threshold,
+        acknowledged_by=row.acknowledged_by,
+        acknowledged_at=row.acknowledged_at,
+        cleared_at=row.cleared_at,
     )
 
 

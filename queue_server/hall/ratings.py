@@ -5,6 +5,7 @@ from __future__ import annotations
 from queue_protocol.errors import ErrorCode, ProtocolError
 from queue_protocol.messages import Rate, Role, TicketReply, TicketState
 from queue_server import security
+from queue_server.hall import alerts
 from queue_server.hall.state import TicketLive
 from queue_server.hall.work import Work, ticket_view
 from queue_server.roles import Principal
@@ -59,4 +60,5 @@ def rate(w: Work, p: Principal, r: Rate) -> TicketReply:
             rating_channel=channel,
         )
     )
+    alerts.bad_rating(w, ticket.id, ticket.number, ticket.window, r.level)
     return TicketReply(re=r.id, ticket=ticket_view(ticket))

@@ -18,7 +18,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from queue_protocol.messages import CallView, Priority, TicketState, WindowState
+from queue_protocol.messages import (
+    AlertKind,
+    AlertSeverity,
+    AlertView,
+    CallView,
+    Priority,
+    TicketState,
+    WindowState,
+)
 from queue_server.domain.estimate import Staffing
 from queue_server.domain.model import Ticket, Window
 from queue_server.hallconfig import HallConfig
@@ -43,6 +51,7 @@ class WindowLive:
     pause_reason: str | None = None
     ticket: str | None = None
     connected: bool = False
+    since: datetime | None = None  # when it entered its state (or went offline or online)
 
     def domain(self) -> Window:
         """The window as the pure rules see it."""
@@ -63,6 +72,50 @@ class WindowLive:
         return window if self.connected else window.but(state=WindowState.CLOSED)
 
     def copy(self) -> WindowLive:
+        return replace(self)
+
+
+@dataclass
+class AlertLive:
+    """An alert of the hall (hall/alerts.py; the store's `alert` row)."""
+
+    id: int
+    kind: AlertKind
+    subject: str
+    severity: AlertSeverity
+    raised_at: datetime
+    category: str | None = None
+    window: int | None = None
+    ticket: str | None = None  # the ticket's number
+    device: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    cleared_at: datetime | None = None
+
+    @property
+    def key(self) -> tuple[AlertKind, str]:
+        return (self.kind, self.subject)
+
+    def view(self) -> AlertView:
+        return AlertView(
+            id=self.id,
+            kind=self.kind,
+            severity=self.severity,
+            raised_at=self.raised_at,
+            category=self.category,
+            window=self.window,
+            ticket=self.ticket,
+            device=self.device,
+            value=self.value,
+            limit=self.threshold,
+            acknowledged_by=self.acknowledged_by,
+            acknowledged_at=self.acknowledged_at,
+            cleared_at=self.cleared_at,
+        )
+
+    def copy(self) -> AlertLive:
         return replace(self)
 
 
@@ -212,6 +265,9 @@ class HallState:
     disabled_staff: frozenset[str]
     devices: frozenset[str]  # registered device names
     revoked_devices: frozenset[str]
+    alerts: dict[int, AlertLive] = field(default_factory=dict)  # the open ones (hall/alerts)
+    alert_keys: dict[tuple[AlertKind, str], int] = field(default_factory=dict)  # open, by key
+    last_alert: int = 0  # the highest alert id given
     _capacity: dict[int, Window] | None = field(default=None, repr=False)
     _staffing: Staffing | None = field(default=None, repr=False)
 

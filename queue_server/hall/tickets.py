@@ -38,6 +38,12 @@ def issue_ticket(w: Work, p: Principal, r: IssueTicket) -> TicketReply:
         raise ProtocolError(
             ErrorCode.HALL_CLOSED, f"{hall.name} is closed now", reason="closed_now"
         )
+    if category.issuing_paused_reason is not None:
+        raise ProtocolError(
+            ErrorCode.HALL_CLOSED,
+            f"issuing {category.name} tickets is paused: {category.issuing_paused_reason}",
+            reason="issuing_paused",
+        )
     ticket = number_ticket(w, category, priority=r.priority, item_name=r.item)
     ahead, estimate = views.position(w, ticket)
     closing = hall.closing_time(w.now)
@@ -65,7 +71,7 @@ def cancel_ticket(w: Work, p: Principal, r: CancelTicket) -> TicketReply:
     live = w.ticket(r.ticket)
     ticket = rules.cancel(live.ticket, now=w.now)
     save(w, live, ticket)
-    w.emit(TicketCancelled, ticket=ticket_view(ticket))
+    w.emit(TicketCancelled, ticket=ticket_view(ticket), reason=r.reason)
     return TicketReply(re=r.id, ticket=ticket_view(ticket))
 
 

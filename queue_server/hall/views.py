@@ -175,6 +175,8 @@ def snapshot(work: Work, p: Principal) -> Snapshot:
                 prefix=c.prefix,
                 target_wait_minutes=c.target_wait_minutes,
                 daily_capacity=c.daily_capacity,
+                issuing_paused=c.issuing_paused_reason is not None,
+                issuing_paused_reason=c.issuing_paused_reason,
             )
             for c in config.categories.values()
         ],
@@ -194,4 +196,5 @@ def snapshot(work: Work, p: Principal) -> Snapshot:
         recent_calls=recent_calls(state, p),
         tickets=[ticket_view(t) for t in tickets],
         window_stats=window_stats(state, p),
+        alerts=[a.view() for _, a in sorted(state.alerts.items())] if p.role is Role.ADMIN else [],
     )

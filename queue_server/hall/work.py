@@ -22,6 +22,7 @@ from sqlmodel import Session
 from queue_protocol.codec import encode
 from queue_protocol.errors import ErrorCode, ProtocolError
 from queue_protocol.messages import (
+    AuditEntry,
     CallView,
     TicketCalled,
     TicketRecalled,
@@ -33,6 +34,7 @@ from queue_protocol.messages import (
 from queue_server.domain.estimate import Staffing
 from queue_server.domain.model import Category, Ticket
 from queue_server.hall.state import (
+    AlertLive,
     AppointmentLive,
     HallState,
     RecentCall,
@@ -43,6 +45,12 @@ from queue_server.hall.state import (
 # A change the fast path cannot express (configuration imports, staff and devices): an ORM
 # operation run inside the batch's transaction; the state is reloaded after the commit.
 RawChange = Callable[[Session], None]
+
+# The audit trail's reader (loading.audit): since, until, by, window, ticket id, limit.
+AuditReader = Callable[
+    [datetime | None, datetime | None, str | None, int | None, str | None, int],
+    list[AuditEntry],
+]
 
 SERVED_OUTCOMES = frozenset({"done", "next_step", "chain_ended"})
 TICKET_ID = re.compile(r"^\d{8}-[A-Z]{1,2}\d{3,}$")
@@ -59,6 +67,7 @@ class Published:
     text: str
     at: datetime | None = None
     also: int | None = None  # a second window it concerns (a transfer's named target)
+    by: str | None = None  # the principal whose request made it (the audit trail)
 
 
 @dataclass
@@ -95,11 +104,15 @@ class Work:
     reload: bool = False  # the configuration changed: reload the state after the commit
     notes: list[str] = field(default_factory=list)  # logged once the work is committed
     request: tuple[tuple[str, str], str, str] | None = None  # (key, fingerprint, reply)
+    alerts: dict[int, AlertLive] = field(default_factory=dict)  # raised, cleared, acknowledged
+    paused: dict[str, str | None] = field(default_factory=dict)  # category -> issuing paused
+    by: str | None = None  # the principal whose command this is (None: the server's own)
     # Reading what the live state does not hold: a ticket of an earlier day (by id), an
     # appointment of an earlier day (by code or by day). Set by the hall; None in tests.
     fetch_ticket: Callable[[str], TicketLive | None] | None = None
     fetch_appointment: Callable[[str], AppointmentLive | None] | None = None
     fetch_appointments: Callable[[date], list[AppointmentLive]] | None = None
+    fetch_audit: AuditReader | None = None
 
     # -- reading (own changes first) ---------------------------------------------------
 
@@ -170,6 +183,28 @@ class Work:
         live = self.state.appointments.get(code)
         return live.copy() if live is not None else None
 
+    def alert(self, alert_id: int) -> AlertLive:
+        """An open alert, as this command may change it (a copy until applied)."""
+        if alert_id not in self.alerts:
+            live = self.state.alerts.get(alert_id)
+            if live is None:
+                if 0 < alert_id <= self.state.last_alert:
+                    raise ProtocolError(
+                        ErrorCode.INVALID_STATE,
+                        f"alert {alert_id} has cleared",
+                        reason="cleared",
+                        state="cleared",
+                    )
+                raise ProtocolError(ErrorCode.NOT_FOUND, f"no alert {alert_id}", reason="alert")
+            self.alerts[alert_id] = live.copy()
+        return self.alerts[alert_id]
+
+    def next_alert_id(self) -> int:
+        return max((self.state.last_alert, *self.alerts)) + 1
+
+    def save_alert(self, alert: AlertLive) -> None:
+        self.alerts[alert.id] = alert
+
     def counter(self, day: str, category: str) -> int:
         key = (day, category)
         return self.counters.get(key, self.state.counters.get(key, 0))
@@ -217,6 +252,9 @@ class Work:
         self.notes.append(line)
 
     def save_window(self, window: WindowLive) -> None:
+        before = self.state.windows.get(window.number)
+        if before is None or (before.state, before.connected) != (window.state, window.connected):
+            window.since = self.now
         self.windows[window.number] = window
 
     def save_appointment(self, appointment: AppointmentLive) -> None:
@@ -255,7 +293,7 @@ class Work:
         routed by the window it is about (its `window` field, or `route`) and that window's
         zone, for display filters and for the windows' own events (roles.py)."""
         seq = self.last_seq + 1
-        event = event_type(seq=seq, at=self.now, **fields)
+        event = event_type(seq=seq, at=self.now, by=self.by, **fields)
         name: str = getattr(event, "name")  # noqa: B009  (every event model has one)
         about = fields.get("window") if route is None else route[0]
         also = None if route is None else route[1]
@@ -268,7 +306,9 @@ class Work:
             if zone is None:
                 known = self.windows.get(about) or self.state.windows.get(about)
                 zone = known.zone if known is not None else None
-        self.events.append(Published(seq, name, window, zone, encode(event), self.now, also))
+        self.events.append(
+            Published(seq, name, window, zone, encode(event), self.now, also, self.by)
+        )
         if isinstance(event, TicketCalled | TicketRecalled):
             self.calls.append(recent_call(event))
 
@@ -291,6 +331,7 @@ class Work:
             ticket=window.ticket,
             ticket_number=self.ticket_number(window.ticket),
             connected=window.connected,
+            since=window.since,
         )
 
     def ticket_number(self, ticket_id: str | None) -> str | None:

@@ -76,6 +76,7 @@ class HallRow(SQLModel, table=True):
     # never open. Kept across imports, like last_seq.
     closed_out_at: datetime | None = utc_column()
     retired: bool = False  # no longer served; its rows stay for the statistics
+    alerts: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # thresholds
 
 
 class CategoryRow(SQLModel, table=True):
@@ -89,6 +90,8 @@ class CategoryRow(SQLModel, table=True):
     target_wait_minutes: int = 15
     daily_capacity: int | None = None
     service_minutes: float = 10.0
+    # Set while a supervisor has paused issuing for the category: why (kiosks are refused).
+    issuing_paused_reason: str | None = None
 
 
 class ServiceItemRow(SQLModel, table=True):
@@ -119,6 +122,7 @@ class WindowRow(SQLModel, table=True):
     pause_reason: str | None = None
     ticket: str | None = None
     connected: bool = False  # a window client is connected for it (set by the server)
+    since: datetime | None = utc_column()  # when it entered its state
 
 
 class StaffRow(SQLModel, table=True):
@@ -213,6 +217,7 @@ class NumberCounterRow(SQLModel, table=True):
 
 class EventRow(SQLModel, table=True):
     __tablename__ = "event"
+    __table_args__ = (Index("ix_event_by", "hall_id", "by", "seq"),)
     hall_id: int = hall_key()
     seq: int = Field(primary_key=True)  # gapless per hall
     at: datetime = utc_column(nullable=False)
@@ -220,6 +225,7 @@ class EventRow(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))  # the whole event as JSON
     window: int | None = None  # for display filters
     zone: str | None = None
+    by: str | None = None  # the principal whose request made it (audit); none: the server
 
 
 class RequestRow(SQLModel, table=True):
@@ -276,3 +282,26 @@ class HallOwnerRow(SQLModel, table=True):
     address: str  # ws:// or wss:// URL of the owner
     process: str  # host:pid, for the operators
     since: datetime = utc_column(nullable=False)
+
+
+class AlertRow(SQLModel, table=True):
+    """An alert of the hall (hall/alerts.py): raised when its condition starts, cleared when
+    it ends, acknowledged by a supervisor. Kept, for the audit and the statistics."""
+
+    __tablename__ = "alert"
+    __table_args__ = (Index("ix_alert_raised", "hall_id", "raised_at"),)
+    hall_id: int = hall_key()
+    id: int = Field(primary_key=True)  # per hall, from 1
+    kind: str
+    subject: str  # what it is about, e.g. "A" (a category), "7" (a window), a device's name
+    severity: str
+    raised_at: datetime = utc_column(nullable=False)
+    cleared_at: datetime | None = utc_column()
+    category: str | None = None
+    window: int | None = None
+    ticket: str | None = None
+    device: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = utc_column()

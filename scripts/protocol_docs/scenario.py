@@ -11,6 +11,7 @@ scripts.protocol_docs.scenario OUT.json`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import subprocess
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from queue_server import hallconfig
 from queue_server.server import running
 
 from .lib import PASSWORD, SHANGHAI, Clock, Conn, demo_config, hall_service, record, run
@@ -85,6 +87,10 @@ async def main(work: Path) -> None:
     for c in config["categories"]:
         if c["code"] == "CJ":
             c["daily_capacity"] = 1
+    # Alerts depend on the real time at which the server checks them: off for the day's
+    # capture (its events' seqs stay put), on for the supervisors' part at the end.
+    everything = sorted(hallconfig.ALERT_KINDS)
+    config["alerts"] = {"off": everything}
     service = hall_service(db, clock, config)
     async with running(service, port=0) as srv:
         url = f"ws://127.0.0.1:{srv.port}"
@@ -481,6 +487,72 @@ async def main(work: Path) -> None:
         c = await Conn("w5b", url).open()
         await c.req(hello_window("w5-106", "ck05", 5), "disabled")
         await c.close()
+        # the supervisors: alerts (a display's voice, a 差评), acts for the hall, the audit
+        clock.set_local(2026, 11, 26, 9, 10, 0)
+        config["alerts"] = {
+            "off": [k for k in everything if k not in ("voice_failing", "bad_rating")]
+        }
+        service.import_config(config)
+        await settle()
+        await display.req(
+            {"type": "device_status", "id": "display-107", "voice": "playback_failing"}
+        )
+        await admin.wait_event("alert_raised")
+        await display.req({"type": "device_status", "id": "display-108", "voice": "on"})
+        await admin.wait_event("alert_cleared")
+        await admin.req(
+            {"type": "pause_issuing", "id": "admin-109", "category": "SW", "reason": "今日号已取完"}
+        )
+        await kiosk.req({"type": "issue_ticket", "id": "kiosk-110", "category": "SW"}, "paused")
+        await admin.req({"type": "resume_issuing", "id": "admin-111", "category": "SW"})
+        first = await kiosk.req({"type": "issue_ticket", "id": "kiosk-112", "category": "SB"})
+        second = await kiosk.req({"type": "issue_ticket", "id": "kiosk-113", "category": "SB"})
+        await admin.req(
+            {
+                "type": "move_ticket",
+                "id": "admin-114",
+                "ticket": second["ticket"]["number"],
+                "to_category": "SW",
+                "reason": "取错号",
+            }
+        )
+        await admin.req(
+            {
+                "type": "move_ticket",
+                "id": "admin-115",
+                "ticket": first["ticket"]["number"],
+                "to_window": 11,
+                "reason": "专人办理",
+            }
+        )
+        await admin.req(
+            {
+                "type": "cancel_ticket",
+                "id": "admin-116",
+                "ticket": second["ticket"]["number"],
+                "reason": "市民已离开",
+            }
+        )
+        wed_thursday = functools.partial(clock.set_local, 2026, 11, 26)
+        wed_thursday(9, 11, 0)
+        w11 = await window(url, "w11", "w11-117", "ck11", 11)  # closed at midnight
+        await w11.req({"type": "call_next", "id": "w11-118"})
+        await w11.req({"type": "start_service", "id": "w11-119"})
+        wed_thursday(9, 20, 0)
+        await w11.req({"type": "finish_service", "id": "w11-120"})
+        await kiosk.req(
+            {
+                "type": "rate",
+                "id": "kiosk-121",
+                "ticket": first["ticket"]["number"],
+                "level": 1,
+                "secret": first["secret"],
+            }
+        )
+        await admin.req({"type": "acknowledge_alert", "id": "admin-122", "alert": 2})
+        await admin.req({"type": "acknowledge_alert", "id": "admin-123", "alert": 2}, "again")
+        await settle()
+        await admin.req({"type": "audit", "id": "admin-124", "account": "zhuren", "limit": 4})
         body = await asyncio.to_thread(http_get, f"http://127.0.0.1:{srv.port}/healthz")
         record("http", "-", body, "GET /healthz")
         still_open = [admin, kiosk, display]

@@ -432,3 +432,36 @@ def test_a_database_of_an_older_version_is_refused_with_a_way_out(
     code, _, err = cli(capsys, "window", "list", db=f"sqlite:///{db}")
     assert code == 1
     assert "older version" in err and "ticket.category" in err and "export" in err
+
+
+def test_audit_lists_who_changed_what_and_writes_csv(
+    hall: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`queue-server audit`: the CLI's own changes are there, by the operating-system user."""
+    import csv
+    import getpass
+
+    added = cli(
+        capsys,
+        "staff",
+        "add",
+        "ck99",
+        "--name",
+        "新人",
+        "--password-stdin",
+        db=hall,
+        stdin="pw-123456\n",
+    )
+    assert added[0] == 0
+    code, out, _ = cli(capsys, "audit", "--account", f"cli:{getpass.getuser()}", db=hall)
+    assert code == 0
+    assert "config_changed" in out and "staff ck99 added" in out
+    path = tmp_path / "audit.csv"
+    assert cli(capsys, "audit", "--csv", str(path), db=hall)[0] == 0
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]["action"] == "config_changed"
+    assert rows[0]["detail"] == "staff ck99 added"
+    assert rows[0]["by"] == f"cli:{getpass.getuser()}"
+    code, _, err = cli(capsys, "audit", "--since", "yesterday", db=hall)
+    assert code != 0 and "--since" in err
