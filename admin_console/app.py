@@ -11,13 +11,15 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.screen import ModalScreen
 
 from admin_console import i18n
 from admin_console.i18n import Language, t
+from admin_console.screens.audit import AuditScreen
 from admin_console.screens.dialogs import (
     ConfirmDialog,
     TextDialog,
+    TicketReason,
+    TicketReasonDialog,
     TransferChoice,
     TransferDialog,
     needs_text,
@@ -29,19 +31,25 @@ from admin_console.state import HallBoard
 from queue_protocol.client import Backoff, Credentials, QueueClient, ServerError
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
+    AcknowledgeAlert,
+    AlertReply,
     CallTicket,
     CancelTicket,
     CloseWindow,
     ConfigChanged,
     ErrorReply,
     GetSnapshot,
+    MoveTicket,
+    PauseIssuing,
     PauseWindow,
+    ResumeIssuing,
     ResumeWindow,
     Role,
     SetNotice,
     SetWindowProfile,
     SnapshotReply,
     TicketReply,
+    TicketState,
     TransferTicket,
     WindowReply,
     WindowState,
@@ -73,7 +81,9 @@ def utc_now() -> datetime:
 class AdminApp(App[None]):
     """The hall supervisor's program (issue 14): watch the hall live and act for it."""
 
-    CSS_PATH = "admin.tcss"
+    # Absolute: Textual resolves a relative CSS_PATH against the module of the class, so a
+    # subclass elsewhere (bench.admin_console) would look for it in its own directory.
+    CSS_PATH = Path(__file__).parent / "admin.tcss"
     TITLE = "一窗"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "quit", show=False, priority=True)
@@ -130,7 +140,7 @@ class AdminApp(App[None]):
         )
         if self.hall_screen is not None:
             self.hall_screen = None
-            while isinstance(self.screen, ModalScreen) and len(self.screen_stack) > 2:
+            while len(self.screen_stack) > 2:  # dialogs, the audit screen
                 self.pop_screen()
             self.switch_screen(self.login_screen)
         else:
@@ -229,6 +239,31 @@ class AdminApp(App[None]):
     def describe_error(self, error: ErrorReply, asked: Asked | None = None) -> str:
         return refusals.describe(error, t, asked=asked, timezone=self.board.timezone)
 
+    def describe_act_refusal(self, request: _Request, error: ErrorReply) -> str | None:
+        """The console's own acts' refusals (alerts, moves, issuing), from code and reason;
+        None for those the shared words say (staff_tui.refusals)."""
+        code, reason = error.code, error.reason
+        if isinstance(request, AcknowledgeAlert):
+            if reason == "acknowledged":
+                return t("alert.already")
+            if reason == "cleared" or code is ErrorCode.NOT_FOUND:
+                return t("alert.cleared")
+        if isinstance(request, MoveTicket):
+            if code is ErrorCode.BAD_REQUEST and reason == "moves_nowhere":
+                return t("move.nowhere", ticket=request.ticket)
+            if code is ErrorCode.NOT_FOUND and reason == "category" and request.to_category:
+                return t("error.no_category", category=request.to_category)
+            if code is ErrorCode.NOT_FOUND and reason == "window" and request.to_window:
+                return t("error.no_window", window=request.to_window)
+            if code is ErrorCode.INVALID_STATE and error.state:
+                state = refusals.state_label(error.state, t)
+                return t("ticket.not_waiting", ticket=request.ticket, state=state)
+        if isinstance(request, PauseIssuing) and reason == "issuing_paused":
+            return t("issuing.already_paused", category=request.category)
+        if isinstance(request, ResumeIssuing) and reason == "issuing_not_paused":
+            return t("issuing.not_paused", category=request.category)
+        return None
+
     # -- drawing ----------------------------------------------------------------------------
 
     def redraw(self) -> None:
@@ -257,6 +292,18 @@ class AdminApp(App[None]):
             return
         if name == "cancel_ticket":
             self._ask_cancel()
+            return
+        if name == "move_ticket":
+            self._ask_move()
+            return
+        if name == "acknowledge":
+            self._acknowledge()
+            return
+        if name == "issuing":
+            self._ask_issuing()
+            return
+        if name == "audit":
+            self.push_screen(AuditScreen(self))
             return
         if window is None:
             self.notify(t("pick.window"), severity="warning", timeout=3)
@@ -379,28 +426,90 @@ class AdminApp(App[None]):
         )
         self.push_screen(dialog, chosen)
 
-    def _ask_cancel(self) -> None:
-        def confirmed(number: str, yes: bool | None) -> None:
-            if yes:
-                request = CancelTicket(id=self.new_request_id(), ticket=number)
-                self.send(request, t("done.cancelled", ticket=number))
+    def waiting_check(self, number: str) -> str | None:
+        """Refuse, in the dialog, a ticket the console knows is not waiting (the server
+        decides in the end: the board may be a moment behind)."""
+        ticket = self.board.ticket_by_number(number)
+        if ticket is not None and ticket.state is not TicketState.WAITING:
+            state = t(f"ticket.state.{ticket.state.value}")
+            return t("ticket.not_waiting", ticket=ticket.number, state=state)
+        return None
 
-        def chosen(number: str | None) -> None:
-            if number:
-                ticket = number.upper()
+    def _ask_cancel(self) -> None:
+        def confirmed(choice: TicketReason, yes: bool | None) -> None:
+            if yes:
+                request = CancelTicket(
+                    id=self.new_request_id(), ticket=choice.ticket, reason=choice.reason
+                )
+                self.send(request, t("done.cancelled", ticket=choice.ticket))
+
+        def chosen(choice: TicketReason | None) -> None:
+            if choice is not None:
                 self.push_screen(
-                    ConfirmDialog(t("cancel.question", number=ticket)),
-                    lambda yes: confirmed(ticket, yes),
+                    ConfirmDialog(t("cancel.question", number=choice.ticket)),
+                    lambda yes: confirmed(choice, yes),
                 )
 
-        dialog = TextDialog(
-            "cancel-dialog",
-            heading=t("cancel.heading"),
-            placeholder=t("ticket.number"),
-            check=needs_text(t("ticket.need_number")),
-            max_length=40,
+        dialog = TicketReasonDialog(
+            "cancel-dialog", heading=t("cancel.heading"), check_ticket=self.waiting_check
         )
         self.push_screen(dialog, chosen)
+
+    def _ask_move(self) -> None:
+        def chosen(choice: TransferChoice | None) -> None:
+            if choice is not None and choice.ticket:
+                request = MoveTicket(
+                    id=self.new_request_id(),
+                    ticket=choice.ticket,
+                    to_category=choice.to_category,
+                    to_window=choice.to_window,
+                    reason=choice.reason,
+                )
+                self.send(request, t("done.moved", ticket=choice.ticket))
+
+        dialog = TransferDialog(
+            t("move.heading"),
+            self.board.categories.values(),
+            self.board.windows,
+            ticket=True,
+            check_ticket=self.waiting_check,
+        )
+        self.push_screen(dialog, chosen)
+
+    def _acknowledge(self) -> None:
+        alert = self.hall_screen.selected_alert() if self.hall_screen else None
+        if alert is None:
+            self.notify(t("alert.no_alerts"), timeout=3)
+            return
+        if alert.acknowledged_at is not None:
+            self.notify(t("alert.already"), severity="warning", timeout=3)
+            return
+        request = AcknowledgeAlert(id=self.new_request_id(), alert=alert.id)
+        self.send(request, t("done.acknowledged"))
+
+    def _ask_issuing(self) -> None:
+        category = self.hall_screen.selected_category() if self.hall_screen else None
+        if category is None:
+            self.notify(t("pick.category"), severity="warning", timeout=3)
+            return
+        code, name = category.code, category.name
+        if category.issuing_paused:
+            request = ResumeIssuing(id=self.new_request_id(), category=code)
+            self.send(request, t("done.issuing_resumed", category=name))
+            return
+
+        def paused(reason: str | None) -> None:
+            if reason:
+                request = PauseIssuing(id=self.new_request_id(), category=code, reason=reason)
+                self.send(request, t("done.issuing_paused", category=name))
+
+        dialog = TextDialog(
+            "issuing-dialog",
+            heading=t("issuing.heading", code=code, category=name),
+            placeholder=t("issuing.reason"),
+            check=needs_text(t("reason.needed")),
+        )
+        self.push_screen(dialog, paused)
 
     def _ask_notice(self) -> None:
         def chosen(notice: str | None) -> None:
@@ -426,13 +535,28 @@ class AdminApp(App[None]):
     def new_request_id() -> str:
         return uuid.uuid4().hex
 
-    def send(self, request: _Request, done: str = "", *, quiet: bool = False) -> None:
-        """Send one act; `done` is said when the server has carried it out."""
+    def send(
+        self,
+        request: _Request,
+        done: str = "",
+        *,
+        quiet: bool = False,
+        then: Callable[[Any], None] | None = None,
+    ) -> None:
+        """Send one act; `done` is said when the server has carried it out, and `then` is
+        given its reply (a query's answer)."""
         if self.client is None:
             return
-        self.run_worker(self._send(self.client, request, done, quiet), group="requests")
+        self.run_worker(self._send(self.client, request, done, quiet, then), group="requests")
 
-    async def _send(self, client: QueueClient, request: _Request, done: str, quiet: bool) -> None:
+    async def _send(
+        self,
+        client: QueueClient,
+        request: _Request,
+        done: str,
+        quiet: bool,
+        then: Callable[[Any], None] | None = None,
+    ) -> None:
         try:
             while True:
                 try:
@@ -452,6 +576,8 @@ class AdminApp(App[None]):
         else:
             if client is self.client:
                 self._apply_reply(reply)
+                if then is not None:
+                    then(reply)
                 if done and not quiet:
                     self.notify(done, timeout=3)
         finally:
@@ -463,7 +589,9 @@ class AdminApp(App[None]):
             asked = Asked.of(request)
             if window is not None and asked.window is None:
                 asked = Asked(window=window, ticket=asked.ticket, cancelling=asked.cancelling)
-            text = self.describe_error(error, asked)
+            if isinstance(request, MoveTicket):
+                asked = Asked(ticket=request.ticket, category=request.to_category)
+            text = self.describe_act_refusal(request, error) or self.describe_error(error, asked)
             self.notify(text, title=t("error.title"), severity="error", timeout=6)
         if error.code is ErrorCode.INVALID_STATE:
             self.send(GetSnapshot(id=self.new_request_id()), quiet=True)
@@ -476,6 +604,8 @@ class AdminApp(App[None]):
                 board.apply_ticket(reply.ticket)
         elif isinstance(reply, TicketReply):
             board.apply_ticket(reply.ticket)
+        elif isinstance(reply, AlertReply):
+            board.apply_alert(reply.alert)
         elif isinstance(reply, SnapshotReply) and reply.snapshot.seq >= board.seq:
             board.apply_snapshot(reply.snapshot, self.clock())
 

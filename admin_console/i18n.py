@@ -6,10 +6,16 @@ these are the console's own, or its way of saying a shared one.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from queue_protocol.messages import AlertKind, AlertView
 from staff_tui import i18n as shared
 from staff_tui.i18n import Language, Strings, language, set_language
 
-__all__ = ["STRINGS", "Language", "duration", "language", "set_language", "t"]
+if TYPE_CHECKING:
+    from admin_console.state import HallBoard
+
+__all__ = ["STRINGS", "Language", "describe_alert", "duration", "language", "set_language", "t"]
 
 STRINGS: Strings = {
     "app.title": {"zh": "一窗 · 值班管理台", "en": "Yichuang · supervisor console"},
@@ -71,12 +77,134 @@ STRINGS: Strings = {
     "state.paused_why": {"zh": "暂停：{reason}", "en": "Paused: {reason}"},
     "call.recall": {"zh": "（重呼）", "en": " (recall)"},
     "none": {"zh": "—", "en": "—"},
+    "col.issuing": {"zh": "取号", "en": "Issuing"},
+    "issuing.on": {"zh": "正常", "en": "On"},
+    "issuing.paused": {"zh": "已停", "en": "Paused"},
+    "issuing.paused_one": {"zh": "{category}（{reason}）", "en": "{category} ({reason})"},
+    "issuing.paused_list": {"zh": " · 已停止取号：{which}", "en": " · issuing paused: {which}"},
+    # alerts
+    "hall.alerts": {
+        "zh": "告警 {n} 条（未确认 {unseen}）  A 确认所选告警，Tab 切换表格",
+        "en": "Alerts: {n} ({unseen} not acknowledged)  A acknowledges the selected one, Tab "
+        "moves between tables",
+    },
+    "hall.no_alerts": {"zh": "告警：无", "en": "Alerts: none"},
+    "col.raised": {"zh": "时间", "en": "Raised"},
+    "col.severity": {"zh": "级别", "en": "Severity"},
+    "col.about": {"zh": "内容", "en": "What"},
+    "col.acknowledged": {"zh": "确认", "en": "Acknowledged"},
+    "severity.critical": {"zh": "紧急", "en": "Critical"},
+    "severity.warning": {"zh": "警告", "en": "Warning"},
+    "severity.info": {"zh": "提示", "en": "Info"},
+    "alert.unseen": {"zh": "未确认", "en": "not yet"},
+    "alert.seen_by": {"zh": "已确认（{by}）", "en": "by {by}"},
+    "alert.wait_past_target": {
+        "zh": "{category} {ticket} 已等候 {value} 分钟（目标 {limit} 分钟）",
+        "en": "{category}: {ticket} has waited {value} min (target {limit} min)",
+    },
+    "alert.wait_at_cap": {
+        "zh": "{category} {ticket} 已等候 {value} 分钟达上限，没有开放窗口可办理",
+        "en": "{category}: {ticket} has waited {value} min, the cap, and no open window takes it",
+    },
+    "alert.window_idle": {
+        "zh": "{window} 空闲 {value} 分钟，有可叫的票在等候",
+        "en": "{window} idle {value} min while tickets it may call wait",
+    },
+    "alert.window_paused_long": {
+        "zh": "{window} 已暂停 {value} 分钟（上限 {limit} 分钟）",
+        "en": "{window} paused for {value} min (limit {limit} min)",
+    },
+    "alert.service_long": {
+        "zh": "{window} 办理 {ticket} 用时为该类平常的 {value} 倍",
+        "en": "{window}: serving {ticket} has taken {value}× the category's usual",
+    },
+    "alert.no_show_burst": {
+        "zh": "过号集中：{value} 人（阈值 {limit} 人）",
+        "en": "No-show burst: {value} (threshold {limit})",
+    },
+    "alert.device_offline": {
+        "zh": "设备「{device}」离线 {value} 秒",
+        "en": "Device “{device}” offline for {value} s",
+    },
+    "alert.voice_failing": {
+        "zh": "叫号屏「{device}」语音故障",
+        "en": "Call screen “{device}”: voice failing",
+    },
+    "alert.bad_rating": {
+        "zh": "{window} {ticket} 收到差评（{value} 分）",
+        "en": "{window}: bad rating for {ticket} ({value})",
+    },
+    "alert.other": {"zh": "告警：{kind}", "en": "Alert: {kind}"},
+    "alert.window": {"zh": "{number}号窗口", "en": "Window {number}"},
+    "alert.no_alerts": {"zh": "当前没有告警", "en": "There are no alerts"},
+    "alert.already": {"zh": "该告警已确认", "en": "That alert is acknowledged already"},
+    "alert.cleared": {"zh": "该告警已解除", "en": "That alert has cleared meanwhile"},
+    "done.acknowledged": {"zh": "告警已确认", "en": "Alert acknowledged"},
+    # the audit screen
+    "audit.title": {
+        "zh": "审计记录：谁在何时做了什么（最新在前）  Esc 返回",
+        "en": "Audit trail: who did what when (newest first)  Esc goes back",
+    },
+    "audit.account": {"zh": "账号，如 zhuren", "en": "Account, e.g. zhuren"},
+    "audit.window": {"zh": "窗口号", "en": "Window"},
+    "audit.ticket": {"zh": "票号", "en": "Ticket"},
+    "audit.since": {
+        "zh": "起始 HH:MM 或 YYYY-MM-DD HH:MM",
+        "en": "Since HH:MM or YYYY-MM-DD HH:MM",
+    },
+    "audit.search": {"zh": "查询", "en": "Search"},
+    "audit.export": {"zh": "导出 CSV", "en": "Export CSV"},
+    "audit.back": {"zh": "返回", "en": "Back"},
+    "audit.asking": {"zh": "正在查询…", "en": "Searching…"},
+    "audit.count": {"zh": "共 {n} 条", "en": "{n} entries"},
+    "audit.count_more": {
+        "zh": "最新 {n} 条（更早的请缩小范围查询）",
+        "en": "The newest {n} (narrow the search for older ones)",
+    },
+    "audit.bad_since": {
+        "zh": "起始时间无效：{text}（应为 HH:MM 或 YYYY-MM-DD HH:MM）",
+        "en": "Invalid start: {text} (expected HH:MM or YYYY-MM-DD HH:MM)",
+    },
+    "audit.bad_window": {"zh": "窗口号无效：{text}", "en": "Invalid window number: {text}"},
+    "audit.need_path": {"zh": "请填写导出文件路径", "en": "Give the file to write"},
+    "audit.cannot_write": {"zh": "无法写入文件 {path}", "en": "Cannot write the file {path}"},
+    "audit.written": {
+        "zh": "已导出 {n} 条到 {path}",
+        "en": "{n} entries written to {path}",
+    },
+    "audit.by_server": {"zh": "（系统）", "en": "(the server)"},
+    "audit.col.time": {"zh": "时间", "en": "Time"},
+    "audit.col.by": {"zh": "操作人", "en": "By"},
+    "audit.col.action": {"zh": "操作", "en": "Action"},
+    "audit.col.window": {"zh": "窗口", "en": "Window"},
+    "audit.col.ticket": {"zh": "票号", "en": "Ticket"},
+    "audit.col.detail": {"zh": "详情", "en": "Detail"},
+    "action.session_opened": {"zh": "登录", "en": "logged in"},
+    "action.login_refused": {"zh": "登录被拒", "en": "login refused"},
+    "action.ticket_issued": {"zh": "取号", "en": "ticket issued"},
+    "action.ticket_called": {"zh": "叫号", "en": "called"},
+    "action.ticket_recalled": {"zh": "重呼", "en": "recalled"},
+    "action.service_started": {"zh": "开始办理", "en": "service started"},
+    "action.service_finished": {"zh": "办结", "en": "service finished"},
+    "action.ticket_no_show": {"zh": "过号", "en": "no-show"},
+    "action.ticket_reinstated": {"zh": "过号恢复", "en": "reinstated"},
+    "action.ticket_transferred": {"zh": "转移/移票", "en": "transferred / moved"},
+    "action.ticket_cancelled": {"zh": "作废", "en": "voided"},
+    "action.ticket_requeued": {"zh": "退回队列", "en": "requeued"},
+    "action.ticket_expired": {"zh": "过期", "en": "expired"},
+    "action.window_changed": {"zh": "窗口变更", "en": "window changed"},
+    "action.config_changed": {"zh": "配置变更", "en": "configuration changed"},
+    "action.alert_acknowledged": {"zh": "确认告警", "en": "alert acknowledged"},
+    "action.appointment_booked": {"zh": "预约", "en": "appointment booked"},
+    "action.appointment_cancelled": {"zh": "取消预约", "en": "appointment cancelled"},
+    "action.appointment_checked_in": {"zh": "预约签到", "en": "checked in"},
+    "action.day_closed": {"zh": "日结", "en": "day closed"},
     # keys
     "keys": {
-        "zh": "C 关闭窗口  P 暂停/恢复  F 改业务  N 指定叫号  T 转移  X 作废票  M 通知  "
-        "Ctrl+Q 退出",
-        "en": "C close  P pause/resume  F profile  N call a ticket  T transfer  X void  "
-        "M notice  Ctrl+Q quit",
+        "zh": "C 关窗 P 暂停/恢复 F 改业务 N 指定叫号 T 转移 G 移票 X 作废 I 停/恢复取号 "
+        "A 确认告警 M 通知 U 审计 Ctrl+Q 退出",
+        "en": "C close P pause F profile N call T transfer G move X void I issuing "
+        "A acknowledge M notice U audit ^Q quit",
     },
     "help.quit_title": {"zh": "要退出吗？", "en": "Quit?"},
     "help.quit": {"zh": "按 Ctrl+Q 退出管理台", "en": "Press Ctrl+Q to quit the console"},
@@ -121,6 +249,43 @@ STRINGS: Strings = {
         "en": "Window {number} is calling or serving: it cannot take another call",
     },
     "cancel.heading": {"zh": "作废等候中的票", "en": "Void a waiting ticket"},
+    "ticket.reason": {"zh": "原因（记入审计）", "en": "Reason (kept in the audit trail)"},
+    "ticket.not_waiting": {
+        "zh": "{ticket} 的状态为「{state}」，只能作废或移动等候中的票",
+        "en": "{ticket} is “{state}”: only a waiting ticket can be voided or moved",
+    },
+    "move.heading": {
+        "zh": "移票：等候中的票改到其他类别或指定窗口（保留原排队时间）",
+        "en": "Move a waiting ticket to another category or a named window (it keeps its time)",
+    },
+    "move.nowhere": {
+        "zh": "{ticket} 已在该类别/窗口，无需移动",
+        "en": "{ticket} is there already: nothing to move",
+    },
+    "move.ticket": {"zh": "等候中的票号", "en": "The waiting ticket"},
+    "done.moved": {"zh": "{ticket} 已移动", "en": "{ticket} moved"},
+    "pick.category": {
+        "zh": "请先在排队表中选中一个类别（Tab 切换表格）",
+        "en": "Select a category in the queues table first (Tab moves between tables)",
+    },
+    "issuing.heading": {
+        "zh": "停止 {code} {category} 的取号",
+        "en": "Pause issuing {code} {category} tickets",
+    },
+    "issuing.reason": {
+        "zh": "原因，如：今日号已取完",
+        "en": "Reason, e.g. today's tickets are gone",
+    },
+    "issuing.already_paused": {
+        "zh": "{category} 已停止取号",
+        "en": "Issuing {category} is paused already",
+    },
+    "issuing.not_paused": {
+        "zh": "{category} 未停止取号",
+        "en": "Issuing {category} is not paused",
+    },
+    "done.issuing_paused": {"zh": "{category} 已停止取号", "en": "Issuing {category} paused"},
+    "done.issuing_resumed": {"zh": "{category} 已恢复取号", "en": "Issuing {category} resumed"},
     "cancel.question": {
         "zh": "作废 {number}？作废后不能恢复，群众需重新取号。",
         "en": "Void {number}? This cannot be undone: the citizen would need a new ticket.",
@@ -188,3 +353,30 @@ t = shared.Words(STRINGS)
 def duration(seconds: float, *, short: bool = False) -> str:
     """A duration in words in the console's language (staff_tui.i18n.duration)."""
     return shared.duration(seconds, t, short=short)
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{round(value, 1):g}"
+
+
+def describe_alert(alert: AlertView, board: HallBoard) -> str:
+    """What an alert is about, in a line: its kind with what it names and its figures."""
+    category = board.categories.get(alert.category or "")
+    window = board.windows.get(alert.window or 0)
+    fields = {
+        "category": (category.name if category else alert.category) or "",
+        "ticket": alert.ticket or "",
+        "window": (
+            t("alert.window", number=alert.window) + (f" {window.name}" if window else "")
+            if alert.window is not None
+            else ""
+        ),
+        "device": alert.device or "",
+        "value": _number(alert.value),
+        "limit": _number(alert.limit),
+        "kind": alert.kind,
+    }
+    key = f"alert.{alert.kind.value}" if isinstance(alert.kind, AlertKind) else "alert.other"
+    return t(key, **fields).strip()

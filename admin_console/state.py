@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from queue_protocol.messages import (
+    AlertAcknowledged,
+    AlertCleared,
+    AlertRaised,
+    AlertSeverity,
+    AlertView,
     AnyEvent,
     CallView,
     CategoryView,
@@ -39,6 +44,7 @@ from staff_tui.figures import DayFigures, counts_as_served
 OPEN = frozenset({TicketState.WAITING, TicketState.CALLED, TicketState.SERVING})
 TREND_SPAN = timedelta(hours=1)
 RECENT_CALLS = 30
+SEVERITY_ORDER = {AlertSeverity.CRITICAL: 0, AlertSeverity.WARNING: 1, AlertSeverity.INFO: 2}
 
 
 def shown_state(view: WindowView) -> str:
@@ -69,6 +75,8 @@ class HallBoard:
     trend: dict[str, list[tuple[datetime, int, int]]] = field(default_factory=dict)
     no_show_windows: dict[str, int] = field(default_factory=dict)  # no-shows counted, by id
     service_starts: dict[str, datetime] = field(default_factory=dict)
+    # The hall's open alerts by id (the server computes them; Snapshot.alerts, alert_*).
+    alerts: dict[int, AlertView] = field(default_factory=dict)
     events_applied: int = 0  # live events applied (not replayed): for tests and the bench
 
     # -- reading ---------------------------------------------------------------------------
@@ -89,6 +97,27 @@ class HallBoard:
         ]
         return sorted(found, key=lambda t: t.queued_at or t.issued_at)
 
+    def open_alerts(self) -> list[AlertView]:
+        """Those still to be seen first (not acknowledged), the most severe first, then the
+        newest; the acknowledged ones (still open while their condition lasts) after."""
+        return sorted(
+            self.alerts.values(),
+            key=lambda a: (
+                a.acknowledged_at is not None,
+                SEVERITY_ORDER.get(a.severity, 3),
+                -a.raised_at.timestamp(),
+                -a.id,
+            ),
+        )
+
+    def apply_alert(self, alert: AlertView) -> None:
+        """An alert as an event or a reply shows it: open until it is cleared (a bad
+        rating is cleared by its acknowledgement)."""
+        if alert.cleared_at is not None:
+            self.alerts.pop(alert.id, None)
+        else:
+            self.alerts[alert.id] = alert
+
     # -- updating --------------------------------------------------------------------------
 
     def apply_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
@@ -99,6 +128,7 @@ class HallBoard:
         self.windows = {w.number: w for w in snapshot.windows}
         self.queues = {q.category: q for q in snapshot.queues}
         self.tickets = {t.id: t for t in snapshot.tickets if t.state in OPEN}
+        self.alerts = {a.id: a for a in snapshot.alerts if a.cleared_at is None}
         self.service_starts = {
             t.id: t.started_at for t in self.tickets.values() if t.started_at is not None
         }
@@ -108,17 +138,18 @@ class HallBoard:
         self.calls = deque(calls, maxlen=RECENT_CALLS)
         for number, view in self.windows.items():
             old = before.get(number)
-            if old is not None and _same_state(old, view) and number in self.since:
+            unchanged = old is not None and _same_state(old, view) and number in self.since
+            if view.since is None and unchanged:
                 continue  # unchanged while away: keep the time it entered it
             self.since[number] = self._since_from(view)
         for stat in snapshot.queues:
             self._trend_point(stat, now, snapshot.seq)
 
     def _since_from(self, view: WindowView) -> datetime | None:
-        """When a window entered its state, as far as the server's views tell."""
-        known: datetime | None = getattr(view, "since", None)  # a newer server sends it
-        if known is not None:
-            return known
+        """When a window entered its state: the server's `since`, or (from an older server)
+        as far as its ticket's times tell."""
+        if view.since is not None:
+            return view.since
         ticket = self.tickets.get(view.ticket) if view.ticket else None
         if ticket is None:
             return None
@@ -142,6 +173,8 @@ class HallBoard:
         elif isinstance(event, QueueChanged):
             for stat in event.queues:
                 self.queues[stat.category] = stat
+        elif isinstance(event, AlertRaised | AlertCleared | AlertAcknowledged):
+            self.apply_alert(event.alert)
         else:
             ticket: TicketView | None = getattr(event, "ticket", None)
             if ticket is not None:
@@ -169,7 +202,7 @@ class HallBoard:
         self.windows[view.number] = view
         self.figures.setdefault(view.number, DayFigures())
         if old is None or not _same_state(old, view):
-            self.since[view.number] = getattr(view, "since", None) or at
+            self.since[view.number] = view.since or at
 
     def apply_window(self, view: WindowView, at: datetime) -> None:
         """A window as an act's reply shows it (its event follows and changes nothing)."""

@@ -118,26 +118,81 @@ def needs_text(message: str) -> Check:
 
 
 @dataclass(frozen=True)
+class TicketReason:
+    ticket: str
+    reason: str
+
+
+class TicketReasonDialog(_Dialog[TicketReason]):
+    """A ticket number and why (a void): both needed; `check_ticket` may refuse the number."""
+
+    def __init__(self, dialog_id: str, *, heading: str, check_ticket: Check) -> None:
+        super().__init__()
+        self._dialog_id = dialog_id
+        self.heading = heading
+        self.check_ticket = check_ticket
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id=self._dialog_id):
+            yield Label(Text(self.heading), classes="dialog-title")
+            yield Input(placeholder=t("ticket.number"), id="ticket", max_length=40)
+            yield Input(placeholder=t("ticket.reason"), id="reason", max_length=200)
+            yield Static(classes="dialog-problem")
+            yield from self.buttons()
+
+    def on_mount(self) -> None:
+        self.query_one("#ticket", Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        ticket = self.query_one("#ticket", Input).value.strip().upper()
+        reason = self.query_one("#reason", Input).value.strip()
+        problem = (
+            (None if ticket else t("ticket.need_number"))
+            or self.check_ticket(ticket)
+            or (None if reason else t("reason.needed"))
+        )
+        if problem:
+            self.complain(problem)
+            return
+        self.dismiss(TicketReason(ticket, reason))
+
+
+@dataclass(frozen=True)
 class TransferChoice:
     to_category: str | None
     to_window: int | None
     reason: str
+    ticket: str | None = None  # a move names the waiting ticket
 
 
 class TransferDialog(_Dialog[TransferChoice]):
     """Where a window's ticket goes: a category, or a window by number, and why."""
 
     def __init__(
-        self, heading: str, categories: Iterable[CategoryView], windows: Iterable[int]
+        self,
+        heading: str,
+        categories: Iterable[CategoryView],
+        windows: Iterable[int],
+        *,
+        ticket: bool = False,
+        check_ticket: Check | None = None,
     ) -> None:
         super().__init__()
         self.heading = heading
         self.categories = list(categories)
         self.windows = set(windows)
+        self.ask_ticket = ticket  # a move: the dialog asks which waiting ticket
+        self.check_ticket = check_ticket
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="transfer-dialog"):
+        dialog_id = "move-dialog" if self.ask_ticket else "transfer-dialog"
+        with Vertical(classes="dialog", id=dialog_id):
             yield Label(Text(self.heading), classes="dialog-title")
+            if self.ask_ticket:
+                yield Label(t("move.ticket"))
+                yield Input(placeholder=t("ticket.number"), id="ticket", max_length=40)
             yield Label(t("transfer.to_category"))
             yield Select(
                 [(f"{c.code} {c.name}", c.code) for c in self.categories],
@@ -159,6 +214,15 @@ class TransferDialog(_Dialog[TransferChoice]):
         window_text = self.query_one("#to-window", Input).value.strip()
         reason = self.query_one("#reason", Input).value.strip()
         window = int(window_text) if window_text.isdigit() else None
+        ticket = None
+        if self.ask_ticket:
+            ticket = self.query_one("#ticket", Input).value.strip().upper()
+            problem = None if ticket else t("ticket.need_number")
+            if problem is None and self.check_ticket is not None:
+                problem = self.check_ticket(ticket)
+            if problem:
+                self.complain(problem)
+                return
         if category is None and not window_text:
             self.complain(t("transfer.need_target"))
             return
@@ -168,4 +232,4 @@ class TransferDialog(_Dialog[TransferChoice]):
         if not reason:
             self.complain(t("reason.needed"))
             return
-        self.dismiss(TransferChoice(category, window, reason))
+        self.dismiss(TransferChoice(category, window, reason, ticket))

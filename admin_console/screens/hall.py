@@ -16,9 +16,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellDoesNotExist
 
-from admin_console.i18n import duration, t
+from admin_console.i18n import describe_alert, duration, t
 from admin_console.state import HallBoard, shown_state
-from queue_protocol.messages import WindowState, WindowView
+from queue_protocol.messages import AlertSeverity, AlertView, CategoryView, WindowState, WindowView
 
 if TYPE_CHECKING:
     from admin_console.app import AdminApp
@@ -39,8 +39,15 @@ WINDOW_COLUMNS = (
     "served",
     "mean",
 )
-QUEUE_COLUMNS = ("category", "waiting", "longest", "estimate", "target", "trend")
+QUEUE_COLUMNS = ("category", "waiting", "longest", "estimate", "target", "trend", "issuing")
 CALL_COLUMNS = ("time", "ticket", "window")
+ALERT_COLUMNS = ("raised", "severity", "about", "acknowledged")
+ALERT_WIDTHS = {"raised": 8, "severity": 8, "about": 64, "acknowledged": 20}
+SEVERITY_STYLE = {
+    AlertSeverity.CRITICAL: "bold white on red",
+    AlertSeverity.WARNING: "bold yellow",
+    AlertSeverity.INFO: "cyan",
+}
 
 Row = tuple[str | Text, ...]
 
@@ -86,12 +93,21 @@ class HallScreen(Screen[None]):
         Binding("t", "act('transfer')", show=False),
         Binding("x", "act('cancel_ticket')", show=False),
         Binding("m", "act('notice')", show=False),
+        Binding("a", "act('acknowledge')", show=False),
+        Binding("g", "act('move_ticket')", show=False),
+        Binding("i", "act('issuing')", show=False),
+        Binding("u", "act('audit')", show=False),
     ]
 
     def __init__(self, console: AdminApp) -> None:
         super().__init__()
         self.console = console
-        self._rows: dict[str, dict[object, Row]] = {"windows": {}, "queues": {}, "calls": {}}
+        self._rows: dict[str, dict[object, Row]] = {
+            "windows": {},
+            "queues": {},
+            "calls": {},
+            "alerts": {},
+        }
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
@@ -101,11 +117,14 @@ class HallScreen(Screen[None]):
         yield Static(id="offline-banner")
         yield Static(id="notice-line")
         yield Static(id="summary")
+        with Vertical(id="alerts-box"):
+            yield Static(classes="heading", id="alerts-heading")
+            yield DataTable(id="alerts", cursor_type="row")
         yield DataTable(id="windows", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="lower"):
             with Vertical(id="queues-box"):
-                yield Static(t("hall.queues"), classes="heading")
-                yield DataTable(id="queues", cursor_type="none", zebra_stripes=True)
+                yield Static(t("hall.queues"), classes="heading", id="queues-heading")
+                yield DataTable(id="queues", cursor_type="row", zebra_stripes=True)
             with Vertical(id="calls-box"):
                 yield Static(t("hall.calls"), classes="heading")
                 yield DataTable(id="calls", cursor_type="none")
@@ -116,10 +135,14 @@ class HallScreen(Screen[None]):
             ("windows", WINDOW_COLUMNS),
             ("queues", QUEUE_COLUMNS),
             ("calls", CALL_COLUMNS),
+            ("alerts", ALERT_COLUMNS),
         ):
             table = self.query_one(f"#{table_id}", DataTable)
             for column in columns:
-                table.add_column(t(f"col.{column}"), key=column)
+                # The alerts' columns are of fixed width: a table widens to the longest text it
+                # has shown, and alerts come and go.
+                width = ALERT_WIDTHS.get(column) if table_id == "alerts" else None
+                table.add_column(t(f"col.{column}"), key=column, width=width)
         self.query_one("#windows", DataTable).focus()
         self.render_hall()
         self.set_interval(1.0, self._tick)
@@ -142,6 +165,34 @@ class HallScreen(Screen[None]):
             return None
         return self.console.board.windows.get(int(key.value))
 
+    def _selected_key(self, table_id: str) -> str | None:
+        table = self.query_one(f"#{table_id}", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except CellDoesNotExist:
+            return None
+        return key.value
+
+    def selected_alert(self) -> AlertView | None:
+        """The alert under the alerts table's cursor (its first row until moved)."""
+        key = self._selected_key("alerts")
+        return self.console.board.alerts.get(int(key)) if key is not None else None
+
+    def selected_category(self) -> CategoryView | None:
+        """The category under the queues table's cursor."""
+        key = self._selected_key("queues")
+        return self.console.board.categories.get(key) if key is not None else None
+
+    def select_category(self, code: str) -> None:
+        table = self.query_one("#queues", DataTable)
+        table.move_cursor(row=table.get_row_index(code))
+
+    def select_alert(self, alert: int) -> None:
+        table = self.query_one("#alerts", DataTable)
+        table.move_cursor(row=table.get_row_index(str(alert)))
+
     def select_window(self, number: int) -> None:
         table = self.query_one("#windows", DataTable)
         table.move_cursor(row=table.get_row_index(str(number)))
@@ -157,6 +208,7 @@ class HallScreen(Screen[None]):
             self._sync("windows", self._window_rows())
             self._sync("queues", self._queue_rows())
             self._sync("calls", self._call_rows(), newest_first=True)
+            self._render_alerts()
         except NoMatches:  # not composed yet, or going away
             return
 
@@ -180,6 +232,15 @@ class HallScreen(Screen[None]):
         self.query_one("#notice-line", Static).update(
             Text(t("hall.notice", notice=notice) if notice else t("hall.no_notice"))
         )
+        paused = [
+            t("issuing.paused_one", category=c.name, reason=c.issuing_paused_reason or "")
+            for c in board.categories.values()
+            if c.issuing_paused
+        ]
+        heading = t("hall.queues") + (
+            t("issuing.paused_list", which="；".join(paused)) if paused else ""
+        )
+        self.query_one("#queues-heading", Static).update(Text(heading))
         views = board.windows.values()
         self.query_one("#summary", Static).update(
             t(
@@ -189,6 +250,38 @@ class HallScreen(Screen[None]):
                 waiting=sum(q.waiting for q in board.queues.values()),
             )
         )
+
+    def _render_alerts(self) -> None:
+        board = self.console.board
+        alerts = board.open_alerts()
+        unseen = sum(a.acknowledged_at is None for a in alerts)
+        heading = self.query_one("#alerts-heading", Static)
+        if alerts:
+            heading.update(Text(t("hall.alerts", n=len(alerts), unseen=unseen)))
+        else:
+            heading.update(Text(t("hall.no_alerts")))
+        heading.set_class(unseen > 0, "-alarm")
+        table = self.query_one("#alerts", DataTable)
+        table.display = bool(alerts)
+        zone = ZoneInfo(board.timezone)
+        rows: dict[object, Row] = {}
+        for alert in alerts:
+            seen = alert.acknowledged_at is not None
+            rows[str(alert.id)] = (
+                alert.raised_at.astimezone(zone).strftime("%H:%M:%S"),
+                Text(
+                    t(f"severity.{alert.severity.value}"),
+                    style="dim" if seen else SEVERITY_STYLE.get(alert.severity, ""),
+                ),
+                Text(describe_alert(alert, board), style="dim" if seen else ""),
+                Text(
+                    t("alert.seen_by", by=_who(alert.acknowledged_by))
+                    if seen
+                    else t("alert.unseen"),
+                    style="dim" if seen else "bold",
+                ),
+            )
+        self._sync("alerts", rows)
 
     def _window_rows(self) -> dict[object, Row]:
         board, now = self.console.board, self.console.clock()
@@ -246,6 +339,9 @@ class HallScreen(Screen[None]):
                 else t("none"),
                 t("minutes", m=category.target_wait_minutes),
                 trend(board, code, now),
+                Text(t("issuing.paused"), style="bold red")
+                if category.issuing_paused
+                else Text(t("issuing.on")),
             )
         return rows
 
@@ -282,3 +378,10 @@ class HallScreen(Screen[None]):
                 if old is None or old[index] != cell:
                     table.update_cell(str(key), columns[index], cell)
             shown[key] = row
+
+
+def _who(principal: str | None) -> str:
+    """An account as people say it: `staff:zhuren` is zhuren."""
+    if not principal:
+        return t("none")
+    return principal.split(":", 1)[1] if principal.startswith("staff:") else principal

@@ -12,12 +12,18 @@ from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from admin_console.app import AdminApp, make_app
-from admin_console.screens.dialogs import ConfirmDialog, TextDialog, TransferDialog
+from admin_console.screens.dialogs import (
+    ConfirmDialog,
+    TextDialog,
+    TicketReasonDialog,
+    TransferDialog,
+)
 from admin_console.screens.hall import QUEUE_COLUMNS, WINDOW_COLUMNS, HallScreen
 from admin_console.screens.login import LoginScreen
 from queue_protocol.client import Backoff, Credentials, QueueClient, ServerError
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
+    Audit,
     CallNext,
     FinishService,
     GetSnapshot,
@@ -423,10 +429,11 @@ async def test_transfer_a_windows_ticket_to_another_category(
     assert (moved.category, moved.transfers[-1].reason) == ("SB", "属社保业务")
 
 
-async def test_void_a_waiting_ticket_and_a_called_one_is_refused(
+async def test_void_a_waiting_ticket_with_a_reason_and_a_called_one_is_refused(
     app: AdminApp, connect: Connect, service: HallService
 ) -> None:
-    """X, a number, confirm: the waiting ticket is cancelled; a called one is refused in words."""
+    """X, a number and a reason, confirm: the waiting ticket is cancelled and the audit keeps
+    why; a called one is refused in the dialog, an unknown one by the server, in words."""
     kiosk = await connect("kiosk")
     await kiosk.request(IssueTicket, category="SW")
     await kiosk.request(IssueTicket, category="SW")
@@ -434,22 +441,42 @@ async def test_void_a_waiting_ticket_and_a_called_one_is_refused(
     await desk.request(CallNext)  # C001 called
     async with app.run_test(size=(120, 40)) as pilot:
         await log_in(pilot)
-        for number in ("c002", "c001"):
-            await pilot.press("x")
-            await until(pilot, lambda: shows(app, TextDialog), "the number dialog")
-            await pilot.press(*number, "enter")
-            await until(pilot, lambda: shows(app, ConfirmDialog), "the question")
-            app.screen.query_one("#ok", Button).press()
-            await until(pilot, lambda: shows(app, HallScreen), "the hall")
-        await until(pilot, lambda: "C002 已作废" in notices(app), "C002 voided")
+        await pilot.press("x")
+        await until(pilot, lambda: shows(app, TicketReasonDialog), "the void dialog")
+        app.screen.query_one("#ticket", Input).value = "c001"
+        app.screen.query_one("#reason", Input).value = "市民已离开"
+        app.screen.query_one("#ok", Button).press()
         await until(
             pilot,
-            lambda: "C001 的状态为「已呼叫」，只能作废等候中的票" in notices(app),
-            "the refusal",
+            lambda: (
+                "C001 的状态为「已呼叫」，只能作废或移动等候中的票" in text(app, ".dialog-problem")
+            ),
+            "the refusal in the dialog",
         )
+        app.screen.query_one("#ticket", Input).value = "c002"
+        app.screen.query_one("#reason", Input).value = ""
+        app.screen.query_one("#ok", Button).press()
+        await until(pilot, lambda: "请填写原因" in text(app, ".dialog-problem"), "a reason")
+        app.screen.query_one("#reason", Input).value = "市民已离开"
+        app.screen.query_one("#ok", Button).press()
+        await until(pilot, lambda: shows(app, ConfirmDialog), "the question")
+        app.screen.query_one("#ok", Button).press()
+        await until(pilot, lambda: "C002 已作废" in notices(app), "C002 voided")
         await until(pilot, lambda: queue_cell(app, "SW", "waiting") == "0", "none waiting")
+
+        await pilot.press("x")
+        await until(pilot, lambda: shows(app, TicketReasonDialog), "the void dialog")
+        app.screen.query_one("#ticket", Input).value = "Z999"
+        app.screen.query_one("#reason", Input).value = "测试"
+        app.screen.query_one("#ok", Button).press()
+        await until(pilot, lambda: shows(app, ConfirmDialog), "the question")
+        app.screen.query_one("#ok", Button).press()
+        await until(pilot, lambda: "今日没有票号 Z999" in notices(app), "the server's refusal")
     assert (await ticket_state(service, "C002")).state is TicketState.CANCELLED
     assert (await ticket_state(service, "C001")).state is TicketState.CALLED
+    admin = await connect("admin")
+    trail = (await admin.request(Audit, ticket="C002", account="zhuren")).entries
+    assert [(e.action, e.detail) for e in trail] == [("ticket_cancelled", "市民已离开")]
 
 
 async def test_set_the_notice_line(app: AdminApp, connect: Connect) -> None:

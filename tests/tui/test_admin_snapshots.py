@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -11,16 +12,18 @@ from typing import Any, TypeVar
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input
+from textual.widgets import Button, DataTable, Input, Select, Static
 
 from admin_console.app import AdminApp, make_app
 from admin_console.i18n import Language
-from admin_console.screens.dialogs import TextDialog
+from admin_console.screens.audit import AuditScreen
+from admin_console.screens.dialogs import TextDialog, TicketReasonDialog, TransferDialog
 from queue_protocol.client import Credentials, QueueClient
 from queue_protocol.messages import (
     CallNext,
     FinishService,
     IssueTicket,
+    PauseIssuing,
     PauseWindow,
     Priority,
     Role,
@@ -81,6 +84,20 @@ class Desks:
 
 
 @pytest.fixture
+def hall_config(hall_config: dict[str, Any]) -> dict[str, Any]:
+    """The demo hall with 社会事务's target at 20 minutes, so that busy_hall's alerts both
+    start at its last step: the server checks them every 2 s of real time, and an earlier
+    start would show an earlier time. A device gone is not alerted here: when the server
+    counts the kiosk gone from depends on when its connection's end is seen."""
+    config = copy.deepcopy(hall_config)
+    for category in config["categories"]:
+        if category["code"] == "SW":
+            category["target_wait_minutes"] = 20
+    config["alerts"] = {"off": ["device_offline"]}
+    return config
+
+
+@pytest.fixture
 def desks() -> Iterator[Desks]:
     running = Desks()
     yield running
@@ -119,15 +136,29 @@ async def busy_hall(pilot: Pilot[None], clock: Clock, url: str, desks: Desks) ->
     )
     await supervisor.start()
     await supervisor.request(SetNotice, notice="今日16:00后不动产业务暂停取号")
+    await supervisor.request(PauseIssuing, category="BT", reason="今日号已取完")
     await supervisor.close()
     await log_in(pilot)
     table = app.screen.query_one("#windows", DataTable)
     await until(pilot, lambda: table.row_count == 15, "the board")
+    # The server's alert check (every 2 s) has seen the hall as it now is: 企业开办 and
+    # 社会事务 past their 20 minutes.
+    try:
+        await until(pilot, lambda: len(app.board.alerts) == 2, "the alerts", timeout=15)
+    except AssertionError:
+        raise AssertionError(f"alerts: {list(app.board.alerts.values())}") from None
     assert app.hall_screen is not None
     app.hall_screen.select_window(11)
     app.hall_screen.render_hall()
     await pilot.pause()
     return app
+
+
+async def steady(pilot: Pilot[None]) -> None:
+    """A steady cursor in every field shown: the same picture every time."""
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
 
 
 def test_login_screen(snap_compare: SnapCompare, tmp_path: Path) -> None:
@@ -183,5 +214,87 @@ def test_pause_dialog(
         await pilot.press("p")
         await until(pilot, lambda: shows(app, TextDialog), "the dialog")
         app.screen.query_one("#text", Input).value = "临时抽调" if language == "zh" else "Training"
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZES["120x40"], run_before=run_before)
+
+
+@EVERY_LANGUAGE_AND_SIZE
+def test_the_audit_screen(
+    snap_compare: SnapCompare,
+    threaded_url: str,  # noqa: F811
+    clock: Clock,
+    desks: Desks,
+    tmp_path: Path,
+    language: Language,
+    size: str,
+) -> None:
+    """U over the busy hall: the filters, the hall's trail newest first, the CSV export."""
+    app = make_app(
+        server=threaded_url, settings_path=tmp_path / "s.json", clock=clock, language=language
+    )
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await busy_hall(pilot, clock, threaded_url, desks)
+        await pilot.press("u")
+        await until(pilot, lambda: shows(app, AuditScreen), "the audit screen")
+        table = app.screen.query_one("#audit", DataTable)
+        await until(pilot, lambda: table.row_count > 0, "the trail")
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_move_dialog(
+    snap_compare: SnapCompare,
+    threaded_url: str,  # noqa: F811
+    clock: Clock,
+    desks: Desks,
+    tmp_path: Path,
+    language: Language,
+) -> None:
+    """G: the move dialog, a ticket, a category and a reason filled in."""
+    app = make_app(
+        server=threaded_url, settings_path=tmp_path / "s.json", clock=clock, language=language
+    )
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await busy_hall(pilot, clock, threaded_url, desks)
+        await pilot.press("g")
+        await until(pilot, lambda: shows(app, TransferDialog), "the dialog")
+        app.screen.query_one("#ticket", Input).value = "B001"
+        app.screen.query_one("#to-category", Select).value = "QY"
+        app.screen.query_one("#reason", Input).value = "取错号" if language == "zh" else "Wrong"
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZES["120x40"], run_before=run_before)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_void_dialog_refusing_a_called_ticket(
+    snap_compare: SnapCompare,
+    threaded_url: str,  # noqa: F811
+    clock: Clock,
+    desks: Desks,
+    tmp_path: Path,
+    language: Language,
+) -> None:
+    """X: the void dialog says, in it, that the ticket called at window 5 cannot be voided."""
+    app = make_app(
+        server=threaded_url, settings_path=tmp_path / "s.json", clock=clock, language=language
+    )
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await busy_hall(pilot, clock, threaded_url, desks)
+        await pilot.press("x")
+        await until(pilot, lambda: shows(app, TicketReasonDialog), "the dialog")
+        called = app.board.windows[5].ticket_number or ""
+        app.screen.query_one("#ticket", Input).value = called
+        app.screen.query_one("#reason", Input).value = "测试" if language == "zh" else "Test"
+        app.screen.query_one("#ok", Button).press()
+        problem = app.screen.query_one(".dialog-problem", Static)
+        await until(pilot, lambda: str(problem.content) != "", "told")
+        await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZES["120x40"], run_before=run_before)
