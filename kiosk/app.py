@@ -322,7 +322,15 @@ class KioskApp(App[None]):
             self.refresh_snapshot()
 
     def choose_category(self, code: str, origin: Screen[Any] | None = None) -> None:
-        if not self.shown(origin) or not self.ready or self.category(code) is None:
+        category = self.category(code)
+        if not self.shown(origin) or not self.ready or category is None:
+            return
+        if category.issuing_paused:  # its key pressed: its button is disabled
+            self._show(
+                NoticeScreen(
+                    self.t("closed_title"), self.t("issuing_paused", category=category.name)
+                )
+            )
             return
         self.push_screen(ServiceScreen(code))
 
@@ -651,6 +659,13 @@ class KioskApp(App[None]):
                 return t("closed_title"), t("past_closing", time=f"{closing:%H:%M}", m=minutes)
             if reason == "past_closing":
                 return t("closed_title"), t("past_closing_plain")
+            if reason == "issuing_paused":
+                paused = (
+                    self.category(request.category) if isinstance(request, IssueTicket) else None
+                )
+                if paused is None:
+                    return t("closed_title"), t("issuing_paused_plain")
+                return t("closed_title"), t("issuing_paused", category=paused.name)
             return t("closed_title"), t("closed")
         if code is ErrorCode.CAPACITY_REACHED:
             category = self.category(request.category) if isinstance(request, IssueTicket) else None

@@ -18,6 +18,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "refused": "服务器拒绝了本机（{code}），请联系管理员。",
         "choose_category": "请选择您要办理的业务",
         "waiting_n": "等候 {n} 人",
+        "paused": "暂停取号",
         "check_in": "预约签到",
         "language": "English",
         "back": "返回",
@@ -74,6 +75,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "past_closing_plain": "预计等候时间已超过今天的下班时间，今天不再取号。请明天再来。",
         "capacity": "今天“{category}”的号已经取完。请明天再来，或通过预约办理。",
         "capacity_plain": "今天的号已经取完。请明天再来，或通过预约办理。",
+        "issuing_paused": "“{category}”暂停取号。请咨询导办台工作人员，或通过预约办理。",
+        "issuing_paused_plain": "该业务暂停取号。请咨询导办台工作人员，或通过预约办理。",
         "too_early": "还没到签到时间。请于 {time} 以后再来签到。",
         "too_early_day": "还没到签到时间。请于 {date} {time} 以后再来签到。",
         "too_early_plain": "还没到签到时间，请稍后再来签到。",
@@ -144,6 +147,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "refused": "The server refused this kiosk ({code}). Please call an administrator.",
         "choose_category": "Please choose a service",
         "waiting_n": "{n} waiting",
+        "paused": "not issuing now",
         "check_in": "Appointment check-in",
         "language": "中文",
         "back": "Back",
@@ -208,6 +212,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "tomorrow or book an appointment.",
         "capacity_plain": "All of today's tickets have been taken. Please come back tomorrow "
         "or book an appointment.",
+        "issuing_paused": "No tickets for {category} are issued now. Please ask at the "
+        "information desk, or book an appointment.",
+        "issuing_paused_plain": "No tickets for this service are issued now. Please ask at the "
+        "information desk, or book an appointment.",
         "too_early": "Check-in is not open yet. Please come back after {time}.",
         "too_early_day": "Check-in is not open yet. Please come back after {time} on {date}.",
         "too_early_plain": "Check-in is not open yet. Please come back later.",

@@ -123,7 +123,10 @@ class StartScreen(KioskScreen):
             with Grid(id="categories"):
                 for n, category in enumerate(self.kiosk.categories, start=1):
                     yield Button(
-                        self.label(n, category), id=f"cat-{category.code}", classes="category"
+                        self.label(n, category),
+                        id=f"cat-{category.code}",
+                        classes="category",
+                        disabled=category.issuing_paused,
                     )
             with Horizontal(id="actions"):
                 yield Button(t("book"), id="book", variant="success")
@@ -132,7 +135,10 @@ class StartScreen(KioskScreen):
             yield Static(self.kiosk.status_text(), id="status")
 
     def label(self, n: int, category: CategoryView) -> str:
-        """A category's button: its key and name, its letter and how many are waiting."""
+        """A category's button: its key and name, its letter and how many are waiting (or
+        that a supervisor paused its issuing)."""
+        if category.issuing_paused:
+            return f"{n}  {category.name}\n{category.prefix}  ·  {self.kiosk.t('paused')}"
         waiting = self.kiosk.t("waiting_n", n=self.kiosk.waiting.get(category.code, 0))
         return f"{n}  {category.name}\n{category.prefix}  ·  {waiting}"
 

@@ -236,6 +236,9 @@ class AlertView(_View):
 
 class Snapshot(_View):
     seq: int = Field(description="Last event included; events after it follow")
+    now: datetime | None = Field(
+        None, description="The server's clock when it was taken (times in state, trends)"
+    )
     hall: HallView
     categories: list[CategoryView]
     items: list[ServiceItemView] = []
@@ -375,6 +378,11 @@ class ResumeWindow(_WindowRequest):
 
 class CloseWindow(_WindowRequest):
     type: Literal["close_window"] = "close_window"
+    requeue: bool = Field(
+        False,
+        description="Admin only: close it even while it serves a ticket, which goes back to"
+        " its place in the queue (a called ticket always does)",
+    )
 
 
 class GetSnapshot(_Request):
@@ -496,6 +504,68 @@ class Audit(_Request):
     limit: int = Field(500, ge=1, le=5000)
 
 
+class GetConfig(_Request):
+    """The hall's configuration as its TOML file has it (`queue-server export`), without
+    the staff and devices (their own verbs: no password or token hashes leave)."""
+
+    type: Literal["get_config"] = "get_config"
+
+
+class SetConfig(_Request):
+    """Replace the hall's configuration (all but staff and devices, which are kept), checked
+    by the rules of the TOML import; `config_version` is the one it was read at."""
+
+    type: Literal["set_config"] = "set_config"
+    config: dict[str, Any]
+    config_version: int = Field(ge=1)
+
+
+AccountName = Annotated[str, Field(min_length=1, max_length=64)]
+Password = Annotated[str, Field(min_length=6, max_length=200)]
+
+
+class ListStaff(_Request):
+    type: Literal["list_staff"] = "list_staff"
+
+
+class AddStaff(_Request):
+    type: Literal["add_staff"] = "add_staff"
+    account: AccountName
+    name: str = Field(min_length=1, max_length=50)
+    role: StaffRole = StaffRole.STAFF
+    password: Password
+
+
+class UpdateStaff(_Request):
+    """Change an account: any of its name, role, password, disabled (at least one)."""
+
+    type: Literal["update_staff"] = "update_staff"
+    account: AccountName
+    name: str | None = Field(None, min_length=1, max_length=50)
+    role: StaffRole | None = None
+    password: Password | None = None
+    disabled: bool | None = None
+
+
+class ListDevices(_Request):
+    type: Literal["list_devices"] = "list_devices"
+
+
+class AddDevice(_Request):
+    type: Literal["add_device"] = "add_device"
+    name: str = Field(min_length=1, max_length=64)
+    kind: Role = Field(description="display or kiosk")
+    zone: str | None = Field(None, max_length=32, description="A display's zone filter")
+    windows: list[Annotated[int, Field(ge=1, le=9999)]] = Field(
+        [], max_length=200, description="A display's window filter ([] = every window)"
+    )
+
+
+class RevokeDevice(_Request):
+    type: Literal["revoke_device"] = "revoke_device"
+    name: str = Field(min_length=1, max_length=64)
+
+
 AnyRequest = Annotated[
     Hello
     | IssueTicket
@@ -527,7 +597,15 @@ AnyRequest = Annotated[
     | ResumeIssuing
     | AcknowledgeAlert
     | DeviceStatus
-    | Audit,
+    | Audit
+    | GetConfig
+    | SetConfig
+    | ListStaff
+    | AddStaff
+    | UpdateStaff
+    | ListDevices
+    | AddDevice
+    | RevokeDevice,
     Field(discriminator="type"),
 ]
 
@@ -657,6 +735,49 @@ class AuditReply(_Reply):
     entries: list[AuditEntry] = Field(description="Newest first")
 
 
+class HallConfigReply(_Reply):
+    config_version: int
+    config: dict[str, Any] = Field(
+        description="As the hall's TOML file, staff and devices left out"
+    )
+
+
+class StaffView(_View):
+    account: str
+    name: str
+    role: StaffRole
+    disabled: bool = False
+
+
+class StaffListReply(_Reply):
+    staff: list[StaffView]
+
+
+class StaffReply(_Reply):
+    staff: StaffView
+
+
+class DeviceView(_View):
+    name: str
+    kind: Role
+    zone: str | None = None
+    windows: list[int] = []
+    revoked: bool = False
+    connected: bool = Field(False, description="A connection of it is open now")
+
+
+class DeviceListReply(_Reply):
+    devices: list[DeviceView]
+
+
+class DeviceReply(_Reply):
+    device: DeviceView
+
+
+class DeviceTokenReply(DeviceReply):
+    token: str = Field(description="The device's token: shown this once, stored only hashed")
+
+
 class ErrorReply(BaseModel):
     """An error. `message` is for logs and operators; clients show their own text built from
     `code` and the structured fields, which docs/protocol.md lists per code."""
@@ -679,6 +800,11 @@ class ErrorReply(BaseModel):
     hall: str | None = Field(None, description="not_found reason hall: the hall asked for")
     halls: list[str] | None = Field(
         None, description="bad_request reason hall_needed: the halls this server serves"
+    )
+    field: str | None = Field(
+        None,
+        description="bad_request reason invalid_config: the configuration field that is"
+        " wrong, e.g. categories[2].prefix",
     )
 
 
@@ -714,6 +840,14 @@ REPLY_FOR: dict[str, type[_Reply]] = {
     "acknowledge_alert": AlertReply,
     "device_status": OkReply,
     "audit": AuditReply,
+    "get_config": HallConfigReply,
+    "set_config": ConfigReply,
+    "list_staff": StaffListReply,
+    "add_staff": StaffReply,
+    "update_staff": StaffReply,
+    "list_devices": DeviceListReply,
+    "add_device": DeviceTokenReply,
+    "revoke_device": DeviceReply,
 }
 
 # ---------------------------------------------------------------------------
@@ -859,6 +993,28 @@ class AppointmentCheckedIn(_Event):
     on_time: bool = Field(description="False: too late, a normal ticket was issued instead")
 
 
+class SessionOpened(_Event):
+    """A hello was accepted: a window's staff, a supervisor or a device logged in."""
+
+    name: Literal["session_opened"] = "session_opened"
+    role: Role
+    window: int | None = None
+    address: str = Field("", description="The client's IP address")
+    client: str | None = Field(None, description="The program, as its hello named it")
+
+
+class LoginRefused(_Event):
+    """A hello was refused for its credentials (wrong password or token, a locked or disabled
+    account, a staff account asking for the console); `by` names the account tried."""
+
+    name: Literal["login_refused"] = "login_refused"
+    role: Role
+    window: int | None = None
+    address: str = ""
+    code: ErrorCode
+    reason: str | None = None
+
+
 class AlertRaised(_Event):
     name: Literal["alert_raised"] = "alert_raised"
     alert: AlertView
@@ -895,7 +1051,9 @@ AnyEvent = Annotated[
     | AppointmentCheckedIn
     | AlertRaised
     | AlertCleared
-    | AlertAcknowledged,
+    | AlertAcknowledged
+    | SessionOpened
+    | LoginRefused,
     Field(discriminator="name"),
 ]
 
@@ -931,6 +1089,8 @@ EVENT_NAMES: tuple[str, ...] = (
     "alert_raised",
     "alert_cleared",
     "alert_acknowledged",
+    "session_opened",
+    "login_refused",
 )
 
 

@@ -120,7 +120,9 @@ def staff_principal(hello: Hello, staff: StaffRow | None, password_ok: bool) -> 
     staff_role = StaffRole(staff.role)
     if hello.role is Role.ADMIN and staff_role is StaffRole.STAFF:
         raise ProtocolError(
-            ErrorCode.FORBIDDEN, f"{staff.account} is not a supervisor or administrator"
+            ErrorCode.FORBIDDEN,
+            f"{staff.account} is not a supervisor or administrator",
+            reason="not_supervisor",
         )
     return Principal(
         role=hello.role,

@@ -19,7 +19,7 @@ TOML layout (see queue_server/halls/demo.toml):
     [[appointments.slots]] category, times = ["09:00", "09:30", …], capacity (per slot)
     [alerts]      the supervisors' alerts (hall/alerts.py): idle_minutes, paused_minutes,
                   service_factor, service_min_minutes, no_show_count, no_show_minutes,
-                  device_offline_seconds, bad_rating_level, off = ["window_idle", …]
+                  device_offline_seconds, bad_rating_from, off = ["window_idle", …]
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ class AlertRules:
     no_show_count: int = 5  # this many no-shows …
     no_show_minutes: int = 15  # … within this many minutes
     device_offline_seconds: int = 60  # a display or kiosk gone this long
-    bad_rating_level: int = 2  # ratings at or below this level (1-5) are 差评
+    # Ratings at this level or worse are 差评 (1 非常满意 … 4 不满意, 5 非常不满意).
+    bad_rating_from: int = 4
     off: frozenset[str] = frozenset()  # kinds not raised at all
 
 
@@ -152,9 +153,11 @@ def alert_rules(data: dict[str, Any], where: str = "alerts") -> AlertRules:
     factor = float(_opt(data, "service_factor", (int, float), where, 3.0))
     if factor < 1:
         raise ConfigError(f"{where}.service_factor: must be at least 1")
-    level = _positive(data, "bad_rating_level", where, 2, zero=True)
-    if level > 4:
-        raise ConfigError(f"{where}.bad_rating_level: must be 0-4 (ratings are 1-5)")
+    level = _positive(data, "bad_rating_from", where, 4)
+    if not 2 <= level <= 5:
+        raise ConfigError(
+            f"{where}.bad_rating_from: must be 2-5 (ratings are 1 非常满意 … 5 非常不满意)"
+        )
     return AlertRules(
         idle_minutes=_positive(data, "idle_minutes", where, 3),
         paused_minutes=_positive(data, "paused_minutes", where, 30),
@@ -163,7 +166,7 @@ def alert_rules(data: dict[str, Any], where: str = "alerts") -> AlertRules:
         no_show_count=_positive(data, "no_show_count", where, 5),
         no_show_minutes=_positive(data, "no_show_minutes", where, 15),
         device_offline_seconds=_positive(data, "device_offline_seconds", where, 60),
-        bad_rating_level=level,
+        bad_rating_from=level,
         off=frozenset(off),
     )
 

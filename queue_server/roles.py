@@ -93,7 +93,32 @@ VERB_ROLES: dict[str, frozenset[Role]] = {
     "audit": frozenset({Role.ADMIN}),
     # Answered by the server itself (its devices' liveness), not the hall's writer.
     "device_status": frozenset({Role.DISPLAY, Role.KIOSK}),
+    # The live configuration (hall/config.py): reading is for supervisors and administrators,
+    # changing for administrators (staff role admin) only.
+    "get_config": frozenset({Role.ADMIN}),
+    "set_config": frozenset({Role.ADMIN}),
+    "list_staff": frozenset({Role.ADMIN}),
+    "add_staff": frozenset({Role.ADMIN}),
+    "update_staff": frozenset({Role.ADMIN}),
+    "list_devices": frozenset({Role.ADMIN}),
+    "add_device": frozenset({Role.ADMIN}),
+    "revoke_device": frozenset({Role.ADMIN}),
 }
+# Run by the server on a thread of their own, each in one transaction of its own, not by
+# the hall's writer (hall/config.py).
+CONFIG_VERBS = frozenset(
+    {
+        "get_config",
+        "set_config",
+        "list_staff",
+        "add_staff",
+        "update_staff",
+        "list_devices",
+        "add_device",
+        "revoke_device",
+    }
+)
+CONFIG_READS = frozenset({"get_config", "list_staff", "list_devices"})
 READ_ONLY_VERBS = frozenset(
     {"ticket_status", "snapshot", "list_appointments", "appointment_slots", "audit"}
 )

@@ -53,7 +53,7 @@ from queue_server.hall import loading
 from queue_server.hall.alerts import DeviceFacts
 from queue_server.hall.core import Staged, failed
 from queue_server.hub import Hub
-from queue_server.roles import VERB_ROLES
+from queue_server.roles import CONFIG_READS, CONFIG_VERBS, VERB_ROLES
 from queue_server.service import Batch, HallService, Outcome, Principal, Published
 from queue_server.store import lease, notify
 from queue_server.store.lease import Leases
@@ -70,6 +70,9 @@ PRUNE_EVERY = 3600.0  # seconds between prunings of the request log
 # A window's client gone this long (a reconnect takes well under it) no longer counts.
 DISCONNECT_GRACE = timedelta(seconds=10)
 MAX_BATCH = 512  # commands committed together at most
+# Refused logins written to a hall's audit, at most, per second; the codes that are audited.
+LOGINS_AUDITED = 20
+AUDITED_REFUSALS = frozenset({ErrorCode.AUTH_FAILED, ErrorCode.ACCOUNT_LOCKED, ErrorCode.FORBIDDEN})
 ALERTS_EVERY = 2.0  # seconds between checks of the hall's alerts (hall/alerts.py)
 HALLS_EVERY = 2.0  # seconds between looks for halls added or retired (follow_halls)
 
@@ -119,6 +122,8 @@ class HallHost:
         self._devices_gone: dict[str, datetime] = {}
         self._voices: dict[str, VoiceState] = {}
         self._alerts_checked = 0.0  # time.monotonic() of the last check
+        self._refusals: list[float] = []  # when refused logins were audited, the last second
+        self._refused: list[tuple[Hello, str, ProtocolError]] = []  # still to be written
         # Commands waiting for the next batch, each with the future its connection awaits.
         self._queued: list[tuple[Principal, AnyRequest, asyncio.Future[Outcome]]] = []
         self._queued_now = asyncio.Event()
@@ -193,6 +198,9 @@ class HallHost:
         committed (CLI changes, a second server)."""
         self.publish((await self._in_db(self.service.close_out_if_due)).events)
         await self.watch_windows()
+        if self._refused:
+            refused, self._refused = self._refused, []
+            self.publish((await self._in_db(self.service.logins_refused, refused)).events)
         if time.monotonic() - self._alerts_checked >= ALERTS_EVERY:
             self._alerts_checked = time.monotonic()
             facts = DeviceFacts(dict(self._devices_gone), dict(self._voices))
@@ -254,6 +262,16 @@ class HallHost:
         """Queue a connection's request for the hall's writer; its outcome once committed."""
         if isinstance(request, DeviceStatus):
             return self._device_status(principal, request)
+        if request.type in CONFIG_VERBS:  # a transaction of its own, on the database thread
+            connected = (
+                frozenset(s.principal.device for s in self.hub.subscribers if s.principal.device)
+                if self.hub is not None
+                else frozenset()
+            )
+            outcome = await self._in_db(self.service.configure, principal, request, connected)
+            if outcome.ok and request.type not in CONFIG_READS:
+                await self.caught_up_to_head()  # its config_changed, to every client now
+            return outcome
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queued.append((principal, request, done))
         self._queued_now.set()
@@ -287,6 +305,16 @@ class HallHost:
                 for (_, _, done), outcome in zip(batch, result.outcomes, strict=True):
                     if not done.done():
                         done.set_result(outcome)
+
+    def login_refused(self, hello: Hello, address: str, error: ProtocolError) -> None:
+        """Keep a refused login for the hall's audit, written with the next poll; at most
+        LOGINS_AUDITED a second (a flood of them is in the log, and slowed by the back-off;
+        the refusal itself never waits for the disk)."""
+        now = time.monotonic()
+        self._refusals = [t for t in self._refusals if now - t < 1.0]
+        if len(self._refusals) < LOGINS_AUDITED:
+            self._refusals.append(now)
+            self._refused.append((hello, address, error))
 
     def _device_status(self, principal: Principal, request: DeviceStatus) -> Outcome:
         """A device's report of itself: kept here (it is about this connection), not in the
@@ -334,6 +362,7 @@ class HallHost:
                 request,
                 takeover=takeover,
                 live_windows=live,
+                address=_address(ws),
             )
         )
         if principal.window is not None:
@@ -774,7 +803,12 @@ class QueueServer:
                     return None
                 hall = self._by_id[hall_id]
                 assert self.auth is not None
-                principal = await self.auth.login(request, _address(ws), hall.hall_id)
+                try:
+                    principal = await self.auth.login(request, _address(ws), hall.hall_id)
+                except ProtocolError as exc:
+                    if exc.code in AUDITED_REFUSALS:
+                        hall.login_refused(request, _address(ws), exc)
+                    raise
                 principal = dataclasses.replace(
                     principal, hall=hall.code, batch_events=request.batch_events
                 )

@@ -57,7 +57,7 @@ from queue_server.hall import (
     views,
     windows,
 )
-from queue_server.hall.core import Batch, Hall, Outcome, Request, Staged, Step
+from queue_server.hall.core import Batch, Hall, Outcome, Request, Staged, Step, refused
 from queue_server.hall.state import HallState
 from queue_server.hall.work import Published, Work
 from queue_server.hallconfig import HallConfig
@@ -214,16 +214,28 @@ class HallService:
         *,
         takeover: bool,
         live_windows: frozenset[int] = frozenset(),
+        address: str = "",
     ) -> Outcome:
         """A hello: log a window in (hall/windows.py) and build the snapshot. A refusal is
         raised as the ProtocolError the hello is answered with."""
 
         def step(w: Work) -> Callable[[], str]:
             w.by = p.key
-            reply = windows.log_in(w, p, hello, takeover=takeover, live_windows=live_windows)
+            reply = windows.log_in(
+                w, p, hello, takeover=takeover, live_windows=live_windows, address=address
+            )
             return lambda: encode(reply())
 
         return self._one(hello.id, step)
+
+    def logins_refused(self, refused: Sequence[tuple[Hello, str, ProtocolError]]) -> Outcome:
+        """Hellos refused for their credentials (hello, address, error): for the audit."""
+
+        def record(w: Work) -> None:
+            for hello, address, error in refused:
+                windows.refused_login(w, hello, address, error)
+
+        return self._do(record)[1]
 
     def _one(self, rid: str | None, step: Step) -> Outcome:
         batch = self.hall.run([Request(rid, step)])
@@ -255,6 +267,21 @@ class HallService:
             return Outcome("")
         batch = self.hall.run([])
         return Outcome("", batch.events)
+
+    def configure(
+        self, p: Principal, request: AnyRequest, connected: frozenset[str] = frozenset()
+    ) -> Outcome:
+        """A live configuration verb (roles.CONFIG_VERBS), in a transaction of its own
+        (hall/config.py); the server runs it on its database thread, not the writer."""
+        try:
+            if p.role not in VERB_ROLES.get(request.type, frozenset()):
+                raise ProtocolError(
+                    ErrorCode.FORBIDDEN, f"role {p.role.value} may not {request.type}"
+                )
+            check_still_allowed(self.hall.state(), p)
+            return Outcome(config.configure(self.hall, p, request, connected))
+        except ProtocolError as exc:
+            return refused(request.id, exc)
 
     def check_alerts(self, devices: alerts.DeviceFacts) -> Outcome:
         """Raise and clear the hall's alerts (hall/alerts.py) as its state and devices stand

@@ -128,9 +128,10 @@ def clocked_service(engine: Engine, hall_config: dict[str, Any], clock: Clock) -
 
 
 @pytest.fixture
-async def server(request: pytest.FixtureRequest) -> AsyncIterator[QueueServer]:
-    """The real server on port 0. Modules marked `hall_clock` get it on the settable test
-    clock (`clocked_service`), others on real time (`service`)."""
+async def server(request: pytest.FixtureRequest, store: str) -> AsyncIterator[QueueServer]:
+    """The real server on port 0, on the test's `store` (SQLite; also PostgreSQL in modules
+    marked `both_stores`). Modules marked `hall_clock` get it on the settable test clock
+    (`clocked_service`), others on real time (`service`)."""
     marked = request.node.get_closest_marker("hall_clock") is not None
     service: HallService = request.getfixturevalue("clocked_service" if marked else "service")
     async with running(

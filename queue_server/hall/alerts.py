@@ -244,7 +244,7 @@ def raise_alert(w: Work, c: Condition) -> AlertLive:
 def bad_rating(w: Work, ticket_id: str, number: str, window: int | None, level: int) -> None:
     """A 差评 was given: an alert until a supervisor acknowledges it."""
     rules = w.config.alerts
-    if level > rules.bad_rating_level or AlertKind.BAD_RATING.value in rules.off:
+    if level < rules.bad_rating_from or AlertKind.BAD_RATING.value in rules.off:
         return
     raise_alert(
         w,
@@ -255,7 +255,7 @@ def bad_rating(w: Work, ticket_id: str, number: str, window: int | None, level: 
             window=window,
             ticket=number,
             value=level,
-            threshold=rules.bad_rating_level,
+            threshold=rules.bad_rating_from,
         ),
     )
 

@@ -19,6 +19,8 @@ _DETAIL = {
     "window_changed": ("reason",),
     "config_changed": ("what",),
     "service_finished": ("next_step", "chain_ended"),
+    "session_opened": ("client", "address"),
+    "login_refused": ("code", "reason", "address"),
 }
 
 

@@ -11,6 +11,7 @@ the event table and passes it on to its clients.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -25,12 +26,27 @@ from sqlmodel import Session, col, select
 from queue_protocol.codec import encode
 from queue_protocol.errors import ErrorCode, ProtocolError
 from queue_protocol.messages import (
+    AddDevice,
+    AddStaff,
     ConfigChanged,
     ConfigReply,
+    DeviceListReply,
+    DeviceReply,
+    DeviceTokenReply,
+    DeviceView,
+    GetConfig,
+    HallConfigReply,
+    ListStaff,
+    RevokeDevice,
     Role,
+    SetConfig,
     SetNotice,
     SetWindowProfile,
+    StaffListReply,
+    StaffReply,
     StaffRole,
+    StaffView,
+    UpdateStaff,
     WindowChanged,
     WindowReply,
     WindowState,
@@ -41,12 +57,13 @@ from queue_server.hall import loading
 from queue_server.hall.core import Hall
 from queue_server.hall.work import Work
 from queue_server.hallconfig import HallConfig, load_config
-from queue_server.roles import Principal
+from queue_server.roles import CONFIG_READS, Principal
 from queue_server.store import notify
 from queue_server.store.tables import (
     DeviceRow,
     EventRow,
     HallRow,
+    RequestRow,
     StaffRow,
     TicketRow,
     WindowRow,
@@ -207,24 +224,22 @@ def export_config(hall: Hall) -> dict[str, Any]:
 
 
 def add_staff(hall: Hall, account: str, name: str, role: StaffRole, password: str) -> None:
-    if not ACCOUNT.fullmatch(account):
-        raise ProtocolError(
-            ErrorCode.BAD_REQUEST, "an account is 1-64 letters, digits, '_', '.' or '-'"
-        )
-    password_hash = _hash_or_refuse(password)
+    password_hash = _account_and_hash(account, password)
     with change(hall) as ch:
-        if ch.session.get(StaffRow, (ch.hall_id, account)) is not None:
-            raise ProtocolError(ErrorCode.BAD_REQUEST, f"staff account {account} exists")
-        ch.session.add(
-            StaffRow(
-                hall_id=ch.hall_id,
-                account=account,
-                name=name,
-                role=role.value,
-                password_hash=password_hash,
-            )
+        new_staff(ch, account, name, role, password_hash)
+
+
+def new_staff(ch: Change, account: str, name: str, role: StaffRole, password_hash: str) -> StaffRow:
+    if ch.session.get(StaffRow, (ch.hall_id, account)) is not None:
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST, f"staff account {account} exists", reason="exists"
         )
-        ch.config_changed(f"staff {account} added")
+    row = StaffRow(
+        hall_id=ch.hall_id, account=account, name=name, role=role.value, password_hash=password_hash
+    )
+    ch.session.add(row)
+    ch.config_changed(f"staff {account} added")
+    return row
 
 
 def set_password(hall: Hall, account: str, password: str) -> None:
@@ -253,36 +268,49 @@ def list_staff(hall: Hall) -> list[StaffRow]:
 
 def add_device(hall: Hall, name: str, kind: Role, zone: str | None, windows: list[int]) -> str:
     """Register a display or kiosk; returns its token, which is shown only this once."""
-    if kind not in (Role.DISPLAY, Role.KIOSK):
-        raise ProtocolError(ErrorCode.BAD_REQUEST, "a device is a display or a kiosk")
-    token = security.new_token()
     with change(hall) as ch:
-        if ch.session.get(DeviceRow, (ch.hall_id, name)) is not None:
-            raise ProtocolError(ErrorCode.BAD_REQUEST, f"device {name!r} exists")
-        for number in windows:
-            ch.window(number)
-        ch.session.add(
-            DeviceRow(
-                hall_id=ch.hall_id,
-                name=name,
-                kind=kind.value,
-                token_hash=security.hash_token(token),
-                zone=zone,
-                windows=json.dumps(windows),
-            )
+        return new_device(ch, name, kind, zone, windows)[1]
+
+
+def new_device(
+    ch: Change, name: str, kind: Role, zone: str | None, windows: list[int]
+) -> tuple[DeviceRow, str]:
+    """A display or kiosk registered; its row and its token."""
+    if kind not in (Role.DISPLAY, Role.KIOSK):
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST, "a device is a display or a kiosk", reason="device_kind"
         )
-        ch.config_changed(f"device {name} added")
-    return token
+    if ch.session.get(DeviceRow, (ch.hall_id, name)) is not None:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"device {name!r} exists", reason="exists")
+    for number in windows:
+        ch.window(number)
+    token = security.new_token()
+    row = DeviceRow(
+        hall_id=ch.hall_id,
+        name=name,
+        kind=kind.value,
+        token_hash=security.hash_token(token),
+        zone=zone,
+        windows=json.dumps(windows),
+    )
+    ch.session.add(row)
+    ch.config_changed(f"device {name} added")
+    return row, token
 
 
 def revoke_device(hall: Hall, name: str) -> None:
     with change(hall) as ch:
-        device = ch.session.get(DeviceRow, (ch.hall_id, name))
-        if device is None:
-            raise ProtocolError(ErrorCode.NOT_FOUND, f"no device {name!r}")
-        device.revoked = True
-        ch.session.add(device)
-        ch.config_changed(f"device {name} revoked")
+        revoke(ch, name)
+
+
+def revoke(ch: Change, name: str) -> DeviceRow:
+    device = ch.session.get(DeviceRow, (ch.hall_id, name))
+    if device is None:
+        raise ProtocolError(ErrorCode.NOT_FOUND, f"no device {name!r}", reason="device")
+    device.revoked = True
+    ch.session.add(device)
+    ch.config_changed(f"device {name} revoked")
+    return device
 
 
 def list_devices(hall: Hall) -> list[DeviceRow]:
@@ -348,8 +376,196 @@ def window_view(config: HallConfig, row: WindowRow, ticket_number: str | None) -
     )
 
 
+def _account_and_hash(account: str, password: str) -> str:
+    if not ACCOUNT.fullmatch(account):
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            "an account is 1-64 letters, digits, '_', '.' or '-'",
+            reason="account",
+        )
+    return _hash_or_refuse(password)
+
+
 def _hash_or_refuse(password: str) -> str:
     try:
         return security.hash_password(password)
     except ValueError as exc:
         raise ProtocolError(ErrorCode.BAD_REQUEST, str(exc)) from exc
+
+
+# -- the live configuration: a supervisor's console (each verb one transaction, like the CLI) --
+
+LIVE_SECTIONS = ("hall", "categories", "items", "windows", "appointments", "alerts")
+CONFIG_FIELD = re.compile(r"^([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+(?:\[\d+\])?)*)(?: \([^)]*\))?: ")
+
+
+def configure(
+    hall: Hall, p: Principal, request: Any, connected: frozenset[str] = frozenset()
+) -> str:
+    """A configuration verb (roles.CONFIG_VERBS) from a supervisor's console: the reply. A
+    change runs as the CLI's do, in one transaction of its own with its request-log row,
+    so a retried id gets the first answer (a device's token included) and changes nothing
+    again. Reading is for supervisors; changing for administrators only. `connected`: the
+    devices with a connection open now (list_devices)."""
+    verb = request.type
+    if verb in CONFIG_READS:
+        return encode(_read(hall, request, connected))
+    if p.staff_role is not StaffRole.ADMIN:
+        raise ProtocolError(
+            ErrorCode.FORBIDDEN,
+            f"{p.staff} is a supervisor; only an administrator changes the configuration",
+            reason="admin_only",
+        )
+    key = (p.key, request.id)
+    fingerprint = request_fingerprint(request)
+    hall_id = hall.state().hall_id
+    with Session(hall.engine) as session:
+        known = session.get(RequestRow, (hall_id, *key))
+        if known is not None:
+            if known.fingerprint != fingerprint:
+                raise ProtocolError(
+                    ErrorCode.ID_REUSED, f"request id {request.id!r} was used for another request"
+                )
+            return known.reply
+    # Hashed before the hall is locked: a password check's cost is not the hall's.
+    password_hash = (
+        _account_and_hash(request.account, request.password)
+        if isinstance(request, AddStaff)
+        else _hash_or_refuse(request.password)
+        if isinstance(request, UpdateStaff) and request.password is not None
+        else None
+    )
+    with change(hall, by=p.key) as ch:
+        reply = encode(_change(ch, p, request, password_hash))
+        ch.session.add(
+            RequestRow(
+                hall_id=ch.hall_id,
+                principal=key[0],
+                request_id=key[1],
+                fingerprint=fingerprint,
+                reply=reply,
+                at=ch.now,
+            )
+        )
+    return reply
+
+
+def request_fingerprint(request: BaseModel) -> str:
+    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+
+
+def _read(hall: Hall, r: Any, connected: frozenset[str]) -> BaseModel:
+    with Session(hall.engine) as session:
+        hall_id = hall.state().hall_id
+        if isinstance(r, GetConfig):
+            data = hallconfig.export_hall(session, hall.code)
+            row = session.get(HallRow, hall_id)
+            assert row is not None
+            return HallConfigReply(
+                re=r.id,
+                config_version=row.config_version,
+                config={k: v for k, v in data.items() if k in LIVE_SECTIONS},
+            )
+        if isinstance(r, ListStaff):
+            rows = session.exec(
+                select(StaffRow).where(StaffRow.hall_id == hall_id).order_by(col(StaffRow.account))
+            ).all()
+            return StaffListReply(re=r.id, staff=[staff_view(s) for s in rows])
+        rows_ = session.exec(
+            select(DeviceRow).where(DeviceRow.hall_id == hall_id).order_by(col(DeviceRow.name))
+        ).all()
+        return DeviceListReply(re=r.id, devices=[device_view(d, connected) for d in rows_])
+
+
+def _change(ch: Change, p: Principal, r: Any, password_hash: str | None) -> BaseModel:
+    if isinstance(r, SetConfig):
+        return _set_config(ch, r)
+    if isinstance(r, AddStaff):
+        assert password_hash is not None
+        return StaffReply(
+            re=r.id, staff=staff_view(new_staff(ch, r.account, r.name, r.role, password_hash))
+        )
+    if isinstance(r, UpdateStaff):
+        return StaffReply(re=r.id, staff=staff_view(_update_staff(ch, p, r, password_hash)))
+    if isinstance(r, AddDevice):
+        row, token = new_device(ch, r.name, r.kind, r.zone, r.windows)
+        return DeviceTokenReply(re=r.id, device=device_view(row), token=token)
+    assert isinstance(r, RevokeDevice)
+    return DeviceReply(re=r.id, device=device_view(revoke(ch, r.name)))
+
+
+def _set_config(ch: Change, r: SetConfig) -> ConfigReply:
+    if r.config_version != ch.hall.config_version:
+        raise ProtocolError(
+            ErrorCode.INVALID_STATE,
+            f"the configuration changed meanwhile (version {ch.hall.config_version}, not "
+            f"{r.config_version}); read it again",
+            reason="config_version",
+        )
+    current = hallconfig.export_hall(ch.session, ch.hall.code)
+    data = {k: v for k, v in r.config.items() if k not in ("staff", "devices")}
+    data |= {"staff": current["staff"], "devices": current["devices"]}
+    try:
+        _, version = hallconfig.import_hall(ch.session, ch.hall.code, data)
+    except hallconfig.ConfigError as exc:
+        found = CONFIG_FIELD.match(str(exc))
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            str(exc),
+            reason="invalid_config",
+            field=found.group(1) if found else None,
+        ) from exc
+    changed = [k for k in LIVE_SECTIONS if current.get(k) != data.get(k)]
+    ch.emit(
+        ConfigChanged,
+        config_version=version,
+        what=f"configuration: {', '.join(changed) or 'nothing'} changed",
+    )
+    return ConfigReply(re=r.id, config_version=version)
+
+
+def _update_staff(ch: Change, p: Principal, r: UpdateStaff, password_hash: str | None) -> StaffRow:
+    staff = ch.staff(r.account)
+    if r.account == p.staff and (
+        r.disabled or (r.role is not None and r.role is not StaffRole.ADMIN)
+    ):
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            "an administrator cannot disable or demote their own account",
+            reason="own_account",
+        )
+    changed = []
+    if r.name is not None:
+        staff.name = r.name
+        changed.append("name")
+    if r.role is not None:
+        staff.role = r.role.value
+        changed.append(f"role {r.role.value}")
+    if password_hash is not None:
+        staff.password_hash = password_hash
+        changed.append("password")
+    if r.disabled is not None:
+        staff.disabled = r.disabled
+        changed.append("disabled" if r.disabled else "enabled")
+    if not changed:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "nothing to change", reason="nothing")
+    ch.session.add(staff)
+    ch.config_changed(f"staff {r.account}: {', '.join(changed)}")
+    return staff
+
+
+def staff_view(row: StaffRow) -> StaffView:
+    return StaffView(
+        account=row.account, name=row.name, role=StaffRole(row.role), disabled=row.disabled
+    )
+
+
+def device_view(row: DeviceRow, connected: frozenset[str] = frozenset()) -> DeviceView:
+    return DeviceView(
+        name=row.name,
+        kind=Role(row.kind),
+        zone=row.zone,
+        windows=json.loads(row.windows),
+        revoked=row.revoked,
+        connected=row.name in connected,
+    )

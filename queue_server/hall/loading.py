@@ -224,7 +224,10 @@ def audit(
     limit: int,
 ) -> list[AuditEntry]:
     """The events someone's request made (their `by`), newest first, filtered."""
-    query = select(EventRow).where(EventRow.hall_id == hall, col(EventRow.by).is_not(None))
+    query = select(EventRow).where(
+        EventRow.hall_id == hall,
+        col(EventRow.by).is_not(None) | (EventRow.name == "login_refused"),
+    )
     if by is not None:
         query = query.where(EventRow.by == by)
     if since is not None:

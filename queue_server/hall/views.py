@@ -159,6 +159,7 @@ def snapshot(work: Work, p: Principal) -> Snapshot:
         tickets = []
     return Snapshot(
         seq=state.last_seq,
+        now=work.now,
         hall=HallView(
             code=config.rules.code,
             name=config.rules.name,

@@ -16,9 +16,11 @@ from queue_protocol.messages import (
     CloseWindow,
     Hello,
     HelloReply,
+    LoginRefused,
     PauseWindow,
     ResumeWindow,
     Role,
+    SessionOpened,
     TicketRequeued,
     TicketState,
     WindowReply,
@@ -43,13 +45,15 @@ def log_in(
     *,
     takeover: bool,
     live_windows: frozenset[int],
+    address: str = "",
 ) -> Callable[[], HelloReply]:
     """A hello: a window's staff member takes the window (unless someone else is working
     there); every role gets the snapshot, built once this login is part of the state.
 
     `takeover` is true when no live connection holds the window, so the window may pass to
     another staff member; the same member reconnecting keeps the ticket in hand.
-    `live_windows` are the windows with a connected client now."""
+    `live_windows` are the windows with a connected client now; `address` the client's.
+    The login is in the audit (`session_opened`)."""
     if p.role is Role.WINDOW:
         assert p.window is not None
         window = w.window(p.window)
@@ -81,6 +85,15 @@ def log_in(
                 window.state, window.pause_reason = WindowState.IDLE, None
             w.emit_window(window)
             w.touched.update(w.config.categories)  # capacity changed
+
+    w.emit(
+        SessionOpened,
+        route=(p.window, None),
+        role=p.role,
+        window=p.window,
+        address=address,
+        client=hello.client,
+    )
 
     def reply() -> HelloReply:
         return HelloReply(
@@ -135,6 +148,11 @@ def resume_window(w: Work, p: Principal, r: ResumeWindow) -> WindowReply:
 
 
 def close_window(w: Work, p: Principal, r: CloseWindow) -> WindowReply:
+    if p.role is Role.ADMIN:  # for the hall: a ghost, or a member who left
+        if r.window is None:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "say which window: field 'window'")
+        view = close_now(w, r.window, requeue=r.requeue)
+        return WindowReply(re=r.id, window=view)
     window = acting_window(w, p, r.window, need=None, doing="close")
     if window.state not in (WindowState.IDLE, WindowState.PAUSED):
         raise ProtocolError(
@@ -148,6 +166,20 @@ def close_window(w: Work, p: Principal, r: CloseWindow) -> WindowReply:
     w.emit_window(window)
     w.touched.update(w.config.categories)  # capacity changed
     return WindowReply(re=r.id, window=w.window_view(window))
+
+
+def refused_login(w: Work, hello: Hello, address: str, error: ProtocolError) -> None:
+    """A hello refused for its credentials, in the audit (`by`: the account it tried)."""
+    w.by = f"staff:{hello.user[:64]}" if hello.user else None
+    w.emit(  # each event takes the `by` of the moment it is made
+        LoginRefused,
+        route=(None, None),
+        role=hello.role,
+        window=hello.window,
+        address=address,
+        code=error.code,
+        reason=error.details.get("reason"),
+    )
 
 
 # -- windows without their client (ghosts) ------------------------------------------------

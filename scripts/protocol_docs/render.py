@@ -63,6 +63,16 @@ def snap(
     return edit
 
 
+def short_config(frame: Frame) -> None:
+    """An edit for `req`/`rep` that keeps the first entries of a configuration's lists (as
+    the doc says it does): a hall's whole configuration is hundreds of lines."""
+    config = frame["config"]
+    for key, keep in (("categories", 2), ("items", 1), ("windows", 2)):
+        config[key] = config[key][:keep]
+    config["appointments"]["slots"] = config["appointments"]["slots"][:1]
+    config["hall"]["holidays"] = config["hall"]["holidays"][:2]
+
+
 class Captures:
     """The records of one run of the capture scripts, and the template's helpers."""
 
@@ -87,9 +97,13 @@ class Captures:
             raise KeyError((src, kind, rid, nth))
         return copy.deepcopy(found[nth]["frame"])
 
-    def req(self, rid: str, src: str = "S", nth: int = 0) -> str:
-        """The request `rid`, whole."""
+    def req(
+        self, rid: str, src: str = "S", nth: int = 0, edit: Callable[[Frame], None] | None = None
+    ) -> str:
+        """The request `rid`, whole (after `edit` if given)."""
         frame = self._find(src, "request", rid, nth)
+        if edit is not None:
+            edit(frame)
         return _block(f"request {frame['type']}", frame)
 
     def rep(
@@ -139,7 +153,10 @@ class Captures:
 
     def namespace(self) -> dict[str, Any]:
         """What the template's expressions can call."""
-        helpers = (self.req, self.rep, self.err_full, self.ev, self.raw_req, self.healthz, snap)
+        helpers = (
+            self.req, self.rep, self.err_full, self.ev, self.raw_req, self.healthz, snap,
+            short_config,
+        )  # fmt: skip
         return {f.__name__: f for f in helpers}
 
 

@@ -487,6 +487,7 @@ async def main(work: Path) -> None:
         c = await Conn("w5b", url).open()
         await c.req(hello_window("w5-106", "ck05", 5), "disabled")
         await c.close()
+        await settle()  # its login_refused, for the audit
         # the supervisors: alerts (a display's voice, a 差评), acts for the hall, the audit
         clock.set_local(2026, 11, 26, 9, 10, 0)
         config["alerts"] = {
@@ -545,7 +546,7 @@ async def main(work: Path) -> None:
                 "type": "rate",
                 "id": "kiosk-121",
                 "ticket": first["ticket"]["number"],
-                "level": 1,
+                "level": 5,
                 "secret": first["secret"],
             }
         )
@@ -553,6 +554,74 @@ async def main(work: Path) -> None:
         await admin.req({"type": "acknowledge_alert", "id": "admin-123", "alert": 2}, "again")
         await settle()
         await admin.req({"type": "audit", "id": "admin-124", "account": "zhuren", "limit": 4})
+        # the administrator: live configuration, staff and devices; a ghost window closed
+        adm = await Conn("adm", url).open()
+        await adm.req(
+            {
+                "type": "hello",
+                "id": "adm-125",
+                "version": 1,
+                "role": "admin",
+                "user": "admin",
+                "password": PASSWORD,
+                "client": "queue-admin",
+            }
+        )
+        got = await adm.req({"type": "get_config", "id": "adm-126"})
+        live = got["config"]
+        live["hall"]["notice"] = "今日延时服务至19:00"
+        for c in live["categories"]:
+            if c["code"] == "CJ":
+                c["target_wait_minutes"] = 5
+        version = got["config_version"]
+        await adm.req(
+            {"type": "set_config", "id": "adm-127", "config": live, "config_version": version}
+        )
+        await adm.req(
+            {"type": "set_config", "id": "adm-128", "config": live, "config_version": version},
+            "stale",
+        )
+        bad = json.loads(json.dumps(live))
+        bad["categories"][1]["prefix"] = "b1"
+        await adm.req(
+            {"type": "set_config", "id": "adm-129", "config": bad, "config_version": version + 1},
+            "bad prefix",
+        )
+        await adm.req({"type": "list_staff", "id": "adm-130"})
+        await adm.req(
+            {
+                "type": "add_staff",
+                "id": "adm-131",
+                "account": "ck31",
+                "name": "孙丽",
+                "role": "staff",
+                "password": "first-pass-31",
+            }
+        )
+        await adm.req(
+            {"type": "update_staff", "id": "adm-132", "account": "ck31", "disabled": True}
+        )
+        await adm.req({"type": "list_devices", "id": "adm-133"})
+        await adm.req(
+            {
+                "type": "add_device",
+                "id": "adm-134",
+                "name": "二楼屏",
+                "kind": "display",
+                "zone": "二楼",
+                "windows": [],
+            }
+        )
+        await adm.req({"type": "revoke_device", "id": "adm-135", "name": "二楼屏"})
+        await admin.req(
+            {"type": "set_config", "id": "admin-136", "config": live, "config_version": version},
+            "a supervisor",
+        )
+        await kiosk.req({"type": "issue_ticket", "id": "kiosk-137", "category": "SW"})
+        await w11.req({"type": "call_next", "id": "w11-138"})
+        w11.ws.transport.abort()  # the window's PC is gone with a ticket called
+        await adm.req({"type": "close_window", "id": "adm-139", "window": 11})
+        await settle()
         body = await asyncio.to_thread(http_get, f"http://127.0.0.1:{srv.port}/healthz")
         record("http", "-", body, "GET /healthz")
         still_open = [admin, kiosk, display]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from queue_protocol.client import QueueClient
+from queue_protocol.client import LoginFailed, QueueClient
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
     AcknowledgeAlert,
@@ -20,6 +20,7 @@ from queue_protocol.messages import (
     Audit,
     CallNext,
     CancelTicket,
+    CloseWindow,
     DeviceStatus,
     FinishService,
     GetSnapshot,
@@ -31,6 +32,7 @@ from queue_protocol.messages import (
     StartService,
     TicketState,
     VoiceState,
+    WindowState,
 )
 from queue_server import hallconfig
 from queue_server.hallconfig import ConfigError
@@ -218,9 +220,14 @@ async def test_a_bad_rating_is_alerted_until_acknowledged(connect: Connect) -> N
     await window.request(CallNext)
     await window.request(StartService)
     await window.request(FinishService)
-    await kiosk.request(Rate, ticket=issued.ticket.number, level=1, secret=issued.secret)
-    raised = await alert_of(admin, "alert_raised", AlertKind.BAD_RATING)
-    assert (raised.ticket, raised.window, raised.value) == (issued.ticket.number, 3, 1)
+    await kiosk.request(Rate, ticket=issued.ticket.number, level=5, secret=issued.secret)
+    raised = await alert_of(admin, "alert_raised", AlertKind.BAD_RATING)  # 5: 非常不满意
+    assert (raised.ticket, raised.window, raised.value, raised.limit) == (
+        issued.ticket.number,
+        3,
+        5,
+        4,
+    )
     done = (await admin.request(AcknowledgeAlert, alert=raised.id)).alert
     assert done.cleared_at is not None  # a 差评 closes when a supervisor takes it
     assert (await admin.request(GetSnapshot)).snapshot.alerts == []
@@ -270,7 +277,8 @@ async def test_a_ticket_cancelled_by_a_supervisor_carries_the_reason(connect: Co
         ({"idle_minutes": 0}, "alerts.idle_minutes"),
         ({"service_factor": 0.5}, "alerts.service_factor"),
         ({"off": ["no_such_alert"]}, "alerts.off"),
-        ({"bad_rating_level": 5}, "alerts.bad_rating_level"),
+        ({"bad_rating_from": 1}, "alerts.bad_rating_from"),
+        ({"bad_rating_level": 2}, "unknown setting 'bad_rating_level'"),
         ({"idle_minute": 3}, "unknown setting 'idle_minute'"),
     ],
 )
@@ -283,3 +291,52 @@ def test_alert_settings_survive_export_and_import(demo_config: dict[str, Any]) -
     rules = hallconfig.alert_rules({"idle_minutes": 4, "off": ["window_idle"]})
     again = hallconfig.alert_rules(hallconfig.export_alert_rules(rules))
     assert again == rules and again.off == frozenset({"window_idle"})
+
+
+async def test_a_supervisor_closes_a_ghost_window_and_its_ticket_waits_again(
+    connect: Connect, clock: Clock
+) -> None:
+    admin = await connect("admin")
+    kiosk = await connect("kiosk")
+    window = await connect("window", window=3)
+    ticket = (await kiosk.request(IssueTicket, category="SW")).ticket
+    await window.request(CallNext)
+    await window.request(StartService)
+    error = await refused(admin.request(CloseWindow, window=3), ErrorCode.INVALID_STATE)
+    assert (error.reply.state, error.reply.window) == ("serving", 3)
+    closed = (await admin.request(CloseWindow, window=3, requeue=True)).window
+    assert (closed.state, closed.staff) == (WindowState.CLOSED, None)
+    back = (await events_until(admin, "ticket_requeued"))[-1]
+    assert (back.ticket.number, back.ticket.state, back.reason) == (
+        ticket.number,
+        TicketState.WAITING,
+        "closed_by_supervisor",
+    )
+    assert back.by == "staff:zhuren"
+    await refused(window.request(CallNext), ErrorCode.WINDOW_TAKEN)
+
+
+async def test_the_snapshot_carries_the_servers_clock(connect: Connect, clock: Clock) -> None:
+    admin = await connect("admin")
+    assert (await admin.request(GetSnapshot)).snapshot.now == TUESDAY_10H
+    clock.advance(minutes=7)
+    snapshot = (await admin.request(GetSnapshot)).snapshot
+    assert snapshot.now is not None and (snapshot.now - TUESDAY_10H).total_seconds() == 420
+
+
+async def test_logins_and_refused_logins_are_in_the_audit(connect: Connect) -> None:
+    admin = await connect("admin")
+    await connect("window", window=3)
+    with pytest.raises(LoginFailed) as failed:
+        await connect("window", window=4, password="not-the-password")
+    assert failed.value.code is ErrorCode.AUTH_FAILED
+    await events_until(admin, "login_refused")  # written with the server's next poll
+    logins = (await admin.request(Audit, account="ck03")).entries
+    assert [(e.action, e.window) for e in logins if e.action == "session_opened"] == [
+        ("session_opened", 3)
+    ]
+    refused_ = (await admin.request(Audit, account="ck04")).entries
+    assert [(e.action, e.window) for e in refused_] == [("login_refused", 4)]
+    assert refused_[0].detail.startswith("auth_failed")
+    own = (await admin.request(Audit, account="zhuren")).entries
+    assert [e.action for e in own] == ["session_opened"]

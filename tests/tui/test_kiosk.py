@@ -34,7 +34,9 @@ from queue_protocol.messages import (
     CheckIn,
     ErrorReply,
     IssueTicket,
+    PauseIssuing,
     Priority,
+    ResumeIssuing,
     TicketState,
     TicketStatus,
 )
@@ -677,3 +679,49 @@ async def test_every_button_of_every_screen_is_on_screen(
         await on_screen(pilot, CheckInScreen)
         await pilot.pause()
         assert off_screen() == []
+
+
+def paused_button(app: KioskApp) -> bool | None:
+    """Whether the start screen's 综合出件 button is disabled (None: not on screen now)."""
+    if not shows(app, StartScreen):
+        return None
+    button = next(iter(app.screen.query("#cat-CJ").results(Button)), None)
+    return None if button is None else button.disabled
+
+
+async def test_a_category_paused_by_a_supervisor_issues_nothing_until_resumed(
+    kiosk: KioskApp, connect: Connect
+) -> None:
+    """The kiosk shows the pause on the category's button (disabled) and says so if its key
+    is pressed; a kiosk that had not heard yet is refused and says so in its words."""
+    admin = await connect("admin")
+    async with kiosk.run_test(size=SIZE) as pilot:
+        app = await ready(pilot)
+        await admin.request(PauseIssuing, category="CJ", reason="今日号已满")
+        await until(
+            pilot,
+            lambda: (
+                bool(app.screen.query("#cat-CJ"))
+                and app.screen.query_one("#cat-CJ", Button).disabled
+            ),
+        )
+        await ready(pilot)
+        label = str(app.screen.query_one("#cat-CJ", Button).label)
+        assert "暂停取号" in label and "今日号已满" not in label
+        await pilot.press(str(1 + [c.code for c in app.categories].index("CJ")))
+        message = await notice_shown(pilot)
+        assert "综合出件" in message and "暂停取号" in message
+        await pilot.click("#done")
+        await on_screen(pilot, StartScreen)
+        await admin.request(ResumeIssuing, category="CJ")
+        await until(
+            pilot,
+            lambda: (
+                shows(app, StartScreen) and not app.screen.query_one("#cat-CJ", Button).disabled
+            ),
+        )
+    refused_text = app.refusal_text(
+        IssueTicket(id="x", category="CJ"),
+        ErrorReply(code=ErrorCode.HALL_CLOSED, message="secret detail", reason="issuing_paused"),
+    )
+    assert "综合出件" in refused_text[1] and "secret" not in refused_text[1]
