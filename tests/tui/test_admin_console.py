@@ -505,10 +505,11 @@ async def test_acts_need_a_selected_window_that_can_take_them(app: AdminApp) -> 
         assert shows(app, HallScreen)
 
 
-async def test_an_act_the_server_refuses_is_told_from_its_code(
+async def test_closing_a_ghost_window_puts_its_ticket_back_in_the_queue(
     app: AdminApp, connect: Connect
 ) -> None:
-    """Closing a window that is calling a ticket: the server's refusal, in the console's words."""
+    """C on window 11 while it calls C001 (its staff gone without closing): the server closes
+    it and the ticket waits again in its place."""
     kiosk = await connect("kiosk")
     await kiosk.request(IssueTicket, category="SW")
     desk = await connect("window", window=11)
@@ -519,8 +520,29 @@ async def test_an_act_the_server_refuses_is_told_from_its_code(
         await pilot.press("c")
         await until(pilot, lambda: shows(app, ConfirmDialog), "the question")
         app.screen.query_one("#ok", Button).press()
-        await until(
-            pilot, lambda: "当前状态为「呼叫中」，不能进行此操作" in notices(app), "the refusal"
-        )
-        assert window_cell(app, 11, "state") == "呼叫中"
-    assert (await server_window(connect, 11)).state is WindowState.CALLING
+        await until(pilot, lambda: window_cell(app, 11, "state") == "关闭", "closed")
+        await until(pilot, lambda: queue_cell(app, "SW", "waiting") == "1", "C001 waits again")
+    assert (await server_window(connect, 11)).state is WindowState.CLOSED
+    snapshot = await server_snapshot(connect)
+    c001 = next(t for t in snapshot.tickets if t.number == "C001")
+    assert c001.state is TicketState.WAITING
+
+
+async def test_an_act_the_server_refuses_is_told_from_its_code(
+    app: AdminApp, connect: Connect
+) -> None:
+    """Calling a 社会事务 ticket to window 14 (综合出件 only): the server's refusal, in the
+    console's words; nothing changes."""
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="SW")
+    await connect("window", window=14)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await log_in(pilot)
+        await select(pilot, screen, 14)
+        await pilot.press("n")
+        await until(pilot, lambda: shows(app, TextDialog), "the number dialog")
+        app.screen.query_one("#text", Input).value = "C001"
+        app.screen.query_one("#ok", Button).press()
+        await until(pilot, lambda: "C001 不属于该窗口办理的业务" in notices(app), "the refusal")
+        assert window_cell(app, 14, "state") == "空闲"
+    assert (await server_window(connect, 14)).state is WindowState.IDLE

@@ -108,8 +108,8 @@ async def test_a_long_wait_is_shown_acknowledged_and_gone_when_called(
 async def test_a_bad_rating_is_shown_until_a_supervisor_acknowledges_it(
     app: AdminApp, connect: Connect
 ) -> None:
-    """差评 at window 3: shown with the window, ticket and rating; acknowledged, it is gone
-    (from this console and from the server's open alerts)."""
+    """差评 (5 非常不满意) at window 3: shown with the window, ticket and rating;
+    acknowledged, it is gone (from this console and from the server's open alerts)."""
     kiosk = await connect("kiosk")
     window = await connect("window", window=3)
     issued = await kiosk.request(IssueTicket, category="SW")
@@ -118,10 +118,10 @@ async def test_a_bad_rating_is_shown_until_a_supervisor_acknowledges_it(
     await window.request(FinishService)
     async with app.run_test(size=(120, 40)) as pilot:
         await log_in(pilot)
-        await kiosk.request(Rate, ticket=issued.ticket.number, level=1, secret=issued.secret)
+        await kiosk.request(Rate, ticket=issued.ticket.number, level=5, secret=issued.secret)
         await until(pilot, lambda: alert_rows(app), "the alert", timeout=ALERT_WAIT)
         about = alert_cell(app, 0, "about")
-        assert about.startswith("3号窗口") and f"{issued.ticket.number} 收到差评（1 分）" in about
+        assert about.startswith("3号窗口") and f"{issued.ticket.number} 收到差评（5 分）" in about
         await pilot.press("a")
         await until(pilot, lambda: text(app, "#alerts-heading") == "告警：无", "gone")
     assert (await server_snapshot(connect)).alerts == []
@@ -272,7 +272,8 @@ async def test_the_audit_lists_who_did_what_filters_and_exports_csv(
         await until(pilot, lambda: shows(app, AuditScreen), "the audit screen")
         await until(pilot, lambda: text(app, "#audit-status").startswith("共"), "the answer")
         rows = audit_rows(app)
-        newest = rows[0]  # the void, the last thing anyone did
+        assert (rows[0]["action"], rows[0]["by"]) == ("登录", "staff:zhuren")  # this console
+        newest = rows[1]  # the void, the last thing anyone did before
         assert (newest["action"], newest["by"], newest["detail"]) == (
             "作废",
             "staff:zhuren",
