@@ -125,6 +125,11 @@ class AdminApp(App[None]):
         self._redraw_due = False
         self.drawn: list[Callable[[], None]] = []  # called after each redraw (the benchmark)
 
+    def now(self) -> datetime:
+        """The server's time as the console reckons it (its clock, corrected by the last
+        snapshot's `now`)."""
+        return self.clock() + self.board.skew
+
     def action_help_quit(self) -> None:
         """Ctrl+C: say, in the supervisor's language, that Ctrl+Q quits."""
         self.notify(t("help.quit"), title=t("help.quit_title"))
@@ -599,7 +604,7 @@ class AdminApp(App[None]):
     def _apply_reply(self, reply: Any) -> None:
         board = self.board
         if isinstance(reply, WindowReply):
-            board.apply_window(reply.window, self.clock())
+            board.apply_window(reply.window, self.now())
             if reply.ticket is not None:
                 board.apply_ticket(reply.ticket)
         elif isinstance(reply, TicketReply):

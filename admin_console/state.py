@@ -77,6 +77,9 @@ class HallBoard:
     service_starts: dict[str, datetime] = field(default_factory=dict)
     # The hall's open alerts by id (the server computes them; Snapshot.alerts, alert_*).
     alerts: dict[int, AlertView] = field(default_factory=dict)
+    # The server's clock minus the console's, from the last snapshot's `now`: waits and
+    # times in state are counted on the server's clock, whatever the PC's says.
+    skew: timedelta = timedelta(0)
     events_applied: int = 0  # live events applied (not replayed): for tests and the bench
 
     # -- reading ---------------------------------------------------------------------------
@@ -121,6 +124,10 @@ class HallBoard:
     # -- updating --------------------------------------------------------------------------
 
     def apply_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
+        """`now`: the console's clock when the snapshot arrived."""
+        if snapshot.now is not None:
+            self.skew = snapshot.now - now
+            now = snapshot.now
         before = dict(self.windows)
         self.seq = snapshot.seq
         self.hall = snapshot.hall

@@ -100,7 +100,7 @@ class AuditScreen(Screen[None]):
             yield Button(t("audit.back"), id="back")
 
     def _default_path(self) -> str:
-        stamp = self.console.clock().astimezone(ZoneInfo(self.console.board.timezone))
+        stamp = self.console.now().astimezone(ZoneInfo(self.console.board.timezone))
         return f"audit-{stamp:%Y%m%d-%H%M}.csv"  # in the folder the console was started in
 
     def on_mount(self) -> None:
@@ -133,7 +133,7 @@ class AuditScreen(Screen[None]):
         since_text = self.query_one("#since", Input).value.strip()
         since = None
         if since_text:
-            since = parse_since(since_text, self.console.clock(), self.console.board.timezone)
+            since = parse_since(since_text, self.console.now(), self.console.board.timezone)
             if since is None:
                 self.status(t("audit.bad_since", text=since_text), error=True)
                 return

@@ -284,7 +284,7 @@ class HallScreen(Screen[None]):
         self._sync("alerts", rows)
 
     def _window_rows(self) -> dict[object, Row]:
-        board, now = self.console.board, self.console.clock()
+        board, now = self.console.board, self.console.now()
         rows: dict[object, Row] = {}
         for number in sorted(board.windows):
             view = board.windows[number]
@@ -321,7 +321,7 @@ class HallScreen(Screen[None]):
         return rows
 
     def _queue_rows(self) -> dict[object, Row]:
-        board, now = self.console.board, self.console.clock()
+        board, now = self.console.board, self.console.now()
         rows: dict[object, Row] = {}
         for code, category in board.categories.items():
             stat = board.queues.get(code)

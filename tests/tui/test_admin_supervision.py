@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,14 @@ from queue_protocol.messages import (
 from queue_server.service import HallService
 from tests.conftest import Clock, Connect
 from tests.tui.screens import shows
-from tests.tui.test_admin_console import log_in, notices, queue_cell, server_snapshot, text
+from tests.tui.test_admin_console import (
+    log_in,
+    notices,
+    queue_cell,
+    server_snapshot,
+    text,
+    window_cell,
+)
 from tests.tui.test_window_client import ticket_state, until
 
 pytestmark = pytest.mark.hall_clock
@@ -318,3 +326,26 @@ async def test_the_audit_lists_who_did_what_filters_and_exports_csv(
         ("ticket_issued", lines[2][2], first.number),
     ]
     assert lines[1][1].startswith("2026-11-25T10:00:00+08:00")
+
+
+# -- the server's clock ------------------------------------------------------------------------
+
+
+async def test_times_are_counted_on_the_servers_clock_whatever_the_pcs_says(
+    url: str, tmp_path: Path, connect: Connect, clock: Clock
+) -> None:
+    """The supervisor's PC runs 7 minutes slow: window 11's time in state and the longest
+    wait still read as the server has them (from the snapshot's `now`)."""
+    slow = make_app(
+        server=url,
+        settings_path=tmp_path / "admin.json",
+        clock=lambda: clock.now - timedelta(minutes=7),
+    )
+    kiosk = await connect("kiosk")
+    await kiosk.request(IssueTicket, category="GC")
+    await connect("window", window=11)  # SW SB: GC waits on
+    clock.advance(minutes=2)
+    async with slow.run_test(size=(120, 40)) as pilot:
+        await log_in(pilot)
+        await until(pilot, lambda: window_cell(slow, 11, "in_state") == "2分00秒", "2 min")
+        assert queue_cell(slow, "GC", "longest") == "2分00秒"
