@@ -43,6 +43,9 @@ TRANSFER_SHARE = 0.03
 ITEM_SHARE = 0.5
 
 
+LOGIN_WAIT = 90.0  # seconds the demo waits for its kiosk and staff to be logged in
+
+
 @dataclass
 class Tally:
     """What the bots did, for the report printed at the end."""
@@ -92,11 +95,13 @@ class Hall:
         self._clients.append(kiosk)
         staff = [self._staff_client(n) for n in self.windows]
         try:
-            hello = await kiosk.start()
+            # Generous: fifteen password checks at once take a while on a busy machine, and
+            # the demo waits for its staff rather than giving up.
+            hello = await kiosk.start(timeout=LOGIN_WAIT)
             self._categories = {c.code: c for c in hello.snapshot.categories}
             for item in hello.snapshot.items:
                 self._items.setdefault(item.category, []).append(item.name)
-            await asyncio.gather(*(c.start() for c in staff))
+            await asyncio.gather(*(c.start(timeout=LOGIN_WAIT) for c in staff))
             for _ in range(prefill):
                 await self._issue(kiosk)
             tasks = [asyncio.create_task(self._citizens(kiosk, stop))]

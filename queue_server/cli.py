@@ -11,6 +11,9 @@ queue-server device add|revoke|list
 queue-server window add|set-profile|remove|list|close
 queue-server appointments list --day YYYY-MM-DD [--category QY] | cancel CODE
 queue-server audit [--since T] [--until T] [--account A] [--window N] [--ticket T] [--csv F]
+queue-server stats rebuild|refresh      fold the event log into the statistics kept
+queue-server report [--day D | --week D | --month YYYY-MM | --year YYYY | --from D --to D]
+                    [--by window | month,category …] [--format table|csv|xlsx|html] [-o FILE]
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ import getpass
 import logging
 import ssl
 import sys
+import time
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import tomli_w
@@ -54,6 +59,7 @@ from queue_server.store.engine import (
     default_database_url,
     make_engine,
     make_plain_engine,
+    read_only,
     stored_revision,
 )
 from queue_server.store.tables import HallRow
@@ -269,6 +275,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=500, help="at most this many, newest first")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE ('-' for standard output)")
     p.set_defaults(run=_audit)
+    _report_parser(sub, common)
     return parser
 
 
@@ -581,6 +588,123 @@ def _appointments_cancel(args: argparse.Namespace) -> int:
     a = _service(args).cancel_appointment(args.code)
     print(f"appointment {a.code} ({a.day} {a.slot} {a.category}, {a.name}) cancelled")
     return 0
+
+
+# -- statistics (queue_server/stats; definitions in docs/statistics.md) ----------------------
+
+
+def _report_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "report",
+        parents=[common],
+        help="statistics of a period: table, CSV, XLSX or a printable HTML page",
+    )
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--day", type=_day, help="one hall-local day (default: today)")
+    when.add_argument("--week", type=_day, metavar="DAY", help="the week (Mon-Sun) of DAY")
+    when.add_argument("--month", metavar="YYYY-MM", help="a calendar month")
+    when.add_argument("--year", type=int, help="a calendar year")
+    when.add_argument("--from", dest="start", type=_day, metavar="DAY", help="first day")
+    p.add_argument("--to", dest="end", type=_day, metavar="DAY", help="last day (with --from)")
+    p.add_argument(
+        "--by",
+        default="hall",
+        help="grouping: hall, category, item, window, staff, priority, hour, weekday, day,"
+        " week, month; one of the first seven with one of the last four, e.g. month,window",
+    )
+    p.add_argument("--format", default="table", choices=("table", "csv", "xlsx", "html"))
+    p.add_argument("-o", "--output", type=Path, help="write to FILE (needed for xlsx)")
+    p.add_argument("--all-halls", action="store_true", help="every hall of the database")
+    p.add_argument(
+        "--from-events",
+        action="store_true",
+        help="fold the whole event log instead of reading the statistics kept (slow)",
+    )
+    p.set_defaults(run=_report)
+
+    stats = sub.add_parser("stats", help="the statistics kept").add_subparsers(
+        title="statistics commands"
+    )
+    for verb, what in (
+        ("rebuild", "forget the statistics kept and fold the whole event log again"),
+        ("refresh", "fold the events not folded yet (reports do this themselves)"),
+    ):
+        p = stats.add_parser(verb, parents=[common], help=what)
+        p.add_argument("--all-halls", action="store_true", help="every hall of the database")
+        p.set_defaults(run=_stats, verb=verb)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from queue_server.stats import StatsError, parse_grouping
+    from queue_server.stats.command import run
+    from queue_server.stats.compute import halls as stats_halls
+
+    if args.all_halls:
+        engine, codes = make_engine(args.db), None
+    else:
+        service = _service(args)
+        engine, codes = service.engine, [service.code]
+    now = _clock()()
+    try:
+        with read_only(engine).connect() as connection:
+            found = stats_halls(connection, codes)
+        if not found:
+            raise CliError("the database holds no hall yet")
+        period = _period(args, now.astimezone(ZoneInfo(found[0].timezone)).date())
+        text = run(
+            engine,
+            codes=codes,
+            period=period,
+            by=parse_grouping(args.by),
+            fmt=args.format,
+            output=args.output,
+            now=now,
+            from_events=args.from_events,
+        )
+    except StatsError as exc:
+        raise CliError(str(exc)) from exc
+    sys.stdout.write(text)
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from queue_server.stats import rebuild, refresh
+    from queue_server.stats.compute import halls as stats_halls
+
+    if args.all_halls:
+        engine, codes = make_engine(args.db), None
+    else:
+        service = _service(args)
+        engine, codes = service.engine, [service.code]
+    with read_only(engine).connect() as connection:
+        found = stats_halls(connection, codes)
+    for hall in found:
+        started = time.perf_counter()
+        folded = (rebuild if args.verb == "rebuild" else refresh)(engine, hall)
+        took = time.perf_counter() - started
+        print(f"{hall.code}: {folded} events folded in {took:.1f} s")
+    return 0
+
+
+def _period(args: argparse.Namespace, today: date) -> Any:
+    from queue_server.stats import Period
+
+    if args.end is not None and args.start is None:
+        raise CliError("--to needs --from")
+    if args.start is not None:
+        return Period(args.start, args.end or today)
+    if args.week is not None:
+        return Period.week(args.week)
+    if args.month is not None:
+        try:
+            return Period.month(date.fromisoformat(f"{args.month}-01"))
+        except ValueError as exc:
+            raise CliError(f"--month: expected YYYY-MM, got {args.month!r}") from exc
+    if args.year is not None:
+        if not 1 <= args.year <= 9999:
+            raise CliError(f"--year: expected a year, got {args.year}")
+        return Period.year(date(args.year, 1, 1))
+    return Period.day(args.day or today)
 
 
 def _audit(args: argparse.Namespace) -> int:

@@ -184,26 +184,8 @@ def transfer(
         raise ProtocolError(ErrorCode.BAD_REQUEST, "transfer needs to_category or to_window")
     if to_window is not None and to_window == ticket.window:
         raise ProtocolError(ErrorCode.BAD_REQUEST, "cannot transfer a ticket to its own window")
-    category = to_category or ticket.category
-    record = Transfer(
-        at=now,
-        from_category=ticket.category,
-        to_category=category,
-        from_window=ticket.window,
-        to_window=to_window,
-        reason=reason,
-    )
-    return ticket.but(
-        state=TicketState.WAITING,
-        category=category,
-        chain_step=0 if category != ticket.category else ticket.chain_step,
-        chain=() if category != ticket.category else ticket.chain,
-        target_window=to_window,
-        window=None,
-        staff=None,
-        started_at=None,
-        recall_count=0,
-        transfers=(*ticket.transfers, record),
+    return _elsewhere(ticket, now, to_category, to_window, reason).but(
+        state=TicketState.WAITING, window=None, staff=None, started_at=None, recall_count=0
     )
 
 
@@ -226,11 +208,20 @@ def move(
             "move needs another category or another window",
             reason="moves_nowhere",
         )
+    return _elsewhere(ticket, now, to_category, to_window, reason)
+
+
+def _elsewhere(
+    ticket: Ticket, now: datetime, to_category: str | None, to_window: int | None, reason: str
+) -> Ticket:
+    """The ticket in its new category (its service there afresh) and/or for a named window,
+    with the move recorded (from the window that had it, if one did)."""
+    category = to_category or ticket.category
     record = Transfer(
         at=now,
         from_category=ticket.category,
         to_category=category,
-        from_window=None,
+        from_window=ticket.window,
         to_window=to_window,
         reason=reason,
     )

@@ -40,6 +40,7 @@ from queue_server.hall import day, journal, loading, views
 from queue_server.hall.journal import Conflict
 from queue_server.hall.state import HallState
 from queue_server.hall.work import SERVED_OUTCOMES, Published, Work
+from queue_server.stats.fold import whole_seconds
 from queue_server.store.engine import read_only
 
 log = logging.getLogger(__name__)
@@ -337,7 +338,7 @@ def apply(w: Work) -> None:
         if service.outcome in SERVED_OUTCOMES and service.day == state.day.isoformat():
             figures = state.figures_of(service.window)
             figures.served += 1
-            figures.service_minutes += (service.ended_at - service.started_at).total_seconds() / 60
+            figures.service_minutes += whole_seconds(service.started_at, service.ended_at) / 60
     if w.windows:
         state.windows.update(w.windows)
         state.windows_changed(w.windows)

@@ -41,6 +41,7 @@ from queue_server.hall.state import (
 from queue_server.hall.work import SERVED_OUTCOMES, recent_call
 from queue_server.hallconfig import ConfigError, load_config
 from queue_server.roles import CALL_EVENTS
+from queue_server.stats.fold import whole_seconds
 from queue_server.store.engine import read_session
 from queue_server.store.tables import (
     AlertRow,
@@ -390,7 +391,7 @@ def _figures(
     ).all():
         f = figures.setdefault(window, Figures())
         f.served += 1
-        f.service_minutes += (ended - started).total_seconds() / 60
+        f.service_minutes += whole_seconds(started, ended) / 60
     for live in tickets.values():
         t = live.ticket
         if live.day == today and t.state is TicketState.NO_SHOW and t.window is not None:

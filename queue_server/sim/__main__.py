@@ -1,4 +1,7 @@
-"""python -m queue_server.sim [SCENARIO.toml] [--seed N] [--policy …]: simulate a hall day."""
+"""python -m queue_server.sim [SCENARIO.toml] [--seed N] [--policy …]: simulate a hall day.
+
+queue-sim design [SCENARIO.toml] [options]: recommend window profiles, break waves and a
+training list (queue_server.sim.design)."""
 
 from __future__ import annotations
 
@@ -9,15 +12,21 @@ from pathlib import Path
 
 from queue_server.hallconfig import ConfigError
 from queue_server.sim.engine import simulate
-from queue_server.sim.layouts import POLICY_CHOICES, apply_policy, describe
+from queue_server.sim.layouts import POLICY_CHOICES, apply_policy, describe, judged_by
 from queue_server.sim.report import format_report, summarize
 from queue_server.sim.scenario import demo_day_path, load_scenario
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["design"]:
+        from queue_server.sim.design import main as design_main
+
+        return design_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="queue-sim",
-        description="Discrete-event simulation of a hall day driving the real scheduling policy.",
+        description="Discrete-event simulation of a hall day driving the real scheduling policy."
+        " `queue-sim design --help`: the window-profile designer.",
     )
     parser.add_argument(
         "scenario",
@@ -37,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         scenario, hall = load_scenario(args.scenario)
+        own = hall
         hall = apply_policy(hall, scenario, args.policy or hall.rules.policy.value)
     except (ConfigError, ValueError) as exc:
         print(f"queue-sim: {exc}", file=sys.stderr)
@@ -44,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     result = simulate(hall, scenario, seed=args.seed, label=args.policy)
     elapsed = time.perf_counter() - started
-    summary = summarize(result)
+    summary = summarize(judged_by(result, own))
     names = {code: c.name for code, c in hall.categories.items()}
     print(format_report(summary, names))
     if args.layout:

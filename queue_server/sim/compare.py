@@ -1,8 +1,11 @@
 """python -m queue_server.sim.compare [--seeds 8] [--out docs/scheduling.md]
 
 Runs the demo hall's day under each policy and layout on the same seeds (the same citizens
-with the same service needs: common random numbers), averages the figures over the seeds,
-and writes docs/scheduling.md.
+with the same service needs: common random numbers), averages the figures over the seeds
+with 95% confidence intervals, runs the window-profile designer (`queue-sim design`) for
+the scenario's break plan and for three waves and evaluates its layouts on seeds it never
+saw, runs the queueing-theory checks, and writes docs/scheduling.md (about 5 minutes on
+two cores).
 """
 
 from __future__ import annotations
@@ -11,13 +14,19 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from queue_server.sim import design as designer
+from queue_server.sim import theory
 from queue_server.sim.engine import simulate
-from queue_server.sim.layouts import apply_policy, chained, describe
-from queue_server.sim.report import DaySummary, summarize
-from queue_server.sim.scenario import Hall, Scenario, demo_day_path, load_scenario
+from queue_server.sim.layouts import apply_policy, chained, describe, judged_by
+from queue_server.sim.report import DaySummary, Interval, interval, summarize
+from queue_server.sim.scenario import Break, Hall, Scenario, demo_day_path, load_scenario
+
+THREE_WAVES = ("11:30", "12:30", "13:30")
+DESIGN_EVALUATIONS = 240  # layouts the designer simulates (the CLI's default)
+DESIGN_TEST_SEEDS = tuple(range(1001, 1021))  # never seen by the search (seeds 1-4)
 
 # The estimate before the window-minutes / weighted-share / paused-window change (count
 # shares with a 1/n floor, start-to-finish minutes), measured on the demo day, seeds 1-8:
@@ -45,6 +54,21 @@ class Variant:
     key: str
     label: str
     build: Callable[[Hall, Scenario], Hall]
+    day: Callable[[Scenario], Scenario] | None = None  # a sim-only rule or break plan
+
+
+def three_waves(scenario: Scenario) -> Scenario:
+    """The same staff in three one-hour lunch waves (11:30, 12:30, 13:30), windows in turn."""
+    numbers = sorted({n for b in scenario.breaks for n in b.windows})
+    starts = (180.0, 240.0, 300.0)  # minutes after the 08:30 opening
+    breaks = tuple(
+        Break(windows=tuple(numbers[k::3]), start=start, minutes=60.0)
+        for k, start in enumerate(starts)
+    )
+    return replace(scenario, breaks=breaks)
+
+
+QUICK_MINUTES = 4.0  # SB 2.6, SW 3.5, CJ 1.5 min a service on the demo day
 
 
 VARIANTS = (
@@ -63,11 +87,28 @@ VARIANTS = (
         "dedicated windows, first-come per category",
         lambda h, s: apply_policy(h, s, "dedicated"),
     ),
+    Variant(
+        "reprofile",
+        "weighted_wait + re-profiling (sim-only), demo layout",
+        lambda h, s: apply_policy(h, s, "weighted_wait"),
+        lambda s: replace(s, reprofile_quick_minutes=QUICK_MINUTES),
+    ),
+    Variant(
+        "three_waves",
+        "weighted_wait, demo layout, three lunch waves",
+        lambda h, s: apply_policy(h, s, "weighted_wait"),
+        three_waves,
+    ),
     Variant("chained", "weighted_wait, chained layout (2 categories each)", chained),
     Variant(
         "pooled",
-        "fully pooled: every window 全科 (bound)",
+        "every window 全科, weighted_wait",
         lambda h, s: apply_policy(h, s, "pooled"),
+    ),
+    Variant(
+        "pooled_fcfs",
+        "every window 全科, first come first served (the reference)",
+        lambda h, s: apply_policy(h, s, "pooled_fcfs"),
     ),
 )
 
@@ -81,6 +122,9 @@ class Averaged:
     def avg(self, pick: Callable[[DaySummary], float]) -> float:
         return statistics.fmean(pick(r) for r in self.runs)
 
+    def ci(self, pick: Callable[[DaySummary], float]) -> Interval:
+        return interval(pick(r) for r in self.runs)
+
     def cat(self, code: str, figure: str) -> float:
         """Mean over the seeds of one category's figure (a WaitStats field)."""
         return statistics.fmean(float(getattr(r.by_category[code], figure)) for r in self.runs)
@@ -91,7 +135,11 @@ def run_all(scenario: Scenario, hall: Hall, seeds: list[int]) -> tuple[list[Aver
     started = time.perf_counter()
     for variant in VARIANTS:
         built = variant.build(hall, scenario)
-        runs = [summarize(simulate(built, scenario, seed, label=variant.key)) for seed in seeds]
+        day = variant.day(scenario) if variant.day else scenario
+        runs = [
+            summarize(judged_by(simulate(built, day, seed, label=variant.key), hall))
+            for seed in seeds
+        ]
         out.append(Averaged(variant, describe(built), runs))
     return out, time.perf_counter() - started
 
@@ -100,11 +148,31 @@ def _pct(a: float, b: float) -> str:
     return f"{(1 - a / b):.0%}"
 
 
+@dataclass
+class Extras:
+    """What the comparison adds to the variants: the designer's runs and the theory."""
+
+    designs: list[tuple[str, designer.Design]]
+    design_mae: list[DaySummary]  # the recommended layout (scenario's waves), estimate on
+    checks: list[theory.Check]
+    theory_seconds: float
+
+
+def _ratio(a: Averaged, b: Averaged) -> Interval:
+    return interval(x.overall.mean / y.overall.mean for x, y in zip(a.runs, b.runs, strict=True))
+
+
 def render(
-    scenario: Scenario, hall: Hall, results: list[Averaged], seeds: list[int], seconds: float
+    scenario: Scenario,
+    hall: Hall,
+    results: list[Averaged],
+    seeds: list[int],
+    seconds: float,
+    extras: Extras,
 ) -> str:
     by = {r.variant.key: r for r in results}
-    ww, ded, pooled, chain = by["weighted_wait"], by["dedicated"], by["pooled"], by["chained"]
+    ww, ded, chain = by["weighted_wait"], by["dedicated"], by["chained"]
+    fcfs = by["pooled_fcfs"]
     po = by["profile_order"]
     codes = list(ww.runs[0].by_category)
     names = {c: hall.categories[c].name for c in codes}
@@ -128,8 +196,10 @@ def render(
         f" {scenario.no_show_share:.0%} no-shows (3 recalls, then no-show), appointment and"
         " green-channel tickets, a five-step one-chain company opening (企业开办), and staggered"
         " lunch breaks (half of the windows at a time). Every figure is the mean over"
-        f" {len(seeds)} seeds ({', '.join(map(str, seeds))}); every variant sees the same"
-        " citizens with the same service needs on each seed."
+        f" {len(seeds)} seeds ({', '.join(map(str, seeds))}) with its 95% confidence"
+        " half-width (Student's t over the seeds, written ±); every variant sees the same"
+        " citizens with the same service needs on each seed, so differences between variants"
+        " are sharper than the intervals suggest."
     )
     w("")
     w("Waits are minutes from issue to first call. *In target* is the share of tickets called")
@@ -138,16 +208,30 @@ def render(
     w("")
     w("## Overall")
     w("")
-    w("| policy / layout | mean wait | p90 wait | longest | in target | utilisation | est. MAE |")
-    w("|---|---:|---:|---:|---:|---:|---:|")
+    w(
+        "| policy / layout | mean wait | p90 wait | longest | in target | utilisation | est. MAE"
+        " | × pooled first-come |"
+    )
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         w(
-            f"| {r.variant.label} | {r.avg(lambda s: s.overall.mean):.1f}"
-            f" | {r.avg(lambda s: s.overall.p90):.1f} | {r.avg(lambda s: s.overall.longest):.0f}"
-            f" | {r.avg(lambda s: s.overall.within_target):.0%}"
+            f"| {r.variant.label} | {r.ci(lambda s: s.overall.mean).show()}"
+            f" | {r.ci(lambda s: s.overall.p90).show()}"
+            f" | {r.ci(lambda s: s.overall.longest).show(0)}"
+            f" | {r.ci(lambda s: s.overall.within_target).show(percent=True)}"
             f" | {r.avg(lambda s: s.utilisation):.0%}"
-            f" | {r.avg(lambda s: s.overall.estimate_mae):.1f} |"
+            f" | {r.avg(lambda s: s.overall.estimate_mae):.1f}"
+            f" | {_ratio(r, fcfs).show(2)} |"
         )
+    w("")
+    w(
+        "*× pooled first-come* is the mean wait over that of the same 15 windows all 全科,"
+        " calling first come first served across categories, on the same breaks and the same"
+        " citizens (the ratio per seed, then its mean and interval). Full pooling under"
+        " weighted_wait is not a bound: it favours the short-target categories, and rules"
+        " that starve a category (longest queue first, say) get a lower mean still, so the"
+        " reference is the plain first-come pool."
+    )
     w("")
     w("## Per category: mean / p90 wait (minutes), share within target")
     w("")
@@ -177,26 +261,42 @@ def render(
         f" (QY, GC, BB) sit at {_window_util(ded, (5, 7, 8, 13))} utilisation while SB/SW/CJ"
         " queue up."
     )
-    pooled_mean = pooled.avg(lambda s: s.overall.mean)
+    fcfs_mean = fcfs.avg(lambda s: s.overall.mean)
     w(
-        f"- **The demo layout leaves much on the table**: full pooling (every window 全科) gives"
-        f" {pooled_mean:.1f} min mean and {pooled.avg(lambda s: s.overall.p90):.1f} min p90."
-        " The demo hall gives each specialist category its own windows (5: QY only; 7, 8, 9,"
-        " 13: GC/BT/BB), which are under-used on this day "
-        f"({_window_util(ww, (5, 8, 13))}), while the quick, high-volume categories"
-        " (SB 社保医保, SW 社会事务, CJ 综合出件) reach only four 全科 windows and a few"
-        " secondaries at their peaks."
+        f"- **The demo layout leaves much on the table**: the same windows fully pooled,"
+        f" first come first served, give {fcfs_mean:.1f} min mean and"
+        f" {fcfs.avg(lambda s: s.overall.p90):.1f} min p90; the demo layout waits"
+        f" {_ratio(ww, fcfs).show(2)} times as long. The demo hall gives each specialist"
+        " category its own windows (5: QY only; 7, 8, 9, 13: GC/BT/BB), which are under-used"
+        f" on this day ({_window_util(ww, (5, 8, 13))}), while the quick, high-volume"
+        " categories (SB 社保医保, SW 社会事务, CJ 综合出件) reach only four 全科 windows and a"
+        " few secondaries at their peaks."
     )
     chain_mean, chain_p90 = chain.avg(lambda s: s.overall.mean), chain.avg(lambda s: s.overall.p90)
     w(
-        f"- **Recommended layout: chaining.** Windows are shared out in proportion to each"
-        f" category's offered work and each serves its own category and the next one in a"
-        f" closed chain, so every category reaches every other through a chain of shared"
-        f" windows (Jordan & Graves 1995). With no 全科 window at all it gives"
-        f" {chain_mean:.1f} min mean and {chain_p90:.1f} min p90 — {_pct(chain_mean, ww_mean)}"
-        f" and {_pct(chain_p90, ww_p90)} below the demo layout under the same policy, and"
-        f" within {chain_mean - pooled_mean:.1f} min of full pooling — with each clerk trained"
-        f" for two categories. Layout: `{chain.layout}`."
+        f"- **A plain chain helps, the designer more.** Windows shared out in proportion to"
+        f" each category's offered work, each serving its own category and the next one in a"
+        f" closed chain (Jordan & Graves 1995), give {chain_mean:.1f} min mean and"
+        f" {chain_p90:.1f} min p90 — {_pct(chain_mean, ww_mean)} and {_pct(chain_p90, ww_p90)}"
+        f" below the demo layout — but {_ratio(chain, fcfs).show(2)} × pooled first-come: CJ"
+        " (综合出件, a quarter of the work, target 10 min) sits on too few windows. The"
+        " designer below searches 2–3 categories a window and reaches the pooled reference."
+    )
+    rp, tw = by["reprofile"], by["three_waves"]
+    rp_worst = min(codes, key=lambda c: rp.cat(c, "within_target"))
+    w(
+        f"- **Policy, measured against the default on the demo layout** (sim-only, not in the"
+        f" live policy): letting a window that finishes a ticket also take the head of a quick"
+        f" category (mean service ≤ {QUICK_MINUTES:.0f} min: SB, SW, CJ) outside its profile"
+        f" once that head is past its target gives {rp.ci(lambda s: s.overall.mean).show()}"
+        f" min mean against {ww.ci(lambda s: s.overall.mean).show()}"
+        f" ({_ratio(rp, fcfs).show(2)} × pooled first-come), p90"
+        f" {rp.avg(lambda s: s.overall.p90):.1f} min, but {rp_worst} still only"
+        f" {rp.cat(rp_worst, 'within_target'):.0%} within target and the estimate's MAE"
+        f" {rp.avg(lambda s: s.overall.estimate_mae):.1f} min. Three lunch waves instead of two"
+        f" (a third of the windows away at a time) give {tw.ci(lambda s: s.overall.mean).show()}"
+        " min on the same layout. Neither closes the gap to the pooled reference that the"
+        " layout itself leaves; the designer's layout does (below)."
     )
     po_cj = po.avg(lambda s: s.by_category["CJ"].mean) if "CJ" in codes else float("nan")
     w(
@@ -217,6 +317,7 @@ def render(
         " issue to done."
     )
     w("")
+    _render_designs(w, hall, extras, ww)
     w("## Estimated wait")
     w("")
     mae = ww.avg(lambda s: s.overall.estimate_mae)
@@ -258,6 +359,15 @@ def render(
         f" {_BEFORE_MAE / ww_mean:.0%} |"
     )
     w(f"| now | {mae:.1f} | {bias:+.1f} | {ww_mean:.1f} | {mae / ww_mean:.0%} |")
+    if extras.design_mae:
+        dm = statistics.fmean(r.overall.estimate_mae for r in extras.design_mae)
+        db = statistics.fmean(r.overall.estimate_bias for r in extras.design_mae)
+        dw = statistics.fmean(r.overall.mean for r in extras.design_mae)
+        w(
+            f"| now, on the designer's layout (two waves, seeds"
+            f" {extras.design_mae[0].seed}–{extras.design_mae[-1].seed}) | {dm:.1f} | {db:+.1f}"
+            f" | {dw:.1f} | {dm / dw:.0%} |"
+        )
     w("")
     w("Per category, MAE / bias (min):")
     w("")
@@ -312,22 +422,197 @@ def render(
     w("## Validation against queueing theory")
     w("")
     w(
-        "`tests/unit/test_sim_theory.py` runs the simulator on one category with c windows,"
-        " Poisson arrivals (λ = 1/min) and exponential service (mean 8 min) under weighted_wait"
-        " with an unreachable cap (strict priority, then first come): the mean wait is within"
-        " 5% of Erlang C for c = 9, 10, 11 (Wq = 5.23, 1.64, 0.65 min), and with a"
-        " green-channel class each class is within 10% of the non-preemptive priority M/M/c"
-        " formula (Cobham)."
+        "`tests/unit/test_sim_theory.py` (cases and runs in `queue_server/sim/theory.py`) runs"
+        " the simulator on one category with c windows, Poisson arrivals (λ = 1/min) and"
+        " exponential service (mean 8 min) under weighted_wait with an unreachable cap"
+        " (strict priority, then first come). Each run (and its antithetic mirror) is cut into"
+        f" {theory.BATCHES} batches after a {theory.WARM_UP:,}-customer warm-up; the batch"
+        " means, paired with the mirror's, give the 95% interval. The tests assert the point"
+        " within 5% of Erlang C (10% of Cobham), the formula inside the interval, and the"
+        " interval's half-width under 10% (15%) of the formula."
     )
     w("")
-    w(f"Simulating these {len(results) * len(seeds)} days took {seconds:.1f} s.")
+    w("| case | theory Wq (min) | simulated, 95% CI | error | theory inside CI | half-width |")
+    w("|---|---:|---:|---:|:---:|---:|")
+    for ch in extras.checks:
+        w(
+            f"| {ch.label} | {ch.theory:.3f} | {ch.simulated.show(3)} | {ch.error:+.1%}"
+            f" | {'yes' if ch.covered else 'no'} | {ch.simulated.half / ch.theory:.1%} |"
+        )
+    w("")
+    w(
+        f"Simulating the {len(results) * len(seeds)} variant days took {seconds:.1f} s, the"
+        f" theory checks {extras.theory_seconds:.0f} s."
+    )
     w("")
     return "\n".join(out)
+
+
+def _render_designs(w: Callable[[str], None], hall: Hall, extras: Extras, ww: Averaged) -> None:
+    w("## The window-profile designer")
+    w("")
+    w(
+        "`queue-sim design` (`queue_server/sim/design.py`) searches window profiles (2–3"
+        " categories a window, every category open in every break wave, every category ≥ 80%"
+        " within target) and each window's break wave, simulating every candidate on seeds"
+        " 1–4 (common random numbers), then evaluates the best on seeds"
+        f" {DESIGN_TEST_SEEDS[0]}–{DESIGN_TEST_SEEDS[-1]}, which the search never saw, next to"
+        " today's layout (today's breaks) and pooled first-come on the same breaks. Layouts that"
+        " starve a category (no window, no open window in a wave, or a set of categories with"
+        " more work than 95% of its windows' day) are refused unsimulated. Commands:"
+    )
+    w("")
+    for label, d in extras.designs:
+        waves = ",".join(designer._clock(d.problem, wv.start) for wv in d.problem.waves)
+        w(f"- {label}: `queue-sim design --waves {waves}`")
+    w("")
+    for label, d in extras.designs:
+        p = d.problem
+        learning = "; ".join(
+            f"window {x.window.number}: {'/'.join(x.learns)}" for x in d.seats if x.learns
+        )
+        w(f"### {label}")
+        w("")
+        w(
+            f"Layout (window:categories, the favoured first; break wave in brackets):"
+            f" `{designer.describe_layout(p, d.layout)}`. {d.layout.skills} skills on"
+            f" {len(p.windows)} windows (today {designer._today_skills(p)}); with today's clerks"
+            f" seated by a minimum-cost assignment, {sum(len(x.learns) for x in d.seats)}"
+            " categories must be learnt"
+            f" ({learning})."
+        )
+        w("")
+        cols = [d.today, d.designed, d.pooled]
+        w(
+            "| figure (seeds never searched) | today | recommended"
+            " | pooled first-come, same breaks |"
+        )
+        w("|---|---:|---:|---:|")
+        w(
+            "| mean wait (min) | "
+            + " | ".join(c.overall(lambda f: f.mean).show() for c in cols)
+            + " |"
+        )
+        w(
+            "| p90 wait (min) | "
+            + " | ".join(c.overall(lambda f: f.p90).show() for c in cols)
+            + " |"
+        )
+        w(
+            "| longest wait (min) | "
+            + " | ".join(c.overall(lambda f: f.longest).show(0) for c in cols)
+            + " |"
+        )
+        w(
+            "| within target | "
+            + " | ".join(c.overall(lambda f: f.within).show(percent=True) for c in cols)
+            + " |"
+        )
+        for code in p.codes:
+            w(
+                f"| {code} {hall.categories[code].name} within target | "
+                + " | ".join(c.category(code, 1).show(percent=True) for c in cols)
+                + " |"
+            )
+        ratio = interval(
+            a.mean / b.mean for a, b in zip(d.designed.figures, d.pooled.figures, strict=True)
+        )
+        diff = interval(
+            a.mean - b.mean for a, b in zip(d.designed.figures, d.today.figures, strict=True)
+        )
+        w("")
+        w(
+            f"Recommended / pooled first-come: {ratio.show(2)}; recommended − today on the same"
+            f" citizens: {diff.show()} min. Search: {d.search.evaluated} layouts simulated"
+            f" ({d.search.refused} refused unsimulated), score {d.search.start_score:.2f} →"
+            f" {d.search.best_score:.2f}; the whole design ran in {d.seconds:.0f} s with"
+            f" {d.workers} worker processes, load average {d.load[0]:.1f} on 2 cores."
+        )
+        w("")
+    w("### Targets of issue 17 (out of sample)")
+    w("")
+    two, three = extras.designs[0][1], extras.designs[-1][1]
+    mean2 = two.designed.overall(lambda f: f.mean)
+    ratio2 = interval(
+        a.mean / b.mean for a, b in zip(two.designed.figures, two.pooled.figures, strict=True)
+    )
+    p90 = two.designed.overall(lambda f: f.p90)
+    longest = two.designed.overall(lambda f: f.longest)
+    worst = min(two.problem.codes, key=lambda c: two.designed.category(c, 1).mean)
+    worst_share = two.designed.category(worst, 1)
+    mean3 = three.designed.overall(lambda f: f.mean)
+    slowest_design = max((d for _, d in extras.designs), key=lambda d: d.seconds)
+    slowest = slowest_design.seconds
+    mae = statistics.fmean(r.overall.estimate_mae for r in extras.design_mae)
+    wait = statistics.fmean(r.overall.mean for r in extras.design_mae)
+    ww_mae = ww.avg(lambda s: s.overall.estimate_mae) / ww.avg(lambda s: s.overall.mean)
+    rows = [
+        ("mean wait ≤ 7.8 min", mean2.show(), mean2.mean <= 7.8),
+        ("≤ 1.10 × pooled first-come, same breaks", ratio2.show(2), ratio2.mean <= 1.10),
+        ("p90 ≤ 25 min", p90.show(), p90.mean <= 25),
+        (
+            "every category ≥ 80% within target",
+            f"lowest {worst} {worst_share.show(percent=True)}",
+            worst_share.mean >= 0.8,
+        ),
+        ("longest ≤ 70 min", longest.show(0), longest.mean <= 70),
+        ("three break waves: mean ≤ 6 min", mean3.show(), mean3.mean <= 6),
+        (
+            "estimate MAE ≤ 30% of the mean wait (designer's layout; demo layout)",
+            f"{mae / wait:.0%}; {ww_mae:.0%}",
+            mae / wait <= 0.30 and ww_mae <= 0.30,
+        ),
+        (
+            "designer under 2 minutes on this machine (2 cores, shared)",
+            f"{slowest:.0f} s at load average {slowest_design.load[0]:.1f}",
+            slowest < 120,
+        ),
+    ]
+    w("| target | measured (mean ± 95% half-width) | met |")
+    w("|---|---:|:---:|")
+    for name, value, ok in rows:
+        w(f"| {name} | {value} | {'yes' if ok else 'no'} |")
+    w("")
+    w(
+        "Met on the mean of the test days (the ± is the 95% half-width over them). The run time"
+        " is the wall time of the slowest of the two designs above with the machine's load at"
+        " the time: the machine is shared with other work, and a load average above 2 means"
+        " the designer's two processes did not have the two cores to themselves;"
+        " `python -m bench.sim_design` measures it alone. From the command line the designer"
+        " also stops its search at 90 s (`--budget-seconds`), so it finishes within about"
+        " 2 minutes at any load, with fewer layouts tried when the machine is busy; here the"
+        f" search ran to its {DESIGN_EVALUATIONS} layouts so that the figures are reproducible."
+    )
+    w("")
 
 
 def _window_util(r: Averaged, numbers: tuple[int, ...]) -> str:
     values = [statistics.fmean(s.by_window[n] for s in r.runs) for n in numbers]
     return ", ".join(f"{n}: {v:.0%}" for n, v in zip(numbers, values, strict=True))
+
+
+def run_designs(scenario_path: Path) -> list[tuple[str, designer.Design]]:
+    out = []
+    plans = (
+        ("The scenario's break plan (two lunch waves, 11:45 and 12:45)", None),
+        ("Three lunch waves (11:30, 12:30, 13:30)", list(THREE_WAVES)),
+    )
+    for label, waves in plans:
+        problem = designer.load_problem(scenario_path, waves=waves)
+        d = designer.design(
+            problem,
+            test_seeds=DESIGN_TEST_SEEDS,
+            max_evaluations=DESIGN_EVALUATIONS,
+            budget_seconds=1e9,  # the evaluation budget ends the search: reproducible
+        )
+        out.append((label, d))
+    return out
+
+
+def design_mae(d: designer.Design, seeds: list[int]) -> list[DaySummary]:
+    hall, scenario = designer.build(d.problem, d.layout)
+    scenario = replace(scenario, estimate=True)
+    return [summarize(simulate(hall, scenario, seed)) for seed in seeds]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -339,7 +624,12 @@ def main(argv: list[str] | None = None) -> int:
     scenario, hall = load_scenario(args.scenario)
     seeds = list(range(1, args.seeds + 1))
     results, seconds = run_all(scenario, hall, seeds)
-    text = render(scenario, hall, results, seeds, seconds)
+    designs = run_designs(args.scenario)
+    mae = design_mae(designs[0][1], list(DESIGN_TEST_SEEDS[:8]))
+    started = time.perf_counter()
+    checks = theory.checks()
+    extras = Extras(designs, mae, checks, time.perf_counter() - started)
+    text = render(scenario, hall, results, seeds, seconds, extras)
     args.out.write_text(text, encoding="utf-8")
     print(text)
     return 0

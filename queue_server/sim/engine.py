@@ -196,6 +196,12 @@ class Simulation:
             c: [w for w in self.wins if c in w.serves] for c in self.codes
         }
         self.demands: dict[str, Demand] = {d.category: d for d in scenario.demands}
+        limit = scenario.reprofile_quick_minutes
+        self.quick: tuple[str, ...] = (
+            ()
+            if limit is None
+            else tuple(c for c, d in self.demands.items() if d.service_minutes <= limit)
+        )
         for code in self.demands:
             if not self.by_category.get(code):
                 raise ValueError(f"no staffed window serves category {code}")
@@ -422,7 +428,33 @@ class Simulation:
                 return
             self._call_next(win)
 
+    def _overdue_quick(self, win: _Win) -> tuple[str, ...]:
+        """Quick categories outside the window's profile whose head is past its target
+        (the sim-only re-profiling rule; empty when it is off)."""
+        out = []
+        for code in self.quick:
+            if code in win.serves or not self.counts[code]:
+                continue
+            heads = [h[0][1] for h in self.queues[code].values() if h]
+            oldest = min(self._entered(tid) for tid in heads)
+            if self.now - oldest > self.targets[code]:
+                out.append(code)
+        return tuple(out)
+
     def _call_next(self, win: _Win) -> None:
+        extra = self._overdue_quick(win) if self.quick else ()
+        if extra:
+            serves, window = win.serves, win.window
+            win.serves = serves + extra
+            win.window = window.but(profile=window.profile + extra)
+            try:
+                self._call(win)
+            finally:
+                win.serves, win.window = serves, window
+            return
+        self._call(win)
+
+    def _call(self, win: _Win) -> None:
         candidates = self._candidates(win)
         if not candidates:
             self._set(

@@ -5,8 +5,12 @@
   of its profile; each 全科 window is given to the category with the most offered work
   per window so far. Decided by the real profile_order policy, which on a one-category
   profile is appointments and priority classes first, then first come first served.
-- pooled: every window serves every category (all 全科) under weighted_wait: the bound
-  that full flexibility gives, if every clerk could do every service.
+- pooled: every window serves every category (all 全科) under weighted_wait. Not a bound:
+  weighted_wait on a pooled hall favours the categories with short targets, and other
+  rules on the same layout do better still on the mean by starving a category.
+- pooled_fcfs: every window 全科, first come first served across categories (appointments
+  whose slot has begun and the green channel still first): the reference the designed
+  layouts are measured against ("× pooled"), on the same breaks.
 - chained: a layout, not a policy. Windows are shared out in proportion to the offered
   work and each serves its category and the next one in a closed chain
   (A→B→…→G→A, Jordan & Graves 1995), under weighted_wait.
@@ -14,11 +18,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from queue_protocol.messages import Policy
-from queue_server.domain.model import Window
+from queue_server.domain.model import Category, Window
+from queue_server.sim.engine import DayResult
 from queue_server.sim.scenario import Hall, Scenario
 
-POLICY_CHOICES = ("weighted_wait", "profile_order", "dedicated", "pooled")
+POLICY_CHOICES = ("weighted_wait", "profile_order", "dedicated", "pooled", "pooled_fcfs")
 
 
 def offered_work(hall: Hall, scenario: Scenario) -> dict[str, float]:
@@ -39,7 +46,35 @@ def apply_policy(hall: Hall, scenario: Scenario, policy: str) -> Hall:
     if policy == "pooled":
         windows = tuple(w.but(profile=()) for w in hall.windows)
         return hall.with_windows(windows).with_policy(Policy.WEIGHTED_WAIT)
+    if policy == "pooled_fcfs":
+        return pooled_first_come(hall)
     raise ValueError(f"unknown policy {policy!r}; choose from {', '.join(POLICY_CHOICES)}")
+
+
+def pooled_first_come(hall: Hall) -> Hall:
+    """Every window 全科, tickets called first come first served across categories: equal
+    targets under weighted_wait, so the oldest group head goes first (after the cap, then
+    appointments whose slot has begun and the green channel, as in every layout). Judge its
+    days by the hall's own targets (`judged_by`)."""
+    same = {
+        code: Category(
+            code=cat.code,
+            name=cat.name,
+            prefix=cat.prefix,
+            target_wait_minutes=15,
+            daily_capacity=cat.daily_capacity,
+            service_minutes=cat.service_minutes,
+        )
+        for code, cat in hall.categories.items()
+    }
+    windows = tuple(w.but(profile=()) for w in hall.windows)
+    return replace(hall, categories=same, windows=windows).with_policy(Policy.WEIGHTED_WAIT)
+
+
+def judged_by(result: DayResult, hall: Hall) -> DayResult:
+    """The day judged against `hall`'s category targets (for pooled_fcfs, whose simulated
+    hall has equal targets)."""
+    return replace(result, categories=hall.categories)
 
 
 def dedicated(hall: Hall, scenario: Scenario) -> Hall:

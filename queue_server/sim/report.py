@@ -4,6 +4,7 @@ the error of the estimated wait printed on the ticket."""
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -149,3 +150,40 @@ def format_report(summary: DaySummary, names: dict[str, str] | None = None) -> s
     lines.append(f"window utilisation {summary.utilisation:.0%}:")
     lines.append("  " + "  ".join(f"{n}:{u:.0%}" for n, u in sorted(summary.by_window.items())))
     return "\n".join(lines)
+
+
+# Student's t 97.5% quantiles for 1..30 degrees of freedom
+# fmt: off
+_T975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    half: float  # half-width of the 95% confidence interval
+
+    @property
+    def low(self) -> float:
+        return self.mean - self.half
+
+    @property
+    def high(self) -> float:
+        return self.mean + self.half
+
+    def show(self, digits: int = 1, percent: bool = False) -> str:
+        if percent:
+            return f"{self.mean:.0%} ± {self.half * 100:.0f}"
+        return f"{self.mean:.{digits}f} ± {self.half:.{digits}f}"
+
+
+def interval(values: Iterable[float]) -> Interval:
+    """Mean and 95% confidence half-width (Student's t) of independent replications."""
+    items = [v for v in values if not math.isnan(v)]
+    if len(items) < 2:
+        return Interval(items[0] if items else math.nan, math.nan)
+    t = _T975[len(items) - 2] if len(items) - 1 <= len(_T975) else 1.96
+    return Interval(statistics.fmean(items), t * statistics.stdev(items) / math.sqrt(len(items)))

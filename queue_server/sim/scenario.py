@@ -119,6 +119,10 @@ class Scenario:
     breaks: tuple[Break, ...] = ()
     windows: tuple[int, ...] | None = None  # staffed windows; None = all
     estimate: bool = True  # compute the estimated wait shown at issue (costs time)
+    # sim-only rule under study (issue 17), not in the live policy: a window finishing a
+    # ticket may also take the head of a category outside its profile whose mean service is
+    # at most this many minutes and whose head has waited past the category's target
+    reprofile_quick_minutes: float | None = None
     source: Path | None = field(default=None, compare=False)
 
 

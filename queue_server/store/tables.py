@@ -305,3 +305,28 @@ class AlertRow(SQLModel, table=True):
     threshold: float | None = None
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = utc_column()
+
+
+class StatsCellRow(SQLModel, table=True):
+    """The statistics kept (queue_server/stats/aggregates.py): one hall's final figures of
+    one hall-local day (and the sum of a month's days) for one grouping key, as a mergeable
+    cell (stats/cells.py). Rebuilt
+    from the event log by `queue-server stats rebuild`; nothing here is a source of truth."""
+
+    __tablename__ = "stats_cell"
+    hall_id: int = hall_key()
+    dim: str = Field(primary_key=True)  # hall | category | item | window | staff | …
+    day: str = Field(primary_key=True)  # hall-local date YYYY-MM-DD, or a month YYYY-MM
+    key: str = Field(primary_key=True)  # the grouping value ("" for the hall itself)
+    cell: str = Field(sa_column=Column(Text, nullable=False))  # JSON (stats/cells.py)
+
+
+class StatsFoldRow(SQLModel, table=True):
+    """How far the statistics kept have read the hall's event log, and what was still open
+    there (waiting tickets, open windows, appointments to come) as JSON (stats/fold.py)."""
+
+    __tablename__ = "stats_fold"
+    hall_id: int = Field(foreign_key="hall.id", primary_key=True)
+    seq: int = 0  # the last event folded
+    state: str = Field(sa_column=Column(Text, nullable=False))
+    at: datetime = utc_column(nullable=False)  # when it was last brought up to date

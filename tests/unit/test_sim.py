@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
+from queue_protocol.messages import Policy
+from queue_server.domain.model import Category, HallRules, Window
 from queue_server.sim.__main__ import main
 from queue_server.sim.engine import Simulation, simulate
 from queue_server.sim.layouts import apply_policy, chained
 from queue_server.sim.report import summarize
-from queue_server.sim.scenario import demo_day_path, load_scenario
+from queue_server.sim.scenario import Demand, Hall, Scenario, demo_day_path, load_scenario
 
 
 def test_demo_day_serves_every_ticket_at_a_window_of_its_profile() -> None:
@@ -73,3 +76,42 @@ def test_cli_prints_the_report(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "policy profile_order" in out and "overall" in out
     assert "window utilisation" in out and "est. MAE" in out
+
+
+def _two_window_day(service_b: float, reprofile: float | None) -> tuple[int, int, int]:
+    """Window 1 serves A (light), window 2 serves B (heavy); returns (A tickets, B tickets,
+    tickets window 1 served)."""
+    hall = Hall(
+        rules=HallRules(name="two", policy=Policy.WEIGHTED_WAIT),
+        categories={
+            "A": Category(code="A", name="A", prefix="A", target_wait_minutes=10),
+            "B": Category(code="B", name="B", prefix="B", target_wait_minutes=10),
+        },
+        windows=(
+            Window(number=1, name="1", profile=("A",)),
+            Window(number=2, name="2", profile=("B",)),
+        ),
+    )
+    scenario = Scenario(
+        name="two",
+        demands=(Demand("A", (6.0,), 3.0), Demand("B", (70.0 / service_b,), service_b)),
+        start=datetime(2026, 3, 2, tzinfo=UTC),
+        last_ticket=180.0,
+        estimate=False,
+        reprofile_quick_minutes=reprofile,
+    )
+    result = simulate(hall, scenario, seed=2)
+    a = sum(t.category == "A" for t in result.tickets)
+    return a, len(result.tickets) - a, result.windows[0].served
+
+
+def test_reprofiling_lets_a_window_take_an_overdue_quick_category() -> None:
+    """The sim-only re-profiling rule: window 1 (profile A) takes B tickets once B's queue
+    is past its target and B is quick; without the rule, or when B is not quick, it serves
+    only A."""
+    a, b, served = _two_window_day(1.0, None)
+    assert served == a
+    a, b, served = _two_window_day(1.0, 4.0)
+    assert a < served < a + b  # some of B's tickets, not all
+    a, _, served = _two_window_day(6.0, 4.0)  # B takes 6 minutes: not a quick category
+    assert served == a
