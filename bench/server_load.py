@@ -269,8 +269,9 @@ def device_hello(role: str, token: str) -> dict[str, Any]:
 # The hall and the server process
 
 
-def build_hall(db_url: str, windows: int) -> list[str]:
-    """The demo hall, always open, with `windows` 全科 windows and one staff per window.
+def build_hall(db_url: str, windows: int, supervisor: str | None = None) -> list[str]:
+    """The demo hall, always open, with `windows` 全科 windows and one staff per window
+    (and a `supervisor` account, with the same password, when one is named).
 
     Returns the categories tickets are issued in (no daily capacity, no one-chain steps, so
     every ticket is called exactly once and issuing never hits a limit).
@@ -286,6 +287,15 @@ def build_hall(db_url: str, windows: int) -> list[str]:
         {"account": staff_account(n), "name": f"员工{n}", "password_hash": password_hash}
         for n in range(1, windows + 1)
     ]
+    if supervisor:
+        data["staff"].append(
+            {
+                "account": supervisor,
+                "name": "值班主任",
+                "role": "supervisor",
+                "password_hash": password_hash,
+            }
+        )
     engine = make_engine(db_url)
     try:
         HallService(engine).import_config(data)

@@ -30,8 +30,7 @@ from queue_protocol.messages import (
     WindowState,
     _Request,
 )
-from window_client import i18n
-from window_client.connection import (
+from staff_tui.connection import (
     ClientMessage,
     ConnectionDown,
     ConnectionEnded,
@@ -41,6 +40,7 @@ from window_client.connection import (
     ServerEvent,
     pump,
 )
+from window_client import i18n
 from window_client.i18n import Language, t
 from window_client.refusals import Asked, describe
 from window_client.screens.login import LoginForm, LoginScreen

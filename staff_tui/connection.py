@@ -1,9 +1,10 @@
 """The one long-lived connection: QueueClient notices become Textual messages.
 
 `pump` runs inside the app's exclusive connection worker for as long as the staff member
-is logged in. Before the first successful hello, a failure is a refused login (wrong
-password, unknown or taken window, unreachable server); after it, a lost connection is
-reported at once and the client reconnects by itself, resuming with `since_seq`.
+is logged in (queue-window, queue-admin). Before the first successful hello, a failure is a
+refused login (wrong password, unknown or taken window, not a supervisor, unreachable
+server); after it, a lost connection is reported at once and the client reconnects by
+itself, resuming with `since_seq`.
 """
 
 from __future__ import annotations

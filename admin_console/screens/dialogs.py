@@ -1,0 +1,235 @@
+"""Modal dialogs of the console's acts: confirm, a reason, one line of text (a ticket
+number, a profile, the notice), a transfer. Each checks what it can before anything is
+sent and says what is wrong in the dialog itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import ClassVar, TypeVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from admin_console.i18n import t
+from queue_protocol.messages import CategoryView
+
+T = TypeVar("T")
+Check = Callable[[str], str | None]  # the problem with a value, in words; None if fine
+
+
+class _Dialog(ModalScreen[T | None]):
+    """A dialog box with OK / Cancel; Escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", show=False)]
+
+    def buttons(self) -> ComposeResult:
+        with Horizontal(classes="dialog-buttons"):
+            yield Button(t("act.ok"), id="ok", variant="primary")
+            yield Button(t("act.cancel"), id="cancel")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    def complain(self, message: str) -> None:
+        self.query_one(".dialog-problem", Static).update(Text(message))
+
+
+class ConfirmDialog(_Dialog[bool]):
+    """Ask before an act that cannot be taken back; Cancel has the focus."""
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="confirm-dialog"):
+            yield Label(Text(self.question), classes="dialog-title")
+            yield from self.buttons()
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        self.dismiss(True)
+
+
+class TextDialog(_Dialog[str]):
+    """One line of text, checked by `check` before the dialog closes with it."""
+
+    def __init__(
+        self,
+        dialog_id: str,
+        *,
+        heading: str,
+        placeholder: str,
+        value: str = "",
+        note: str = "",
+        check: Check | None = None,
+        max_length: int = 200,
+    ) -> None:
+        super().__init__()
+        self._dialog_id = dialog_id
+        self.heading = heading
+        self.placeholder = placeholder
+        self.value = value
+        self.note = note
+        self.check = check
+        self.max_length = max_length
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id=self._dialog_id):
+            yield Label(Text(self.heading), classes="dialog-title")
+            if self.note:
+                yield Static(Text(self.note), classes="dialog-note")
+            yield Input(
+                self.value, placeholder=self.placeholder, id="text", max_length=self.max_length
+            )
+            yield Static(classes="dialog-problem")
+            yield from self.buttons()
+
+    def on_mount(self) -> None:
+        self.query_one("#text", Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        value = self.query_one("#text", Input).value.strip()
+        problem = self.check(value) if self.check else None
+        if problem:
+            self.complain(problem)
+            return
+        self.dismiss(value)
+
+
+def needs_text(message: str) -> Check:
+    """A check that refuses an empty value with `message`."""
+    return lambda value: None if value else message
+
+
+@dataclass(frozen=True)
+class TicketReason:
+    ticket: str
+    reason: str
+
+
+class TicketReasonDialog(_Dialog[TicketReason]):
+    """A ticket number and why (a void): both needed; `check_ticket` may refuse the number."""
+
+    def __init__(self, dialog_id: str, *, heading: str, check_ticket: Check) -> None:
+        super().__init__()
+        self._dialog_id = dialog_id
+        self.heading = heading
+        self.check_ticket = check_ticket
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id=self._dialog_id):
+            yield Label(Text(self.heading), classes="dialog-title")
+            yield Input(placeholder=t("ticket.number"), id="ticket", max_length=40)
+            yield Input(placeholder=t("ticket.reason"), id="reason", max_length=200)
+            yield Static(classes="dialog-problem")
+            yield from self.buttons()
+
+    def on_mount(self) -> None:
+        self.query_one("#ticket", Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        ticket = self.query_one("#ticket", Input).value.strip().upper()
+        reason = self.query_one("#reason", Input).value.strip()
+        problem = (
+            (None if ticket else t("ticket.need_number"))
+            or self.check_ticket(ticket)
+            or (None if reason else t("reason.needed"))
+        )
+        if problem:
+            self.complain(problem)
+            return
+        self.dismiss(TicketReason(ticket, reason))
+
+
+@dataclass(frozen=True)
+class TransferChoice:
+    to_category: str | None
+    to_window: int | None
+    reason: str
+    ticket: str | None = None  # a move names the waiting ticket
+
+
+class TransferDialog(_Dialog[TransferChoice]):
+    """Where a window's ticket goes: a category, or a window by number, and why."""
+
+    def __init__(
+        self,
+        heading: str,
+        categories: Iterable[CategoryView],
+        windows: Iterable[int],
+        *,
+        ticket: bool = False,
+        check_ticket: Check | None = None,
+    ) -> None:
+        super().__init__()
+        self.heading = heading
+        self.categories = list(categories)
+        self.windows = set(windows)
+        self.ask_ticket = ticket  # a move: the dialog asks which waiting ticket
+        self.check_ticket = check_ticket
+
+    def compose(self) -> ComposeResult:
+        dialog_id = "move-dialog" if self.ask_ticket else "transfer-dialog"
+        with Vertical(classes="dialog", id=dialog_id):
+            yield Label(Text(self.heading), classes="dialog-title")
+            if self.ask_ticket:
+                yield Label(t("move.ticket"))
+                yield Input(placeholder=t("ticket.number"), id="ticket", max_length=40)
+            yield Label(t("transfer.to_category"))
+            yield Select(
+                [(f"{c.code} {c.name}", c.code) for c in self.categories],
+                id="to-category",
+                prompt="—",
+            )
+            yield Label(t("transfer.to_window"))
+            yield Input(id="to-window", type="integer", max_length=4)
+            yield Label(t("transfer.reason"))
+            yield Input(id="reason", max_length=200)
+            yield Static(classes="dialog-problem")
+            yield from self.buttons()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        selected = self.query_one("#to-category", Select).value
+        category = selected if isinstance(selected, str) else None
+        window_text = self.query_one("#to-window", Input).value.strip()
+        reason = self.query_one("#reason", Input).value.strip()
+        window = int(window_text) if window_text.isdigit() else None
+        ticket = None
+        if self.ask_ticket:
+            ticket = self.query_one("#ticket", Input).value.strip().upper()
+            problem = None if ticket else t("ticket.need_number")
+            if problem is None and self.check_ticket is not None:
+                problem = self.check_ticket(ticket)
+            if problem:
+                self.complain(problem)
+                return
+        if category is None and not window_text:
+            self.complain(t("transfer.need_target"))
+            return
+        if window_text and window not in self.windows:
+            self.complain(t("transfer.bad_window", window=window_text))
+            return
+        if not reason:
+            self.complain(t("reason.needed"))
+            return
+        self.dismiss(TransferChoice(category, window, reason, ticket))
