@@ -292,9 +292,12 @@ def test_void_dialog_refusing_a_called_ticket(
         called = app.board.windows[5].ticket_number or ""
         app.screen.query_one("#ticket", Input).value = called
         app.screen.query_one("#reason", Input).value = "测试" if language == "zh" else "Test"
-        app.screen.query_one("#ok", Button).press()
+        ok = app.screen.query_one("#ok", Button)
+        ok.press()
         problem = app.screen.query_one(".dialog-problem", Static)
         await until(pilot, lambda: str(problem.content) != "", "told")
+        # A pressed button is drawn "active" for a moment: the snapshot waits it out.
+        await until(pilot, lambda: not ok.has_class("-active"), "the press drawn out")
         await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZES["120x40"], run_before=run_before)
