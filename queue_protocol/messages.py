@@ -25,6 +25,7 @@ class Role(StrEnum):
     DISPLAY = "display"  # call screen (device token)
     KIOSK = "kiosk"  # ticket kiosk (device token)
     ADMIN = "admin"  # supervisor or administrator
+    RATER = "rater"  # 评价器: the rating pad facing the citizen at one window (device token)
     # A ticket's status page on the citizen's phone (the slip's QR: ticket id + secret):
     # read-only, and told only about that one ticket (queue_server/citizen.py).
     CITIZEN = "citizen"
@@ -208,7 +209,9 @@ class AlertKind(StrEnum):
     NO_SHOW_BURST = "no_show_burst"
     DEVICE_OFFLINE = "device_offline"  # a display or kiosk that was connected is gone
     VOICE_FAILING = "voice_failing"  # a call screen reports its voice failing
-    BAD_RATING = "bad_rating"  # 差评: a rating of 2 or less
+    BAD_RATING = "bad_rating"  # 差评: a rating at [alerts] bad_rating_from or worse
+    CASE_DUE = "case_due"  # a 差评's follow-up case near its deadline, not yet answered
+    CASE_OVERDUE = "case_overdue"  # … past its deadline, not yet answered
 
 
 class AlertSeverity(StrEnum):
@@ -226,15 +229,127 @@ class AlertView(_View):
     window: int | None = None
     ticket: str | None = Field(None, description="The ticket's number (the longest waiting…)")
     device: str | None = None
+    case: int | None = Field(None, description="The follow-up case (差评, case_due, overdue)")
     value: float | None = Field(
         None,
         description="What was measured when raised: minutes (waits, pauses, services, idle),"
-        " a count (no-shows), seconds offline, a rating",
+        " a count (no-shows), seconds offline, a rating, working days left (case_due),"
+        " hours past due (case_overdue)",
     )
     limit: float | None = Field(None, description="The hall's threshold it passed")
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
     cleared_at: datetime | None = Field(None, description="When its condition ended")
+
+
+# ---------------------------------------------------------------------------
+# Ratings (好差评) and their follow-up cases (评必反馈)
+
+LEVEL_NAMES = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}
+BAD_FROM = 4  # 差评: 不满意 and 非常不满意, which need a reason and open a follow-up case
+
+
+class RatingChannel(StrEnum):
+    PAD = "pad"  # the rating pad (评价器) at the window
+    QR = "qr"  # the slip's QR code (its secret): the status page, or a kiosk scanning it
+    PAPER = "paper"  # a paper form, entered by the window's staff or a supervisor
+
+
+class RatingSettings(_View):
+    reasons: list[str] = Field(description="The hall's reasons a 差评 is chosen from")
+    pad_seconds: int = Field(description="A rating pad waits this long, then: not rated")
+    qr_working_days: int = Field(description="A slip's QR code rates within this many working days")
+
+
+class LastService(_View):
+    """What a rating pad asks the rating of: a service finished at its window."""
+
+    ticket: str = Field(description="The ticket's id")
+    number: str
+    step: int = Field(description="The one-chain step served (0 = the first)")
+    step_name: str | None = None
+    category: str
+    item: str | None = None
+    staff: str | None = None
+    staff_name: str | None = None
+    ended_at: datetime
+    rated: bool = False
+
+
+class RatingView(_View):
+    id: int = Field(description="Hall-wide, from 1")
+    ticket: str = Field(description="The ticket's id")
+    number: str
+    step: int | None = Field(
+        description="The one-chain step rated (0 = the first); none: the visit as a whole"
+    )
+    step_name: str | None = None
+    category: str
+    item: str | None = None
+    window: int | None = Field(description="Where the step was served (none: a whole visit)")
+    staff: str | None = None
+    staff_name: str | None = None
+    channel: RatingChannel
+    level: int = Field(description="1 非常满意 … 5 非常不满意")
+    bad: bool = Field(description="差评: 不满意 or 非常不满意 (a follow-up case was opened)")
+    reasons: list[str] = []
+    comment: str | None = None
+    phone: str | None = Field(None, description="The citizen's phone, masked (138****5678)")
+    rated_at: datetime
+    excluded: bool = Field(False, description="Excluded from the figures after an appeal")
+    case: int | None = Field(None, description="Its follow-up case (a 差评)")
+
+
+class CaseState(StrEnum):
+    OPEN = "open"  # opened by the 差评, not yet looked into
+    VERIFIED = "verified"  # 核实: what happened, by whom
+    RECTIFYING = "rectifying"  # 整改: actions taken
+    ANSWERED = "answered"  # 反馈: the answer given to the citizen
+    CALLED_BACK = "called_back"  # 回访: the citizen's view of the answer taken
+    CLOSED = "closed"
+    APPEALED = "appealed"  # 申诉: the rating is said to be mistaken or malicious
+    EXCLUDED = "excluded"  # the appeal was granted: the rating no longer counts (closed)
+
+
+class CaseAction(StrEnum):
+    VERIFY = "verify"  # open -> verified
+    RECTIFY = "rectify"  # verified | rectifying -> rectifying
+    ANSWER = "answer"  # verified | rectifying -> answered
+    CALL_BACK = "call_back"  # answered -> called_back (with the citizen's level)
+    CLOSE = "close"  # called_back -> closed
+    APPEAL = "appeal"  # open | verified | rectifying -> appealed
+    UPHOLD = "uphold"  # appealed -> back where it was: the rating stands
+    EXCLUDE = "exclude"  # appealed -> excluded: the rating is left out of the figures
+    ASSIGN = "assign"  # any unfinished state: another supervisor is responsible
+
+
+class CaseStepView(_View):
+    at: datetime
+    by: str | None
+    action: str = Field(description="opened, or a CaseAction")
+    state: CaseState = Field(description="The case's state after it")
+    text: str = ""
+    level: int | None = Field(None, description="call_back: the citizen's rating of the answer")
+    owner: str | None = Field(None, description="assign: the supervisor now responsible")
+
+
+class CaseView(_View):
+    id: int = Field(description="Hall-wide, from 1: the case (工单) number")
+    rating: RatingView
+    state: CaseState
+    opened_at: datetime
+    due_at: datetime = Field(
+        description="The answer is due before this instant: the end of the hall's N-th working"
+        " day after the rating ([ratings] case_working_days)"
+    )
+    owner: str | None = Field(description="The responsible supervisor (谁办理、谁负责)")
+    owner_name: str | None = None
+    overdue: bool = Field(description="Not answered and past due now (or answered late)")
+    answered_at: datetime | None = None
+    answered_on_time: bool | None = Field(None, description="Once answered: before due_at")
+    callback_level: int | None = Field(None, description="回访: the citizen's level, 1 … 5")
+    closed_at: datetime | None = None
+    steps: list[CaseStepView] = Field(description="Every step, oldest first; nothing deleted")
 
 
 class Snapshot(_View):
@@ -258,6 +373,12 @@ class Snapshot(_View):
         [],
         description="Admin only: the open alerts (not cleared, or a bad rating not yet"
         " acknowledged), oldest first",
+    )
+    rating: RatingSettings | None = Field(
+        None, description="How the hall rates its services (rating pads, kiosks, admin)"
+    )
+    last_service: LastService | None = Field(
+        None, description="Rater: the last service finished at its window today, if any"
     )
 
 
@@ -439,14 +560,80 @@ class AppointmentSlots(_Request):
     category: str | None = Field(None, min_length=1, max_length=32)
 
 
+Reason = Annotated[str, Field(min_length=1, max_length=100)]
+
+
 class Rate(_Request):
+    """One rating of one service (一次一评): by the window's rating pad, by the slip's QR
+    code (its secret), or a paper form entered by the window's staff or a supervisor."""
+
     type: Literal["rate"] = "rate"
     ticket: TicketRef
     level: int = Field(ge=1, le=5, description="1 非常满意 … 5 非常不满意")
+    step: int | None = Field(
+        None,
+        ge=0,
+        le=99,
+        description="The one-chain step rated (0 = the first); omitted: "
+        "the ticket's last service (a rating pad: the last service at its window)",
+    )
+    visit: bool = Field(
+        False, description="A one-chain ticket's visit as a whole, once its chain has ended"
+    )
+    reasons: list[Reason] = Field(
+        [], max_length=10, description="Required for 不满意 and 非常不满意: chosen or typed"
+    )
     comment: str | None = Field(None, max_length=500)
+    phone: str | None = Field(
+        None, pattern=r"^\+?[0-9 -]{5,20}$", description="The citizen's, if given (kept masked)"
+    )
     secret: str | None = Field(
         None, max_length=64, description="The ticket's secret (slip QR); kiosks must give it"
     )
+
+
+class NoRating(_Request):
+    """A rating pad's time-out: the citizen left without rating the service (recorded as
+    not rated, never as a rating; the slip's QR code may still rate it)."""
+
+    type: Literal["no_rating"] = "no_rating"
+    ticket: TicketRef
+    step: int | None = Field(None, ge=0, le=99, description="Omitted: its last service")
+
+
+class ListRatings(_Request):
+    type: Literal["list_ratings"] = "list_ratings"
+    since: date | None = Field(None, description="From this hall-local day (default: today)")
+    until: date | None = Field(None, description="Up to this day, included (default: since)")
+    bad_only: bool = False
+    limit: int = Field(200, ge=1, le=1000)
+
+
+class ListCases(_Request):
+    type: Literal["list_cases"] = "list_cases"
+    open_only: bool = Field(True, description="Only cases not closed nor excluded")
+    limit: int = Field(200, ge=1, le=1000)
+
+
+class GetCase(_Request):
+    type: Literal["get_case"] = "get_case"
+    case: int = Field(ge=1)
+
+
+class UpdateCase(_Request):
+    """A step of a follow-up case (supervisors): what was found, done or answered."""
+
+    type: Literal["update_case"] = "update_case"
+    case: int = Field(ge=1)
+    action: CaseAction
+    text: str = Field(
+        "",
+        max_length=2000,
+        description="What was found, done, answered; the appeal's grounds"
+        " or the review's reason (required but for close and assign)",
+    )
+    level: int | None = Field(None, ge=1, le=5, description="call_back: the citizen's level")
+    owner: str | None = Field(None, min_length=1, max_length=64, description="assign: account")
 
 
 class SetWindowProfile(_Request):
@@ -605,6 +792,11 @@ AnyRequest = Annotated[
     | ListAppointments
     | AppointmentSlots
     | Rate
+    | NoRating
+    | ListRatings
+    | ListCases
+    | GetCase
+    | UpdateCase
     | SetWindowProfile
     | SetNotice
     | MoveTicket
@@ -702,6 +894,7 @@ class CitizenHelloReply(_Reply):
     version: int = PROTOCOL_VERSION
     role: Literal[Role.CITIZEN] = Role.CITIZEN
     status: CitizenTicketView
+    rating_reasons: list[str] = Field([], description="The hall's reasons for a 差评")
 
 
 class TicketUpdate(BaseModel):
@@ -774,6 +967,22 @@ class ConfigReply(_Reply):
 
 class AlertReply(_Reply):
     alert: AlertView
+
+
+class RatingReply(_Reply):
+    rating: RatingView
+
+
+class RatingListReply(_Reply):
+    ratings: list[RatingView] = Field(description="Newest first")
+
+
+class CaseReply(_Reply):
+    case: CaseView
+
+
+class CaseListReply(_Reply):
+    cases: list[CaseView] = Field(description="By due time, soonest first")
 
 
 class AuditEntry(_View):
@@ -886,7 +1095,12 @@ REPLY_FOR: dict[str, type[_Reply]] = {
     "cancel_appointment": AppointmentReply,
     "list_appointments": AppointmentListReply,
     "appointment_slots": AppointmentSlotsReply,
-    "rate": TicketReply,
+    "rate": RatingReply,
+    "no_rating": OkReply,
+    "list_ratings": RatingListReply,
+    "list_cases": CaseListReply,
+    "get_case": CaseReply,
+    "update_case": CaseReply,
     "set_window_profile": WindowReply,
     "set_notice": ConfigReply,
     "move_ticket": TicketReply,
@@ -1070,6 +1284,32 @@ class LoginRefused(_Event):
     reason: str | None = None
 
 
+class TicketRated(_Event):
+    name: Literal["ticket_rated"] = "ticket_rated"
+    rating: RatingView
+
+
+class RatingNotGiven(_Event):
+    """A rating pad timed out: the service was not rated there."""
+
+    name: Literal["rating_not_given"] = "rating_not_given"
+    ticket: str = Field(description="The ticket's id")
+    number: str
+    step: int
+    window: int
+
+
+class CaseOpened(_Event):
+    name: Literal["case_opened"] = "case_opened"
+    case: CaseView
+
+
+class CaseUpdated(_Event):
+    name: Literal["case_updated"] = "case_updated"
+    case: CaseView
+    action: CaseAction
+
+
 class AlertRaised(_Event):
     name: Literal["alert_raised"] = "alert_raised"
     alert: AlertView
@@ -1107,6 +1347,10 @@ AnyEvent = Annotated[
     | AlertRaised
     | AlertCleared
     | AlertAcknowledged
+    | TicketRated
+    | RatingNotGiven
+    | CaseOpened
+    | CaseUpdated
     | SessionOpened
     | LoginRefused,
     Field(discriminator="name"),
@@ -1144,6 +1388,10 @@ EVENT_NAMES: tuple[str, ...] = (
     "alert_raised",
     "alert_cleared",
     "alert_acknowledged",
+    "ticket_rated",
+    "rating_not_given",
+    "case_opened",
+    "case_updated",
     "session_opened",
     "login_refused",
 )

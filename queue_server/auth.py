@@ -165,12 +165,15 @@ def device_principal(hello: Hello, device: DeviceRow | None) -> Principal:
 
     if device is None or device.revoked or device.kind != hello.role.value:
         raise ProtocolError(ErrorCode.AUTH_FAILED, "unknown or revoked device token")
+    windows = frozenset(json.loads(device.windows))
     return Principal(
         role=hello.role,
         key=f"device:{device.name}",
         device=device.name,
         zone=device.zone,
-        windows=frozenset(json.loads(device.windows)),
+        windows=windows,
+        # A rating pad is bound to its one window (hallconfig checks it has exactly one).
+        window=min(windows) if hello.role is Role.RATER and windows else None,
     )
 
 

@@ -195,7 +195,10 @@ class Watch:
             view = (await self.host._in_db(self.views, [ticket]))[ticket]
             if self._views.get(ticket) != view:  # the next update goes to every page of it
                 self._views.pop(ticket, None)
-            await ws.send(encode(CitizenHelloReply(re=hello.id, status=view)))
+            config = self.host.service.cached_config
+            reasons = list(config.ratings.reasons) if config is not None else []
+            reply = CitizenHelloReply(re=hello.id, status=view, rating_reasons=reasons)
+            await ws.send(encode(reply))
         except ConnectionClosed:
             await self.closed(ws)
             return False
@@ -333,7 +336,8 @@ class Watch:
                 )
                 if live is not None:
                     expired = live.day < today
-                    result[ticket_id] = view_of(work, live.ticket, expired, live.rating, estimates)
+                    rated = (live.ticket.id, live.ticket.chain_step) in state.ratings.rated
+                    result[ticket_id] = view_of(work, live.ticket, expired, rated, estimates)
             return result
 
 
@@ -370,7 +374,7 @@ class Estimates:
 
 
 def view_of(
-    w: Work, ticket: Ticket, expired: bool, rating: int | None, estimates: Estimates
+    w: Work, ticket: Ticket, expired: bool, rated: bool, estimates: Estimates
 ) -> CitizenTicketView:
     """A ticket as its status page shows it. The wait is in whole minutes, as the page
     shows it: a page is sent a view only when what it shows changes."""
@@ -398,7 +402,7 @@ def view_of(
         else None,
         called_at=called_at,
         recall_count=ticket.recall_count,
-        rated=rating is not None,
+        rated=rated,  # its last service (the one the page rates)
     )
 
 

@@ -38,8 +38,17 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from queue_protocol.errors import ErrorCode, ProtocolError
+from queue_protocol.messages import (
+    LEVEL_NAMES,
+    CaseAction,
+    GetCase,
+    ListCases,
+    ListRatings,
+    Role,
+    StaffRole,
+    UpdateCase,
+)
 from queue_protocol.messages import Audit as AuditQuery
-from queue_protocol.messages import Role, StaffRole
 from queue_server.clock import Clock, hall_clock
 from queue_server.hall import loading
 from queue_server.hallconfig import (
@@ -53,6 +62,7 @@ from queue_server.hallconfig import (
 )
 from queue_server.server import Limits, QueueServer
 from queue_server.service import HallService
+from queue_server.stats import ratings as rating_stats
 from queue_server.store.engine import (
     ENV_DATABASE_URL,
     SchemaOutdated,
@@ -276,6 +286,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE ('-' for standard output)")
     p.set_defaults(run=_audit)
     _report_parser(sub, common)
+    _ratings_parser(sub, common)
     return parser
 
 
@@ -761,6 +772,179 @@ def _audit(args: argparse.Namespace) -> int:
     for at, by, action, window, ticket, detail, _ in rows:
         print(f"{at}  {by:<20} {action:<22} {window:>4} {ticket:<6} {detail}")
     print(f"{len(rows)} entries")
+    return 0
+
+
+# -- 好差评 and 评必反馈 (hall/ratings.py, hall/cases.py, stats/ratings.py) ------------------
+
+
+def _ratings_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    ratings = sub.add_parser("ratings", help="好差评: ratings, their cases, ledger").add_subparsers(
+        title="ratings commands"
+    )
+    period = argparse.ArgumentParser(add_help=False)
+    period.add_argument("--since", type=_day, help="from this hall-local day (default: today)")
+    period.add_argument("--until", type=_day, help="up to this day, included (default: since)")
+    p = ratings.add_parser("list", parents=[common, period], help="the ratings of a period")
+    p.add_argument("--bad", action="store_true", help="差评 only")
+    p.set_defaults(run=_ratings_list)
+    p = ratings.add_parser("cases", parents=[common], help="the follow-up cases, soonest due first")
+    p.add_argument("--all", action="store_true", help="closed and excluded ones too")
+    p.set_defaults(run=_ratings_cases)
+    p = ratings.add_parser("case", parents=[common], help="one case and every step of it")
+    p.add_argument("case", type=int)
+    p.set_defaults(run=_ratings_case)
+    p = ratings.add_parser(
+        "act", parents=[common], help="move a case on: " + ", ".join(a.value for a in CaseAction)
+    )
+    p.add_argument("case", type=int)
+    p.add_argument("action", choices=[a.value for a in CaseAction])
+    p.add_argument("--text", default="", help="what was found, done or answered")
+    p.add_argument("--level", type=int, help="call_back: the citizen's level 1-5")
+    p.add_argument("--owner", help="assign: the supervisor's account")
+    p.set_defaults(run=_ratings_act)
+    p = ratings.add_parser(
+        "ledger", parents=[common, period], help="台账: every rating and its case, CSV or XLSX"
+    )
+    p.add_argument("--csv", metavar="FILE", help="write CSV to FILE ('-' for standard output)")
+    p.add_argument("--xlsx", metavar="FILE", help="write an XLSX workbook (台账 and 统计)")
+    p.add_argument("--by", default="window", choices=rating_stats.GROUPINGS)
+    p.set_defaults(run=_ratings_ledger)
+    p = ratings.add_parser(
+        "figures", parents=[common, period], help="好评率, 评价率, 回复率, 回访率, overdue"
+    )
+    p.add_argument("--by", default="hall", choices=rating_stats.GROUPINGS)
+    p.set_defaults(run=_ratings_figures)
+
+
+def _days(args: argparse.Namespace, service: HallService) -> tuple[date, date]:
+    since = args.since or service.config().rules.local_day(service.clock())
+    until = args.until or since
+    if until < since:
+        raise CliError("--until is before --since")
+    return since, until
+
+
+def _ratings_list(args: argparse.Namespace) -> int:
+    service = _service(args)
+    since, until = _days(args, service)
+    query = ListRatings(id="cli", since=since, until=until, bad_only=args.bad, limit=1000)
+    found = service.as_cli(query).ratings
+    zone = ZoneInfo(service.config().rules.timezone)
+    for r in reversed(found):
+        where = "whole visit" if r.step is None else f"window {r.window}"
+        flags = " excluded" if r.excluded else ""
+        case = f" case {r.case}" if r.case else ""
+        print(
+            f"{r.id:>5} {r.rated_at.astimezone(zone):%Y-%m-%d %H:%M} {r.number:<6} "
+            f"{where:<11} {r.staff or '':<8} {r.channel.value:<5} {r.level} "
+            f"{LEVEL_NAMES[r.level]} {'；'.join(r.reasons)}{case}{flags}"
+        )
+    print(f"{len(found)} ratings")
+    return 0
+
+
+def _ratings_cases(args: argparse.Namespace) -> int:
+    service = _service(args)
+    cases = service.as_cli(ListCases(id="cli", open_only=not args.all, limit=1000)).cases
+    zone = ZoneInfo(service.config().rules.timezone)
+    for c in cases:
+        late = " OVERDUE" if c.overdue else ""
+        print(
+            f"case {c.id:>4} {c.state.value:<11} due {c.due_at.astimezone(zone):%Y-%m-%d %H:%M} "
+            f"{c.owner or '-':<8} ticket {c.rating.number} window {c.rating.window} "
+            f"level {c.rating.level}{late}"
+        )
+    print(f"{len(cases)} cases")
+    return 0
+
+
+def _ratings_case(args: argparse.Namespace) -> int:
+    service = _service(args)
+    c = service.as_cli(GetCase(id="cli", case=args.case)).case
+    zone = ZoneInfo(service.config().rules.timezone)
+    r = c.rating
+    print(f"case {c.id}: {c.state.value}{' (overdue)' if c.overdue else ''}")
+    print(f"  rating {r.id}: ticket {r.number} ({r.ticket}), window {r.window}, staff {r.staff}")
+    print(f"  level {r.level} {LEVEL_NAMES[r.level]}: {'；'.join(r.reasons)} {r.comment or ''}")
+    print(f"  due {c.due_at.astimezone(zone):%Y-%m-%d %H:%M}, owner {c.owner or '-'}")
+    for step in c.steps:
+        extra = f" level {step.level}" if step.level else ""
+        extra += f" owner {step.owner}" if step.owner else ""
+        print(
+            f"  {step.at.astimezone(zone):%Y-%m-%d %H:%M} {step.by or '':<16} "
+            f"{step.action:<10} -> {step.state.value:<11} {step.text}{extra}"
+        )
+    return 0
+
+
+def _ratings_act(args: argparse.Namespace) -> int:
+    service = _service(args)
+    try:
+        request = UpdateCase(
+            id=f"cli-{time.time_ns()}",
+            case=args.case,
+            action=CaseAction(args.action),
+            text=args.text,
+            level=args.level,
+            owner=args.owner,
+        )
+    except ValidationError as exc:
+        raise CliError(exc.errors()[0]["msg"]) from exc
+    c = service.as_cli(request).case
+    print(f"case {c.id} is {c.state.value}")
+    return 0
+
+
+def _ratings_ledger(args: argparse.Namespace) -> int:
+    service = _service(args)
+    since, until = _days(args, service)
+    if not args.csv and not args.xlsx:
+        raise CliError("give --csv FILE or --xlsx FILE")
+    hall_id = service.hall_id()
+    rows = rating_stats.ledger(
+        service.engine, hall_id, since, until, service.config().rules.timezone
+    )
+    if args.csv:
+        text = rating_stats.to_csv(rating_stats.LEDGER_HEADER, rows)
+        if args.csv == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.csv).write_text(text, encoding="utf-8")
+    if args.xlsx:
+        found = rating_stats.figures(
+            service.engine, hall_id, since, until, args.by, service.clock()
+        )
+        header = [args.by, *(rating_stats.FIGURE_ZH[f] for f in rating_stats.FIGURE_FIELDS)]
+        rating_stats.write_xlsx(
+            Path(args.xlsx),
+            {
+                "台账": (rating_stats.LEDGER_HEADER, rows),
+                "统计": (header, [f.row() for f in found]),
+            },
+        )
+    print(f"{len(rows)} ratings, {since} … {until}", file=sys.stderr)
+    return 0
+
+
+def _ratings_figures(args: argparse.Namespace) -> int:
+    service = _service(args)
+    since, until = _days(args, service)
+    found = rating_stats.figures(
+        service.engine, service.hall_id(), since, until, args.by, service.clock()
+    )
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    print(f"{since} … {until}, by {args.by}")
+    print(f"{'':<12} 服务 评价  评价率  好评  差评 剔除  好评率  工单 回复率 回访率 超期")
+    for f in found:
+        print(
+            f"{f.key or '全厅':<12} {f.services:>4} {f.rated:>4} {pct(f.rating_rate):>7} "
+            f"{f.good:>4} {f.bad:>4} {f.excluded:>4} {pct(f.satisfaction):>7} {f.cases:>4} "
+            f"{pct(f.on_time_rate):>6} {pct(f.callback_rate):>6} {f.overdue:>4}"
+        )
     return 0
 
 

@@ -3,12 +3,15 @@
 TOML layout (see queue_server/halls/demo.toml):
 
     [hall]        name, timezone, policy, max_wait_minutes, no_show_after_recalls,
-                  reinstate_grace_minutes, notice, holidays = ["2026-10-01", …],
+                  reinstate_grace_minutes, notice, holidays = ["2026-10-01", …] (closed),
                   lock_after_failures (wrong passwords before a lock; 0 = never), lock_minutes,
                   close_out_grace_minutes (the day closes this long after closing time),
                   window_offline_minutes (a window without its client this long is closed),
                   staff_multiple_windows (may one account hold two windows; default false)
     [hall.hours]  mon … sun = ["08:30", "18:00"]  (a missing day is closed)
+    [calendar]    the working days deadlines count in (domain/calendar.py): holidays =
+                  [...] (法定节假日 off), workdays = [...] (调休: weekend days worked; a hall
+                  closed that weekday opens with its Monday–Friday hours)
     [[categories]] code, name, prefix, target_wait_minutes, daily_capacity, service_minutes
     [[items]]     name, category, time_limit_days, materials = […], appointment,
                   chain = ["企业登记", …]  (one-chain steps: one visit, one service per step)
@@ -19,7 +22,14 @@ TOML layout (see queue_server/halls/demo.toml):
     [[appointments.slots]] category, times = ["09:00", "09:30", …], capacity (per slot)
     [alerts]      the supervisors' alerts (hall/alerts.py): idle_minutes, paused_minutes,
                   service_factor, service_min_minutes, no_show_count, no_show_minutes,
-                  device_offline_seconds, bad_rating_from, off = ["window_idle", …]
+                  device_offline_seconds, bad_rating_from, case_due_working_days,
+                  off = ["window_idle", …]
+    [ratings]     好差评 (hall/ratings.py): reasons = [...] (a 差评's reasons to choose from),
+                  pad_seconds (a rating pad waits this long), qr_working_days (a slip's QR
+                  code rates this long after the service), case_working_days (a 差评's
+                  follow-up case is due in this many working days), case_owner (the
+                  supervisor responsible), case_owners = {zone = account} (by the zone of
+                  the window that served: 谁办理、谁负责)
 """
 
 from __future__ import annotations
@@ -40,7 +50,14 @@ from sqlmodel import Session, col, select
 from queue_protocol.messages import Policy, StaffRole, WindowState
 from queue_server import security
 from queue_server.domain.appointments import AppointmentRules, SlotPlan, parse_rules
-from queue_server.domain.model import Category, HallRules, OpeningHours, ServiceItem, Window
+from queue_server.domain.model import (
+    Category,
+    HallRules,
+    OpeningHours,
+    ServiceItem,
+    Window,
+    WorkCalendar,
+)
 from queue_server.store.tables import (
     AppointmentRulesRow,
     CategoryRow,
@@ -52,6 +69,7 @@ from queue_server.store.tables import (
     WindowRow,
 )
 
+DEVICE_KINDS = ("display", "kiosk", "rater")  # rater: a rating pad (评价器) at one window
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALL_SUBJECTS = "全科"
 
@@ -71,6 +89,7 @@ class HallConfig:
     appointments: AppointmentRules = field(default_factory=AppointmentRules)
     staff_names: dict[str, str] = field(default_factory=dict)  # account -> display name
     alerts: AlertRules = field(default_factory=lambda: AlertRules())
+    ratings: RatingRules = field(default_factory=lambda: RatingRules())
 
 
 @dataclass(frozen=True)
@@ -86,7 +105,33 @@ class AlertRules:
     device_offline_seconds: int = 60  # a display or kiosk gone this long
     # Ratings at this level or worse are 差评 (1 非常满意 … 4 不满意, 5 非常不满意).
     bad_rating_from: int = 4
+    case_due_working_days: int = 1  # a follow-up case due within this many working days
     off: frozenset[str] = frozenset()  # kinds not raised at all
+
+
+DEFAULT_REASONS = (
+    "服务态度不好",
+    "等候时间过长",
+    "业务不熟练",
+    "一次性告知不清",
+    "办事效率低",
+    "系统故障",
+)
+
+
+@dataclass(frozen=True)
+class RatingRules:
+    """How the hall's services are rated and its 差评 followed up; `[ratings]`."""
+
+    reasons: tuple[str, ...] = DEFAULT_REASONS
+    pad_seconds: int = 60  # a rating pad waits this long for the citizen, then: not rated
+    qr_working_days: int = 5  # a slip's QR code (or a paper form) rates within this period
+    case_working_days: int = 5  # a 差评's case must be answered within this many
+    case_owner: str | None = None  # the supervisor responsible, by default
+    case_owners: tuple[tuple[str, str], ...] = ()  # (zone, account): by the serving window
+
+    def owner_for(self, zone: str | None) -> str | None:
+        return dict(self.case_owners).get(zone or "", self.case_owner)
 
 
 ALERT_KINDS = frozenset(
@@ -100,6 +145,8 @@ ALERT_KINDS = frozenset(
         "device_offline",
         "voice_failing",
         "bad_rating",
+        "case_due",
+        "case_overdue",
     }
 )
 
@@ -135,6 +182,7 @@ def load_config(session: Session, hall_id: int) -> HallConfig:
         appointments=load_rules(session, hall_id),
         staff_names={s.account: s.name for s in staff},
         alerts=alert_rules(json.loads(hall.alerts or "{}")),
+        ratings=rating_rules(json.loads(hall.ratings or "{}")),
     )
 
 
@@ -167,8 +215,60 @@ def alert_rules(data: dict[str, Any], where: str = "alerts") -> AlertRules:
         no_show_minutes=_positive(data, "no_show_minutes", where, 15),
         device_offline_seconds=_positive(data, "device_offline_seconds", where, 60),
         bad_rating_from=level,
+        case_due_working_days=_positive(data, "case_due_working_days", where, 1, zero=True),
         off=frozenset(off),
     )
+
+
+MOST_WORKING_DAYS = 60  # a hall's periods in working days stay within a quarter
+
+
+def rating_rules(data: dict[str, Any], where: str = "ratings") -> RatingRules:
+    """The `[ratings]` table, validated (ConfigError says which field is wrong)."""
+    _check(data, dict, where)
+    unknown = set(data) - {*RatingRules.__dataclass_fields__}
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting {sorted(unknown)[0]!r}")
+    reasons = _str_list(data.get("reasons", list(DEFAULT_REASONS)), f"{where}.reasons")
+    if not reasons or any(not r.strip() or len(r) > 100 for r in reasons):
+        raise ConfigError(f"{where}.reasons: give at least one reason of 1-100 characters")
+    if len(set(reasons)) != len(reasons):
+        raise ConfigError(f"{where}.reasons: a reason is listed twice")
+    periods = {}
+    for name, default in (("qr_working_days", 5), ("case_working_days", 5)):
+        periods[name] = _positive(data, name, where, default)
+        if periods[name] > MOST_WORKING_DAYS:
+            raise ConfigError(f"{where}.{name}: at most {MOST_WORKING_DAYS} working days")
+    pad = _positive(data, "pad_seconds", where, 60)
+    if not 10 <= pad <= 600:
+        raise ConfigError(f"{where}.pad_seconds: must be 10-600")
+    owner = data.get("case_owner")
+    if owner is not None:
+        _check(owner, str, f"{where}.case_owner")
+    owners = _check(data.get("case_owners", {}), dict, f"{where}.case_owners")
+    for zone, account in owners.items():
+        _check(account, str, f"{where}.case_owners.{zone}")
+    return RatingRules(
+        reasons=tuple(reasons),
+        pad_seconds=pad,
+        qr_working_days=periods["qr_working_days"],
+        case_working_days=periods["case_working_days"],
+        case_owner=owner,
+        case_owners=tuple(sorted(owners.items())),
+    )
+
+
+def export_rating_rules(rules: RatingRules) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "reasons": list(rules.reasons),
+        "pad_seconds": rules.pad_seconds,
+        "qr_working_days": rules.qr_working_days,
+        "case_working_days": rules.case_working_days,
+        "case_owners": dict(rules.case_owners),
+    }
+    if rules.case_owner is not None:
+        out["case_owner"] = rules.case_owner
+    return out
 
 
 def export_alert_rules(rules: AlertRules) -> dict[str, Any]:
@@ -180,6 +280,11 @@ def export_alert_rules(rules: AlertRules) -> dict[str, Any]:
 
 
 def rules_of(hall: HallRow) -> HallRules:
+    stored = json.loads(hall.calendar or "{}")
+    calendar = WorkCalendar(
+        holidays=frozenset(date.fromisoformat(d) for d in stored.get("holidays", [])),
+        workdays=frozenset(date.fromisoformat(d) for d in stored.get("workdays", [])),
+    )
     hours = {
         WEEKDAYS.index(day): (time.fromisoformat(a), time.fromisoformat(b))
         for day, (a, b) in json.loads(hall.hours).items()
@@ -194,8 +299,11 @@ def rules_of(hall: HallRow) -> HallRules:
         no_show_after_recalls=hall.no_show_after_recalls,
         reinstate_grace_minutes=hall.reinstate_grace_minutes,
         hours=OpeningHours(
-            days=hours, holidays=frozenset(date.fromisoformat(d) for d in json.loads(hall.holidays))
+            days=hours,
+            holidays=frozenset(date.fromisoformat(d) for d in json.loads(hall.holidays)),
+            workdays=calendar.workdays,
         ),
+        calendar=calendar,
         notice=hall.notice,
         close_out_grace_minutes=hall.close_out_grace_minutes,
         window_offline_minutes=hall.window_offline_minutes,
@@ -372,12 +480,14 @@ HALL_SETTINGS = (
     "notice",
     "hours",
     "holidays",
+    "calendar",
     "lock_after_failures",
     "lock_minutes",
     "close_out_grace_minutes",
     "window_offline_minutes",
     "staff_multiple_windows",
     "alerts",
+    "ratings",
 )
 
 
@@ -503,6 +613,16 @@ def _check_live_state(session: Session, hall_id: int, rows: dict[str, Any]) -> N
             )
 
 
+def _dates(table: dict[str, Any], key: str, where: str) -> list[str]:
+    days = _str_list(_opt(table, key, list, where, []), f"{where}.{key}")
+    for d in days:
+        try:
+            date.fromisoformat(d)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.{key}: {d!r} is not a date (YYYY-MM-DD)") from exc
+    return sorted(days)
+
+
 def _validate(data: dict[str, Any]) -> dict[str, Any]:
     hall_t = _need(data, "hall", dict, "config")
     name = _need(hall_t, "name", str, "hall")
@@ -526,12 +646,18 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
         if not opens < closes:
             raise ConfigError(f"hall.hours.{day}: opening must be before closing")
         hours[day] = [opens.isoformat("minutes"), closes.isoformat("minutes")]
-    holidays = _str_list(_opt(hall_t, "holidays", list, "hall", []), "hall.holidays")
-    for d in holidays:
-        try:
-            date.fromisoformat(d)
-        except ValueError as exc:
-            raise ConfigError(f"hall.holidays: {d!r} is not a date (YYYY-MM-DD)") from exc
+    holidays = _dates(hall_t, "holidays", "hall")
+    calendar_t = _opt(data, "calendar", dict, "config", {})
+    unknown = sorted(set(calendar_t) - {"holidays", "workdays"})
+    if unknown:
+        raise ConfigError(f"calendar: unknown setting {unknown[0]!r} (holidays, workdays)")
+    calendar = {k: _dates(calendar_t, k, "calendar") for k in ("holidays", "workdays")}
+    both = sorted(set(calendar["holidays"]) & set(calendar["workdays"]))
+    if both:
+        raise ConfigError(f"calendar.workdays: {both[0]} is also a holiday")
+    for d in calendar["workdays"]:
+        if date.fromisoformat(d).weekday() < 5:
+            raise ConfigError(f"calendar.workdays: {d} is a weekday (调休 days are weekend days)")
     rank_penalty = float(_opt(hall_t, "rank_penalty", (int, float), "hall", 0.5))
     if rank_penalty < 0:  # a negative penalty divides by zero in the weighted-wait score
         raise ConfigError("hall.rank_penalty: must be zero or more")
@@ -552,8 +678,13 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
         staff_multiple_windows=_opt(hall_t, "staff_multiple_windows", bool, "hall", False),
         hours=json.dumps(hours),
         holidays=json.dumps(holidays),
+        calendar=json.dumps(calendar),
         alerts=json.dumps(
             export_alert_rules(alert_rules(_opt(data, "alerts", dict, "config", {})))
+        ),
+        ratings=json.dumps(
+            export_rating_rules(rating_rules(_opt(data, "ratings", dict, "config", {}))),
+            ensure_ascii=False,
         ),
     )
 
@@ -674,8 +805,8 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
         where = f"devices[{i}]"
         _check(d, dict, where)
         kind = _need(d, "kind", str, where)
-        if kind not in ("display", "kiosk"):
-            raise ConfigError(f"{where}.kind: must be display or kiosk")
+        if kind not in DEVICE_KINDS:
+            raise ConfigError(f"{where}.kind: must be display, kiosk or rater")
         if "token_hash" in d:
             token_hash = _need(d, "token_hash", str, where)
         elif "token" in d:
@@ -687,6 +818,8 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
             _check(n, int, f"{where}.windows")
             if not any(w.number == n for w in windows):
                 raise ConfigError(f"{where}.windows: no window {n}")
+        if kind == "rater" and len(device_windows) != 1:
+            raise ConfigError(f"{where}.windows: a rating pad (rater) serves exactly one window")
         device_name = _need(d, "name", str, where)
         if any(x.name == device_name for x in devices):
             raise ConfigError(f"{where}.name: {device_name!r} is used by another device")
@@ -831,6 +964,8 @@ def export_hall(session: Session, code: str) -> dict[str, Any]:
         out["devices"].append(entry)
     out["appointments"] = export_rules(load_rules(session, hall_id))
     out["alerts"] = json.loads(hall.alerts or "{}") or export_alert_rules(AlertRules())
+    out["ratings"] = json.loads(hall.ratings or "{}") or export_rating_rules(RatingRules())
+    out["calendar"] = json.loads(hall.calendar or "{}") or {"holidays": [], "workdays": []}
     return out
 
 

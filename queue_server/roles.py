@@ -24,6 +24,18 @@ VISIBLE_EVENTS: dict[Role, frozenset[str] | None] = {
         }
     ),
     Role.KIOSK: frozenset({"queue_changed", "config_changed", "day_closed"}),
+    # A rating pad: its own window's staff and services (OWN_WINDOW_EVENTS), and its ratings.
+    Role.RATER: frozenset(
+        {
+            "service_started",
+            "service_finished",
+            "window_changed",
+            "ticket_rated",
+            "rating_not_given",
+            "config_changed",
+            "day_closed",
+        }
+    ),
     Role.WINDOW: frozenset(
         {
             *CALL_EVENTS,
@@ -34,6 +46,8 @@ VISIBLE_EVENTS: dict[Role, frozenset[str] | None] = {
             "ticket_transferred",
             "ticket_reinstated",
             "window_changed",
+            "ticket_rated",
+            "rating_not_given",
             "queue_changed",
             "config_changed",
             "day_closed",
@@ -55,13 +69,15 @@ OWN_WINDOW_EVENTS = frozenset(
         "ticket_no_show",
         "ticket_requeued",
         "ticket_transferred",
+        "ticket_rated",
+        "rating_not_given",
     }
 )
 # What a display's zone or window filter applies to.
 FILTERED_FOR_DISPLAYS = frozenset({*CALL_EVENTS, "window_changed", "ticket_requeued"})
 
 # The roles of the hall's own staff and devices: a citizen's status page is none of them.
-HALL_ROLES = frozenset({Role.WINDOW, Role.DISPLAY, Role.KIOSK, Role.ADMIN})
+HALL_ROLES = frozenset({Role.WINDOW, Role.DISPLAY, Role.KIOSK, Role.ADMIN, Role.RATER})
 
 # Who may send each verb (hello is handled before a principal exists).
 VERB_ROLES: dict[str, frozenset[Role]] = {
@@ -90,8 +106,15 @@ VERB_ROLES: dict[str, frozenset[Role]] = {
     # appointment_slots, which carries the places only.
     "list_appointments": frozenset({Role.ADMIN}),
     "appointment_slots": frozenset({Role.KIOSK, Role.ADMIN}),
-    # A citizen rates from the status page, with its slip's secret (hall/ratings.py).
-    "rate": frozenset({Role.KIOSK, Role.WINDOW, Role.ADMIN, Role.CITIZEN}),
+    # A citizen rates from the status page or a kiosk with its slip's secret, at the window
+    # on its rating pad; staff and supervisors enter paper forms (hall/ratings.py).
+    "rate": frozenset({Role.KIOSK, Role.WINDOW, Role.ADMIN, Role.CITIZEN, Role.RATER}),
+    "no_rating": frozenset({Role.RATER}),
+    # The follow-up of 差评 (评必反馈) is the supervisors'.
+    "list_ratings": frozenset({Role.ADMIN}),
+    "list_cases": frozenset({Role.ADMIN}),
+    "get_case": frozenset({Role.ADMIN}),
+    "update_case": frozenset({Role.ADMIN}),
     "set_window_profile": frozenset({Role.ADMIN}),
     "set_notice": frozenset({Role.ADMIN}),
     "move_ticket": frozenset({Role.ADMIN}),
@@ -128,7 +151,16 @@ CONFIG_VERBS = frozenset(
 )
 CONFIG_READS = frozenset({"get_config", "list_staff", "list_devices"})
 READ_ONLY_VERBS = frozenset(
-    {"ticket_status", "snapshot", "list_appointments", "appointment_slots", "audit"}
+    {
+        "ticket_status",
+        "snapshot",
+        "list_appointments",
+        "appointment_slots",
+        "audit",
+        "list_ratings",
+        "list_cases",
+        "get_case",
+    }
 )
 
 
@@ -157,7 +189,7 @@ class Principal:
         visible = VISIBLE_EVENTS[self.role]
         if visible is not None and name not in visible:
             return False
-        if self.role is Role.WINDOW and name in OWN_WINDOW_EVENTS:
+        if self.role in (Role.WINDOW, Role.RATER) and name in OWN_WINDOW_EVENTS:
             return self.window is not None and self.window in (window, also)
         if self.role is Role.DISPLAY and name in FILTERED_FOR_DISPLAYS:
             if self.zone is not None and zone != self.zone:

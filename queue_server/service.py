@@ -7,7 +7,8 @@ file named after its hall area (SPEC §3, §5, §7).
     hall/windows.py       hello (log in), pause, resume, close; windows without a client
     hall/appointments.py  book_appointment, cancel_appointment, check_in, list_appointments,
                           appointment_slots
-    hall/ratings.py       rate
+    hall/ratings.py       rate, no_rating, list_ratings
+    hall/cases.py         list_cases, get_case, update_case; a 差评's case opened
     hall/config.py        set_window_profile, set_notice; the CLI's configuration changes
     hall/supervision.py   move_ticket, pause_issuing, resume_issuing
     hall/audit.py         audit
@@ -48,6 +49,7 @@ from queue_server.hall import (
     appointments,
     audit,
     calling,
+    cases,
     config,
     day,
     loading,
@@ -99,6 +101,11 @@ HANDLERS: dict[str, Handler] = {
     "list_appointments": appointments.list_appointments,
     "appointment_slots": appointments.appointment_slots,
     "rate": ratings.rate,
+    "no_rating": ratings.no_rating,
+    "list_ratings": ratings.list_ratings,
+    "list_cases": cases.listed,
+    "get_case": cases.get,
+    "update_case": cases.update,
     "set_window_profile": config.set_window_profile,
     "set_notice": config.set_notice,
     "move_ticket": supervision.move_ticket,
@@ -339,6 +346,18 @@ class HallService:
     def audit(self, query: AuditQuery) -> list[AuditEntry]:
         """For `queue-server audit` (hall/audit.py)."""
         return self._do(lambda w: audit.entries(w, query))[0]
+
+    def as_cli(self, request: AnyRequest) -> Any:
+        """A verb as `queue-server` runs it (its ratings commands): as a supervisor named
+        cli:USER in the audit; returns the reply, or raises the refusal."""
+        p = Principal(role=Role.ADMIN, key=config.cli_user(), staff_role=StaffRole.ADMIN)
+        handler = HANDLERS[request.type]
+
+        def fn(w: Work) -> Any:
+            w.by = p.key
+            return handler(w, p, request)
+
+        return self._do(fn)[0]
 
     # -- the CLI's configuration changes (hall/config.py) ---------------------------------
 

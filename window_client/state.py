@@ -127,8 +127,8 @@ class DeskState:
         elif isinstance(event, QueueChanged):
             for stat in event.queues:
                 self.queues[stat.category] = stat
-        elif hasattr(event, "ticket"):
-            self.apply_ticket(event.ticket)
+        elif isinstance(ticket := getattr(event, "ticket", None), TicketView):
+            self.apply_ticket(ticket)
 
     def apply_window(self, view: WindowView) -> None:
         self.windows[view.number] = view

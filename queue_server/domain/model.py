@@ -101,16 +101,32 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class WorkCalendar:
+    """The state's working days (domain/calendar.py): statutory holidays (法定节假日) off,
+    weekend days worked in exchange (调休) on."""
+
+    holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = frozenset()
+
+
+@dataclass(frozen=True)
 class OpeningHours:
-    """Per-weekday opening hours (Monday = 0) in the hall's local time, and holidays."""
+    """Per-weekday opening hours (Monday = 0) in the hall's local time, the hall's own
+    closed days (`holidays`), and the 调休 working days (`workdays`, from its calendar), on
+    which a hall without hours for that weekday opens with its Monday–Friday hours (the
+    first of them configured)."""
 
     days: dict[int, tuple[time, time]] = field(default_factory=dict)
     holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = frozenset()
 
     def interval(self, day: date) -> tuple[time, time] | None:
         if day in self.holidays:
             return None
-        return self.days.get(day.weekday())
+        hours = self.days.get(day.weekday())
+        if hours is None and day in self.workdays:
+            return next((self.days[d] for d in range(5) if d in self.days), None)
+        return hours
 
 
 @dataclass(frozen=True)
@@ -123,6 +139,7 @@ class HallRules:
     no_show_after_recalls: int = 3
     reinstate_grace_minutes: int = 30
     hours: OpeningHours = field(default_factory=OpeningHours)
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
     notice: str = ""
     close_out_grace_minutes: int = 30  # the day closes this long after closing time
     window_offline_minutes: int = 5  # a window without a connection this long is closed

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from queue_protocol.errors import ErrorCode, ProtocolError
 from queue_protocol.messages import (
@@ -33,7 +33,8 @@ from queue_protocol.messages import (
     VoiceState,
     WindowState,
 )
-from queue_server.hall.state import AlertLive, HallState
+from queue_server.domain.calendar import working_days_between
+from queue_server.hall.state import AlertLive, HallState, RatingLive
 from queue_server.hall.work import Work
 from queue_server.roles import Principal
 
@@ -52,6 +53,7 @@ class Condition:
     window: int | None = None
     ticket: str | None = None
     device: str | None = None
+    case: int | None = None
     value: float | None = None
     threshold: float | None = None
 
@@ -199,6 +201,7 @@ def conditions(state: HallState, now: datetime, devices: DeviceFacts) -> list[Co
             found.append(
                 Condition(AlertKind.VOICE_FAILING, device, AlertSeverity.WARNING, device=device)
             )
+    found.extend(_case_conditions(state, now))
     return [c for c in found if c.kind.value not in rules.off]
 
 
@@ -233,6 +236,7 @@ def raise_alert(w: Work, c: Condition) -> AlertLive:
         window=c.window,
         ticket=c.ticket,
         device=c.device,
+        case=c.case,
         value=c.value,
         threshold=c.threshold,
     )
@@ -241,23 +245,59 @@ def raise_alert(w: Work, c: Condition) -> AlertLive:
     return alert
 
 
-def bad_rating(w: Work, ticket_id: str, number: str, window: int | None, level: int) -> None:
-    """A 差评 was given: an alert until a supervisor acknowledges it."""
+def bad_rating(w: Work, rating: RatingLive) -> None:
+    """A bad rating was given: an alert until a supervisor acknowledges it."""
     rules = w.config.alerts
-    if level < rules.bad_rating_from or AlertKind.BAD_RATING.value in rules.off:
+    if rating.level < rules.bad_rating_from or AlertKind.BAD_RATING.value in rules.off:
         return
     raise_alert(
         w,
         Condition(
             AlertKind.BAD_RATING,
-            ticket_id,
+            f"rating:{rating.id}",
             AlertSeverity.WARNING,
-            window=window,
-            ticket=number,
-            value=level,
+            window=rating.window,
+            ticket=rating.number,
+            case=rating.case,
+            value=rating.level,
             threshold=rules.bad_rating_from,
         ),
     )
+
+
+def _case_conditions(state: HallState, now: datetime) -> list[Condition]:
+    """Follow-up cases not yet answered: near their deadline (within
+    `case_due_working_days` working days, today included) or past it."""
+    rules = state.config.alerts
+    today = state.config.rules.local_day(now)
+    found = []
+    for case in state.ratings.cases.values():
+        if case.answered_at is not None:
+            continue
+        rating = state.ratings.by_id.get(case.rating)
+        if now >= case.due_at:
+            kind, severity = AlertKind.CASE_OVERDUE, AlertSeverity.CRITICAL
+            value, threshold = round((now - case.due_at).total_seconds() / 3600, 1), None
+        else:
+            due_day = state.config.rules.local_day(case.due_at - timedelta(microseconds=1))
+            left = working_days_between(state.config.rules.calendar, today, due_day)
+            if left > rules.case_due_working_days:
+                continue
+            kind, severity = AlertKind.CASE_DUE, AlertSeverity.WARNING
+            value, threshold = left, rules.case_due_working_days
+        found.append(
+            Condition(
+                kind,
+                f"case:{case.id}",
+                severity,
+                window=rating.window if rating else None,
+                ticket=rating.number if rating else None,
+                case=case.id,
+                value=value,
+                threshold=threshold,
+            )
+        )
+    return found
 
 
 def acknowledge(w: Work, p: Principal, r: AcknowledgeAlert) -> AlertReply:

@@ -267,7 +267,7 @@ def list_staff(hall: Hall) -> list[StaffRow]:
 
 
 def add_device(hall: Hall, name: str, kind: Role, zone: str | None, windows: list[int]) -> str:
-    """Register a display or kiosk; returns its token, which is shown only this once."""
+    """Register a display, kiosk or rating pad; returns its token, which is shown only this once."""
     with change(hall) as ch:
         return new_device(ch, name, kind, zone, windows)[1]
 
@@ -275,10 +275,19 @@ def add_device(hall: Hall, name: str, kind: Role, zone: str | None, windows: lis
 def new_device(
     ch: Change, name: str, kind: Role, zone: str | None, windows: list[int]
 ) -> tuple[DeviceRow, str]:
-    """A display or kiosk registered; its row and its token."""
-    if kind not in (Role.DISPLAY, Role.KIOSK):
+    """A display, kiosk or rating pad registered; its row and its token."""
+    if kind not in (Role.DISPLAY, Role.KIOSK, Role.RATER):
         raise ProtocolError(
-            ErrorCode.BAD_REQUEST, "a device is a display or a kiosk", reason="device_kind"
+            ErrorCode.BAD_REQUEST,
+            "a device is a display, a kiosk or a rating pad",
+            reason="device_kind",
+        )
+    if kind is Role.RATER and len(windows) != 1:
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            "a rating pad serves exactly one window",
+            reason="device_windows",
+            field="windows",
         )
     if ch.session.get(DeviceRow, (ch.hall_id, name)) is not None:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"device {name!r} exists", reason="exists")

@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from queue_protocol.codec import encode
 from queue_protocol.errors import ErrorCode, ProtocolError
 from queue_protocol.messages import ErrorReply, QueueChanged, TicketState
-from queue_server.hall import day, journal, loading, views
+from queue_server.hall import day, journal, loading, rating_store, views
 from queue_server.hall.journal import Conflict
 from queue_server.hall.state import HallState
 from queue_server.hall.work import SERVED_OUTCOMES, Published, Work
@@ -161,6 +161,10 @@ class Hall:
             fetch_appointment=lambda code: loading.fetch_appointment(self.engine, hall, code),
             fetch_appointments=lambda d: loading.fetch_appointments(self.engine, hall, d),
             fetch_audit=lambda *query: loading.audit(self.engine, hall, *query),
+            fetch_services=lambda t: rating_store.fetch_services(self.engine, hall, t),
+            fetch_cases=lambda ids: rating_store.fetch_cases(self.engine, hall, ids),
+            fetch_ratings=lambda *q: rating_store.fetch_ratings(self.engine, hall, *q),
+            fetch_rating=lambda r: rating_store.fetch_rating(self.engine, hall, r),
         )
 
     # -- batches ------------------------------------------------------------------------
@@ -334,11 +338,23 @@ def apply(w: Work) -> None:
         state.tickets[ticket_id] = live
         if live.day == state.day.isoformat():
             state.numbers[after.number] = ticket_id
+    book = state.ratings
     for service in w.services:
+        if service.day == state.day.isoformat():
+            rating_store.remember(book, service.live())
         if service.outcome in SERVED_OUTCOMES and service.day == state.day.isoformat():
             figures = state.figures_of(service.window)
             figures.served += 1
             figures.service_minutes += whole_seconds(service.started_at, service.ended_at) / 60
+    for rating in w.ratings.values():
+        book.rated[(rating.ticket, rating.step)] = book.by_id[rating.id] = rating
+        book.last_rating = max(book.last_rating, rating.id)
+    for case in w.cases.values():
+        book.last_case = max(book.last_case, case.id)
+        if case.finished:
+            book.cases.pop(case.id, None)
+        else:
+            book.cases[case.id] = case
     if w.windows:
         state.windows.update(w.windows)
         state.windows_changed(w.windows)
@@ -377,6 +393,8 @@ def _changes(w: Work) -> bool:
         or w.request
         or w.alerts
         or w.paused
+        or w.ratings
+        or w.cases
     )
 
 

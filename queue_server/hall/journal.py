@@ -22,15 +22,19 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Table
 
 from queue_server.domain.model import Ticket
+from queue_server.hall import rating_store
 from queue_server.hall.work import Work
 from queue_server.store import notify
 from queue_server.store.tables import (
     AlertRow,
     AppointmentRow,
+    CaseStepRow,
     CategoryRow,
     EventRow,
     HallRow,
     NumberCounterRow,
+    RatingCaseRow,
+    RatingRow,
     RequestRow,
     ServiceRow,
     TicketRow,
@@ -47,6 +51,9 @@ REQUEST: Table = RequestRow.__table__  # type: ignore[attr-defined]
 HALL: Table = HallRow.__table__  # type: ignore[attr-defined]
 ALERT: Table = AlertRow.__table__  # type: ignore[attr-defined]
 CATEGORY: Table = CategoryRow.__table__  # type: ignore[attr-defined]
+RATING: Table = RatingRow.__table__  # type: ignore[attr-defined]
+CASE: Table = RatingCaseRow.__table__  # type: ignore[attr-defined]
+CASE_STEP: Table = CaseStepRow.__table__  # type: ignore[attr-defined]
 
 
 class Conflict(Exception):
@@ -69,19 +76,16 @@ def write(
     services: list[dict[str, Any]] = []
     requests: list[dict[str, Any]] = []
     alerts: dict[int, dict[str, Any]] = {}
+    ratings: dict[int, dict[str, Any]] = {}
+    cases: dict[int, dict[str, Any]] = {}
+    case_steps: list[dict[str, Any]] = []
     paused: dict[str, str | None] = {}
     for work in works:  # later works override earlier ones' rows
         for live in work.tickets.values():
             tickets[live.ticket.id] = (
                 hall_key
                 | ticket_columns(live.ticket)
-                | {
-                    "day": live.day,
-                    "secret_hash": live.secret_hash,
-                    "rating": live.rating,
-                    "rating_comment": live.rating_comment,
-                    "rating_channel": live.rating_channel,
-                }
+                | {"day": live.day, "secret_hash": live.secret_hash}
             )
         for window in work.windows.values():
             windows[window.number] = hall_key | {
@@ -127,11 +131,17 @@ def write(
                 "window": alert.window,
                 "ticket": alert.ticket,
                 "device": alert.device,
+                "case_id": alert.case,
                 "value": alert.value,
                 "threshold": alert.threshold,
                 "acknowledged_by": alert.acknowledged_by,
                 "acknowledged_at": alert.acknowledged_at,
             }
+        for rating in work.ratings.values():
+            ratings[rating.id] = hall_key | rating_store.rating_columns(rating)
+        for case in work.cases.values():
+            cases[case.id] = hall_key | rating_store.case_columns(case)
+        case_steps.extend(hall_key | rating_store.step_columns(s) for s in work.case_steps)
         events.extend(
             hall_key
             | {
@@ -177,13 +187,20 @@ def write(
         _upsert(connection, WINDOW, ("hall_id", "number"), list(windows.values()))
         _upsert(connection, APPOINTMENT, ("hall_id", "code"), list(appointments.values()))
         _upsert(connection, ALERT, ("hall_id", "id"), list(alerts.values()))
+        _upsert(connection, RATING, ("hall_id", "id"), list(ratings.values()))
+        _upsert(connection, CASE, ("hall_id", "id"), list(cases.values()))
         _upsert(
             connection,
             COUNTER,
             ("hall_id", "day", "category"),
             [hall_key | {"day": d, "category": c, "last": n} for (d, c), n in counters.items()],
         )
-        for table, rows in ((EVENT, events), (SERVICE, services), (REQUEST, requests)):
+        for table, rows in (
+            (EVENT, events),
+            (SERVICE, services),
+            (REQUEST, requests),
+            (CASE_STEP, case_steps),
+        ):
             if rows:
                 _statement(connection.dialect, table, tuple(rows[0]), (), "insert").run(
                     connection, rows

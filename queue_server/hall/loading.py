@@ -23,6 +23,7 @@ from queue_protocol.messages import (
     WindowState,
 )
 from queue_server.domain.model import Ticket
+from queue_server.hall import rating_store
 from queue_server.hall.audit import audit_entry
 from queue_server.hall.state import (
     OPEN,
@@ -173,6 +174,7 @@ def load(connection: Connection, now: datetime, hall: int) -> HallState:
         last_alert = session.exec(
             select(func.max(AlertRow.id)).where(AlertRow.hall_id == hall)
         ).one()
+        book = rating_store.book(session, hall, today, config.rules)
         last_seq = hall_row.last_seq
         notice, version, closed_out_at = (
             hall_row.notice,
@@ -211,6 +213,7 @@ def load(connection: Connection, now: datetime, hall: int) -> HallState:
         alerts=alerts,
         alert_keys={a.key: a.id for a in alerts.values()},
         last_alert=last_alert or 0,
+        ratings=book,
     )
 
 
@@ -255,6 +258,7 @@ def alert_live(row: AlertRow) -> AlertLive:
         window=row.window,
         ticket=row.ticket,
         device=row.device,
+        case=row.case_id,
         value=row.value,
         threshold=row.threshold,
         acknowledged_by=row.acknowledged_by,
@@ -289,14 +293,7 @@ def ticket_of(row: TicketRow) -> Ticket:
 
 
 def ticket_live(row: TicketRow) -> TicketLive:
-    return TicketLive(
-        ticket_of(row),
-        day=row.day,
-        secret_hash=row.secret_hash,
-        rating=row.rating,
-        rating_comment=row.rating_comment,
-        rating_channel=row.rating_channel,
-    )
+    return TicketLive(ticket_of(row), day=row.day, secret_hash=row.secret_hash)
 
 
 def appointment_live(row: AppointmentRow) -> AppointmentLive:

@@ -19,11 +19,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from queue_protocol.messages import (
+    BAD_FROM,
     AlertKind,
     AlertSeverity,
     AlertView,
     CallView,
+    CaseState,
     Priority,
+    RatingChannel,
     TicketState,
     WindowState,
 )
@@ -88,6 +91,7 @@ class AlertLive:
     window: int | None = None
     ticket: str | None = None  # the ticket's number
     device: str | None = None
+    case: int | None = None  # a 差评's follow-up case
     value: float | None = None
     threshold: float | None = None
     acknowledged_by: str | None = None
@@ -108,6 +112,7 @@ class AlertLive:
             window=self.window,
             ticket=self.ticket,
             device=self.device,
+            case=self.case,
             value=self.value,
             limit=self.threshold,
             acknowledged_by=self.acknowledged_by,
@@ -121,14 +126,113 @@ class AlertLive:
 
 @dataclass
 class TicketLive:
-    """A ticket and what the store keeps beside it (its slip secret, its rating)."""
+    """A ticket and what the store keeps beside it (its slip secret)."""
 
     ticket: Ticket
     day: str  # hall-local date, YYYY-MM-DD
     secret_hash: str | None = None
-    rating: int | None = None
-    rating_comment: str | None = None
-    rating_channel: str | None = None
+
+
+VISIT = -1  # a rating's step when it rates a one-chain visit as a whole
+
+
+@dataclass
+class ServiceLive:
+    """A service that ended (the store's `service` row): what a rating is of."""
+
+    ticket: str
+    step: int
+    step_name: str | None
+    category: str
+    window: int
+    staff: str | None
+    ended_at: datetime
+    outcome: str
+
+
+@dataclass
+class RatingLive:
+    """A rating (hall/ratings.py; the store's `rating` row, the phone kept whole)."""
+
+    id: int
+    ticket: str
+    day: str
+    number: str
+    step: int  # VISIT: the visit as a whole
+    step_name: str | None
+    category: str
+    item: str | None
+    window: int | None
+    staff: str | None
+    channel: RatingChannel
+    level: int
+    reasons: tuple[str, ...]
+    comment: str | None
+    phone: str | None
+    rated_at: datetime
+    by: str | None
+    excluded: bool = False
+    excluded_reason: str | None = None
+    case: int | None = None
+
+    @property
+    def bad(self) -> bool:
+        return self.level >= BAD_FROM
+
+    def copy(self) -> RatingLive:
+        return replace(self)
+
+
+@dataclass
+class CaseStepLive:
+    case: int
+    n: int
+    at: datetime
+    by: str | None
+    action: str
+    state: CaseState
+    text: str = ""
+    level: int | None = None
+    owner: str | None = None
+
+
+@dataclass
+class CaseLive:
+    """A 差评's follow-up case (hall/cases.py; the store's `rating_case` row)."""
+
+    id: int
+    rating: int
+    state: CaseState
+    opened_at: datetime
+    due_at: datetime
+    owner: str | None
+    steps: list[CaseStepLive]
+    appealed_from: CaseState | None = None
+    answered_at: datetime | None = None
+    callback_level: int | None = None
+    closed_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (CaseState.CLOSED, CaseState.EXCLUDED)
+
+    def copy(self) -> CaseLive:
+        return replace(self, steps=list(self.steps))
+
+
+@dataclass
+class RatingBook:
+    """What the ratings area keeps in memory: today's services (what may be rated), the
+    ratings of the days a slip's QR code may still rate, and the unfinished cases."""
+
+    services: dict[str, list[ServiceLive]] = field(default_factory=dict)  # today's, by ticket
+    last_service: dict[int, ServiceLive] = field(default_factory=dict)  # today's, by window
+    rated: dict[tuple[str, int], RatingLive] = field(default_factory=dict)  # (ticket, step)
+    by_id: dict[int, RatingLive] = field(default_factory=dict)  # the same, by rating id
+    rated_from: str = ""  # the earliest ticket day `rated` holds (older: the store)
+    last_rating: int = 0
+    cases: dict[int, CaseLive] = field(default_factory=dict)  # unfinished
+    last_case: int = 0
 
 
 @dataclass
@@ -268,6 +372,7 @@ class HallState:
     alerts: dict[int, AlertLive] = field(default_factory=dict)  # the open ones (hall/alerts)
     alert_keys: dict[tuple[AlertKind, str], int] = field(default_factory=dict)  # open, by key
     last_alert: int = 0  # the highest alert id given
+    ratings: RatingBook = field(default_factory=RatingBook)
     _capacity: dict[int, Window] | None = field(default=None, repr=False)
     _staffing: Staffing | None = field(default=None, repr=False)
 

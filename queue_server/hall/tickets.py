@@ -143,15 +143,8 @@ def save_new(w: Work, ticket: Ticket) -> str:
 
 
 def save(w: Work, live: TicketLive, ticket: Ticket) -> TicketLive:
-    """Keep `ticket` as the new state of `live` (its slip secret and rating kept)."""
-    new = TicketLive(
-        ticket,
-        day=live.day,
-        secret_hash=live.secret_hash,
-        rating=live.rating,
-        rating_comment=live.rating_comment,
-        rating_channel=live.rating_channel,
-    )
+    """Keep `ticket` as the new state of `live` (its slip secret kept)."""
+    new = TicketLive(ticket, day=live.day, secret_hash=live.secret_hash)
     w.save(new, previous=live.ticket)
     return new
 

@@ -23,9 +23,13 @@ from queue_protocol.messages import (
 )
 from queue_server.domain.estimate import Staffing, estimate_wait_minutes
 from queue_server.domain.model import Ticket
+from queue_server.hall import ratings
 from queue_server.hall.state import HallState
 from queue_server.hall.work import Work, ticket_view
 from queue_server.roles import Principal
+
+# Who is told how the hall rates (its reasons, a pad's wait): whoever may send `rate`.
+RATING_ROLES = frozenset({Role.RATER, Role.KIOSK, Role.WINDOW, Role.ADMIN})
 
 RECENT_CALLS = 8
 
@@ -198,4 +202,6 @@ def snapshot(work: Work, p: Principal) -> Snapshot:
         tickets=[ticket_view(t) for t in tickets],
         window_stats=window_stats(state, p),
         alerts=[a.view() for _, a in sorted(state.alerts.items())] if p.role is Role.ADMIN else [],
+        rating=ratings.settings(work) if p.role in RATING_ROLES else None,
+        last_service=ratings.last_service(work, p.window) if p.role is Role.RATER else None,
     )

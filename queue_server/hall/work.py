@@ -36,8 +36,12 @@ from queue_server.domain.model import Category, Ticket
 from queue_server.hall.state import (
     AlertLive,
     AppointmentLive,
+    CaseLive,
+    CaseStepLive,
     HallState,
+    RatingLive,
     RecentCall,
+    ServiceLive,
     TicketLive,
     WindowLive,
 )
@@ -84,6 +88,19 @@ class ServiceRecord:
     ended_at: datetime
     outcome: str
 
+    def live(self) -> ServiceLive:
+        """As the ratings area keeps it (what a rating is of)."""
+        return ServiceLive(
+            ticket=self.ticket,
+            step=self.step,
+            step_name=self.step_name,
+            category=self.category,
+            window=self.window,
+            staff=self.staff,
+            ended_at=self.ended_at,
+            outcome=self.outcome,
+        )
+
 
 @dataclass
 class Work:
@@ -107,12 +124,19 @@ class Work:
     alerts: dict[int, AlertLive] = field(default_factory=dict)  # raised, cleared, acknowledged
     paused: dict[str, str | None] = field(default_factory=dict)  # category -> issuing paused
     by: str | None = None  # the principal whose command this is (None: the server's own)
+    ratings: dict[int, RatingLive] = field(default_factory=dict)  # given, or changed
+    cases: dict[int, CaseLive] = field(default_factory=dict)  # opened, or moved on
+    case_steps: list[CaseStepLive] = field(default_factory=list)
     # Reading what the live state does not hold: a ticket of an earlier day (by id), an
     # appointment of an earlier day (by code or by day). Set by the hall; None in tests.
     fetch_ticket: Callable[[str], TicketLive | None] | None = None
     fetch_appointment: Callable[[str], AppointmentLive | None] | None = None
     fetch_appointments: Callable[[date], list[AppointmentLive]] | None = None
     fetch_audit: AuditReader | None = None
+    fetch_services: Callable[[str], list[ServiceLive]] | None = None  # an earlier ticket's
+    fetch_cases: Callable[[list[int] | None], list[CaseLive]] | None = None
+    fetch_ratings: Callable[[date, date, bool, int | None], list[RatingLive]] | None = None
+    fetch_rating: Callable[[int], RatingLive | None] | None = None
 
     # -- reading (own changes first) ---------------------------------------------------
 
@@ -204,6 +228,12 @@ class Work:
 
     def save_alert(self, alert: AlertLive) -> None:
         self.alerts[alert.id] = alert
+
+    def next_rating_id(self) -> int:
+        return max((self.state.ratings.last_rating, *self.ratings)) + 1
+
+    def next_case_id(self) -> int:
+        return max((self.state.ratings.last_case, *self.cases)) + 1
 
     def counter(self, day: str, category: str) -> int:
         key = (day, category)

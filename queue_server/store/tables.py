@@ -65,6 +65,8 @@ class HallRow(SQLModel, table=True):
     notice: str = ""
     hours: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # {"mon": [..]}
     holidays: str = json_column()
+    # The working days deadlines count in (domain/calendar.py): {"holidays", "workdays"}.
+    calendar: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     lock_after_failures: int = 10  # wrong passwords before an account is locked (0 = never)
     lock_minutes: int = 15
     close_out_grace_minutes: int = 30
@@ -77,6 +79,7 @@ class HallRow(SQLModel, table=True):
     closed_out_at: datetime | None = utc_column()
     retired: bool = False  # no longer served; its rows stay for the statistics
     alerts: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # thresholds
+    ratings: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # [ratings]
 
 
 class CategoryRow(SQLModel, table=True):
@@ -176,9 +179,6 @@ class TicketRow(SQLModel, table=True):
     target_window: int | None = None
     appointment_at: datetime | None = utc_column()
     secret_hash: str | None = None  # sha256 of the slip's secret (rating, status page)
-    rating: int | None = None
-    rating_comment: str | None = None
-    rating_channel: str | None = None  # qr (the slip's secret) | window | supervisor
 
 
 class ServiceRow(SQLModel, table=True):
@@ -301,6 +301,7 @@ class AlertRow(SQLModel, table=True):
     window: int | None = None
     ticket: str | None = None
     device: str | None = None
+    case_id: int | None = None
     value: float | None = None
     threshold: float | None = None
     acknowledged_by: str | None = None
@@ -330,3 +331,69 @@ class StatsFoldRow(SQLModel, table=True):
     seq: int = 0  # the last event folded
     state: str = Field(sa_column=Column(Text, nullable=False))
     at: datetime = utc_column(nullable=False)  # when it was last brought up to date
+
+
+class RatingRow(SQLModel, table=True):
+    """One rating of one service (好差评, hall/ratings.py): a ticket's one-chain step, or
+    (step -1) a one-chain visit as a whole. Never changed but for `excluded` (an appeal
+    granted) and `case`. The phone is kept whole; it leaves the database only masked."""
+
+    __tablename__ = "rating"
+    __table_args__ = (
+        Index("ix_rating_service", "hall_id", "ticket", "step", unique=True),  # 一次一评
+        Index("ix_rating_at", "hall_id", "rated_at"),
+    )
+    hall_id: int = hall_key()
+    id: int = Field(primary_key=True)  # per hall, from 1
+    ticket: str
+    day: str  # the ticket's hall-local date
+    number: str
+    step: int  # the chain step rated (0 = the first); -1: the visit as a whole
+    step_name: str | None = None
+    category: str
+    item: str | None = None
+    window: int | None = None
+    staff: str | None = None
+    channel: str  # pad | qr | paper
+    level: int  # 1 非常满意 … 5 非常不满意
+    reasons: str = json_column()
+    comment: str | None = None
+    phone: str | None = None
+    rated_at: datetime = utc_column(nullable=False)
+    by: str | None = None  # the principal who entered it (a paper form: the staff)
+    excluded: bool = False
+    excluded_reason: str | None = None
+    case_id: int | None = None
+
+
+class RatingCaseRow(SQLModel, table=True):
+    """A 差评's follow-up case (工单, 评必反馈): its state and what the steps recorded;
+    every step is also a `case_step` row and an event."""
+
+    __tablename__ = "rating_case"
+    __table_args__ = (Index("ix_rating_case_state", "hall_id", "state", "due_at"),)
+    hall_id: int = hall_key()
+    id: int = Field(primary_key=True)  # per hall, from 1
+    rating: int
+    state: str
+    opened_at: datetime = utc_column(nullable=False)
+    due_at: datetime = utc_column(nullable=False)
+    owner: str | None = None
+    appealed_from: str | None = None  # the state an appeal came from (upheld: back to it)
+    answered_at: datetime | None = utc_column()
+    callback_level: int | None = None
+    closed_at: datetime | None = utc_column()
+
+
+class CaseStepRow(SQLModel, table=True):
+    __tablename__ = "case_step"
+    hall_id: int = hall_key()
+    case_id: int = Field(primary_key=True)
+    n: int = Field(primary_key=True)  # from 0 (opened)
+    at: datetime = utc_column(nullable=False)
+    by: str | None = None
+    action: str
+    state: str
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    level: int | None = None
+    owner: str | None = None

@@ -332,6 +332,11 @@ ALL_ACTIONS: dict[str, dict[str, Any]] = {
     "cancel_appointment": {"code": "ABC123"},
     "list_appointments": {"day": "2026-11-26"},
     "rate": {"ticket": TICKET, "level": 1},
+    "no_rating": {"ticket": TICKET},
+    "list_ratings": {},
+    "list_cases": {},
+    "get_case": {"case": 1},
+    "update_case": {"case": 1, "action": "verify", "text": "核实"},
     "set_window_profile": {"window": 1, "profile": ["SW"]},
     "set_notice": {"notice": "今日休息"},
 }
@@ -351,6 +356,11 @@ KIOSK_FORBIDDEN = [
     "close_window",
     "set_window_profile",
     "set_notice",
+    "no_rating",
+    "list_ratings",
+    "list_cases",
+    "get_case",
+    "update_case",
 ]
 WINDOW_FORBIDDEN = [
     "issue_ticket",
@@ -360,7 +370,15 @@ WINDOW_FORBIDDEN = [
     "list_appointments",
     "set_window_profile",
     "set_notice",
+    "no_rating",  # a rating pad's alone
+    "list_ratings",  # the follow-up of 差评 is the supervisors'
+    "list_cases",
+    "get_case",
+    "update_case",
 ]
+# A rating pad rates, or says the citizen gave no rating; nothing else.
+RATER_FORBIDDEN = [v for v in ALL_ACTIONS if v not in ("rate", "no_rating")]
+RATER_HELLO = {"type": "hello", "id": "h1", "role": "rater", "token": "demo-rater-1-token"}
 
 
 async def _refused(url: str, service: HallService, hello: dict[str, Any], verbs: list[str]) -> None:
@@ -385,6 +403,11 @@ async def test_display_may_only_look(url: str, service: HallService) -> None:
 async def test_kiosk_cannot_call_or_configure(url: str, service: HallService) -> None:
     """A kiosk cannot call, serve, pause or configure."""
     await _refused(url, service, KIOSK_HELLO, KIOSK_FORBIDDEN)
+
+
+async def test_rating_pad_may_only_rate(url: str, service: HallService) -> None:
+    """A rating pad can neither call, issue, book nor read the hall's ratings and cases."""
+    await _refused(url, service, RATER_HELLO, RATER_FORBIDDEN)
 
 
 async def test_window_cannot_issue_or_configure(url: str, service: HallService) -> None:

@@ -76,7 +76,9 @@ async def test_page_follows_its_ticket_and_nothing_else(
         {"type": "rate", "id": "r1", "ticket": mine.ticket.id, "level": 1, "secret": mine.secret}
     )
     assert rated["type"] == "ok", rated
-    assert rated["ticket"]["staff"] is None  # the page is told no one's account
+    # The page is told no one's account nor name.
+    assert rated["rating"]["staff"] is None and rated["rating"]["staff_name"] is None
+    assert (rated["rating"]["channel"], rated["rating"]["level"]) == ("qr", 1)
     again = await StatusPage.open(url, mine.ticket.id, mine.secret)
     assert again.status is not None and again.status.rated
 

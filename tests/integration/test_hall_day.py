@@ -468,7 +468,7 @@ async def test_a_kiosk_rates_only_with_the_slips_secret(connect: Connect) -> Non
     )
     assert wrong.reply.reason == "bad_secret"
     rated = await kiosk.request(Rate, ticket=number, level=1, secret=issued.secret)
-    assert rated.ticket.id == issued.ticket.id
+    assert rated.rating.ticket == issued.ticket.id
     await refused(
         kiosk.request(Rate, ticket=number, level=1, secret=issued.secret),
         ErrorCode.INVALID_STATE,
@@ -485,7 +485,7 @@ async def test_only_the_window_that_served_may_enter_a_rating(connect: Connect) 
     await served_here.request(StartService)
     await served_here.request(FinishService)
     await refused(elsewhere.request(Rate, ticket=ticket.id, level=2), ErrorCode.FORBIDDEN)
-    assert (await served_here.request(Rate, ticket=ticket.id, level=2)).ticket.id == ticket.id
+    assert (await served_here.request(Rate, ticket=ticket.id, level=2)).rating.ticket == ticket.id
 
 
 # ---------------------------------------------------------------------------------------

@@ -222,7 +222,9 @@ async def test_a_bad_rating_is_alerted_until_acknowledged(connect: Connect) -> N
     await window.request(CallNext)
     await window.request(StartService)
     await window.request(FinishService)
-    await kiosk.request(Rate, ticket=issued.ticket.number, level=5, secret=issued.secret)
+    await kiosk.request(
+        Rate, ticket=issued.ticket.number, level=5, reasons=["服务态度不好"], secret=issued.secret
+    )
     raised = await alert_of(admin, "alert_raised", AlertKind.BAD_RATING)  # 5: 非常不满意
     assert (raised.ticket, raised.window, raised.value, raised.limit) == (
         issued.ticket.number,

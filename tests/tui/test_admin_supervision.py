@@ -126,7 +126,13 @@ async def test_a_bad_rating_is_shown_until_a_supervisor_acknowledges_it(
     await window.request(FinishService)
     async with app.run_test(size=(120, 40)) as pilot:
         await log_in(pilot)
-        await kiosk.request(Rate, ticket=issued.ticket.number, level=5, secret=issued.secret)
+        await kiosk.request(
+            Rate,
+            ticket=issued.ticket.number,
+            level=5,
+            reasons=["服务态度不好"],
+            secret=issued.secret,
+        )
         await until(pilot, lambda: alert_rows(app), "the alert", timeout=ALERT_WAIT)
         about = alert_cell(app, 0, "about")
         assert about.startswith("3号窗口") and f"{issued.ticket.number} 收到差评（5 分）" in about

@@ -278,7 +278,52 @@ BAD = {
         "staff[0].password",
     ),
     "duplicate staff": (_set("staff.1.account", "ck01"), "staff: an account is listed twice"),
-    "bad device kind": (_set("devices.0.kind", "printer"), "devices[0].kind: must be display or"),
+    "bad device kind": (_set("devices.0.kind", "printer"), "devices[0].kind: must be display,"),
+    "rating pad of two windows": (
+        lambda d: d["devices"][0].update(kind="rater", windows=[1, 2]),
+        "devices[0].windows: a rating pad (rater) serves exactly one window",
+    ),
+    "rating pad of no window": (
+        lambda d: d["devices"][0].update(kind="rater", windows=[]),
+        "devices[0].windows: a rating pad",
+    ),
+    "workday that is a holiday": (
+        lambda d: d.update(calendar={"holidays": ["2026-10-10"], "workdays": ["2026-10-10"]}),
+        "calendar.workdays: 2026-10-10 is also a holiday",
+    ),
+    "workday not a date": (
+        lambda d: d.update(calendar={"workdays": ["10/11"]}),
+        "calendar.workdays: '10/11' is not a date",
+    ),
+    "workday on a weekday": (
+        lambda d: d.update(calendar={"workdays": ["2026-10-09"]}),
+        "calendar.workdays: 2026-10-09 is a weekday",
+    ),
+    "unknown calendar setting": (
+        lambda d: d.update(calendar={"festivals": []}),
+        "calendar: unknown setting 'festivals'",
+    ),
+    "no rating reasons": (lambda d: d.update(ratings={"reasons": []}), "ratings.reasons"),
+    "rating reason twice": (
+        lambda d: d.update(ratings={"reasons": ["慢", "慢"]}),
+        "ratings.reasons: a reason is listed twice",
+    ),
+    "case period too long": (
+        lambda d: d.update(ratings={"case_working_days": 61}),
+        "ratings.case_working_days: at most 60",
+    ),
+    "zero QR period": (
+        lambda d: d.update(ratings={"qr_working_days": 0}),
+        "ratings.qr_working_days: must be at least 1",
+    ),
+    "pad wait too short": (
+        lambda d: d.update(ratings={"pad_seconds": 3}),
+        "ratings.pad_seconds: must be 10-600",
+    ),
+    "unknown rating setting": (
+        lambda d: d.update(ratings={"stars": 5}),
+        "ratings: unknown setting 'stars'",
+    ),
     "device without token": (_delete("devices.0.token"), "devices[0]: needs token_hash"),
     "device window not a number": (_set("devices.0.windows", ["1"]), "devices[0].windows"),
     "device unknown window": (_set("devices.0.windows", [99]), "devices[0].windows"),
