@@ -281,12 +281,12 @@ class RatingView(_View):
     ticket: str = Field(description="The ticket's id")
     number: str
     step: int | None = Field(
-        description="The one-chain step rated (0 = the first); none: the visit as a whole"
+        None, description="The one-chain step rated (0 = the first); none: the visit as a whole"
     )
     step_name: str | None = None
     category: str
     item: str | None = None
-    window: int | None = Field(description="Where the step was served (none: a whole visit)")
+    window: int | None = Field(None, description="Where the step was served (none: a visit)")
     staff: str | None = None
     staff_name: str | None = None
     channel: RatingChannel
@@ -342,7 +342,7 @@ class CaseView(_View):
         description="The answer is due before this instant: the end of the hall's N-th working"
         " day after the rating ([ratings] case_working_days)"
     )
-    owner: str | None = Field(description="The responsible supervisor (谁办理、谁负责)")
+    owner: str | None = Field(None, description="The responsible supervisor (谁办理、谁负责)")
     owner_name: str | None = None
     overdue: bool = Field(description="Not answered and past due now (or answered late)")
     answered_at: datetime | None = None

@@ -209,14 +209,17 @@ def _parser() -> argparse.ArgumentParser:
     p = staff.add_parser("list", parents=[common], help="list staff accounts")
     p.set_defaults(run=_staff_list)
 
-    device = sub.add_parser("device", help="displays and kiosks").add_subparsers(
+    device = sub.add_parser("device", help="displays, kiosks and rating pads").add_subparsers(
         title="device commands"
     )
     p = device.add_parser("add", parents=[common], help="register a device; prints its token")
     p.add_argument("name")
-    p.add_argument("--kind", choices=["display", "kiosk"], required=True)
+    p.add_argument("--kind", choices=["display", "kiosk", "rater"], required=True)
     p.add_argument("--zone", help="display only: show only this zone's calls")
-    p.add_argument("--windows", help="display only: comma-separated window numbers to show")
+    p.add_argument(
+        "--windows",
+        help="display: comma-separated window numbers to show; rater (rating pad): its window",
+    )
     p.set_defaults(run=_device_add)
     p = device.add_parser("revoke", parents=[common], help="revoke a device token")
     p.add_argument("name")

@@ -547,6 +547,7 @@ async def main(work: Path) -> None:
                 "id": "kiosk-121",
                 "ticket": first["ticket"]["number"],
                 "level": 5,
+                "reasons": ["等候时间过长"],
                 "secret": first["secret"],
             }
         )
@@ -655,7 +656,98 @@ async def main(work: Path) -> None:
         )
         await settle()  # the page's ticket_update: nobody ahead now
         await page.req({"type": "snapshot", "id": "page-145"}, "not for a page")
-        still_open = [admin, kiosk, display, page]
+        # 好差评 (issue 15): window 5's rating pad, a 差评 and its case, a pad's time-out.
+        wed_thursday(10, 0, 0)
+        w5 = await window(url, "w5", "w5-146", "ck05", 5)  # closed at midnight
+        pad = await Conn("pad", url).open()
+        await pad.req(
+            {
+                "type": "hello",
+                "id": "pad-147",
+                "version": 1,
+                "role": "rater",
+                "token": "demo-rater-5-token",
+                "client": "queue-rate",
+            }
+        )
+        rated = await kiosk.req({"type": "issue_ticket", "id": "kiosk-148", "category": "QY"})
+        await w5.req({"type": "call_next", "id": "w5-149"})
+        await w5.req({"type": "start_service", "id": "w5-150"})
+        wed_thursday(10, 12, 0)
+        await w5.req({"type": "finish_service", "id": "w5-151"})
+        await settle()
+        number = rated["ticket"]["id"]
+        await pad.req({"type": "rate", "id": "pad-152", "ticket": number, "level": 5}, "no reason")
+        await pad.req(
+            {
+                "type": "rate",
+                "id": "pad-153",
+                "ticket": number,
+                "level": 4,
+                "reasons": ["一次性告知不清"],
+                "comment": "材料要求没有一次说清",
+                "phone": "13912345678",
+            }
+        )
+        await pad.req({"type": "rate", "id": "pad-154", "ticket": number, "level": 1}, "rated")
+        await settle()
+        await admin.req({"type": "list_cases", "id": "admin-155"})
+        case = 2  # the first was opened by kiosk-121's 差评
+        for rid, action, text, extra in (
+            ("admin-156", "verify", "调阅录像：未告知需股东会决议原件", {}),
+            ("admin-157", "rectify", "窗口补充一次性告知单，全员学习", {}),
+            ("admin-158", "answer", "已电话致歉并说明补正材料", {}),
+            ("admin-159", "call_back", "群众表示认可", {"level": 2}),
+        ):
+            await admin.req(
+                {"type": "update_case", "id": rid, "case": case, "action": action, "text": text}
+                | extra
+            )
+        await admin.req(
+            {
+                "type": "update_case",
+                "id": "admin-160",
+                "case": case,
+                "action": "verify",
+                "text": "x",
+            },
+            "wrong state",
+        )
+        await admin.req({"type": "update_case", "id": "admin-161", "case": case, "action": "close"})
+        await admin.req({"type": "get_case", "id": "admin-162", "case": case})
+        await admin.req(
+            {
+                "type": "update_case",
+                "id": "admin-163",
+                "case": 1,
+                "action": "appeal",
+                "text": "同一号码当日连续差评，疑为误评",
+            }
+        )
+        await admin.req(
+            {"type": "update_case", "id": "admin-164", "case": 1, "action": "exclude", "text": "x"},
+            "own appeal",
+        )
+        await adm.req(
+            {
+                "type": "update_case",
+                "id": "adm-165",
+                "case": 1,
+                "action": "uphold",
+                "text": "录像显示等候确实超过一小时，维持评价",
+            }
+        )
+        skipped = await kiosk.req({"type": "issue_ticket", "id": "kiosk-166", "category": "QY"})
+        await w5.req({"type": "call_next", "id": "w5-167"})
+        await w5.req({"type": "start_service", "id": "w5-168"})
+        await w5.req({"type": "finish_service", "id": "w5-169"})
+        await settle()
+        await pad.req({"type": "no_rating", "id": "pad-170", "ticket": skipped["ticket"]["id"]})
+        await pad.req({"type": "rate", "id": "pad-171", "ticket": number, "level": 1}, "not last")
+        await pad.req({"type": "snapshot", "id": "pad-172"})
+        await admin.req({"type": "list_ratings", "id": "admin-173", "since": "2026-11-26"})
+        await settle()
+        still_open = [admin, kiosk, display, page, pad]
     # after shutdown: how the server closed the connections still open
     await asyncio.sleep(0.5)
     for k in still_open:

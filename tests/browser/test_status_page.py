@@ -27,6 +27,7 @@ from queue_protocol.messages import (
     CallNext,
     FinishService,
     IssueTicket,
+    ListRatings,
     Role,
     StartService,
     TicketReply,
@@ -226,3 +227,43 @@ def _png_width(path: Path) -> int:
     header = path.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     return int(struct.unpack(">I", header[16:20])[0])
+
+
+async def test_a_bad_rating_asks_for_its_reason_before_it_is_sent(
+    hall: Hall, browser: WebDriver
+) -> None:
+    """不满意 and 非常不满意 need a reason (好差评): the page shows the hall's reasons and
+    sends nothing until one is chosen; then the rating is recorded with it."""
+    async with (
+        QueueClient(hall.url, Credentials(role=Role.KIOSK, token=KIOSK_TOKEN)) as kiosk,
+        QueueClient(
+            hall.url,
+            Credentials(role=Role.WINDOW, user="ck11", password=DEMO_PASSWORD, window=11),
+        ) as window,
+        QueueClient(
+            hall.url, Credentials(role=Role.ADMIN, user="zhuren", password=DEMO_PASSWORD)
+        ) as admin,
+    ):
+        mine: TicketReply = await kiosk.request(IssueTicket, category="SW")
+        for verb in (CallNext, StartService, FinishService):
+            await window.request(verb)
+        await _in_browser(lambda: browser.get(hall.page(mine)))
+        await _until(browser, lambda b: _shown(b, "rating"), "the rating buttons")
+        assert not _shown(browser, "why")
+        await _in_browser(
+            lambda: browser.find_element(By.CSS_SELECTOR, "#levels button[data-level='5']").click()
+        )
+        await _until(browser, lambda b: _shown(b, "why"), "the reasons")
+        reasons = await _in_browser(
+            lambda: [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#reasons button")]
+        )
+        assert reasons[:2] == ["服务态度不好", "等候时间过长"]
+        assert (await admin.request(ListRatings)).ratings == []  # nothing sent yet
+        assert not _shown(browser, "thanks")
+        await _in_browser(
+            lambda: browser.find_elements(By.CSS_SELECTOR, "#reasons button")[1].click()
+        )
+        await _until(browser, lambda b: _shown(b, "thanks"), "thanks for the rating")
+        [rated] = (await admin.request(ListRatings)).ratings
+        assert (rated.level, rated.reasons, rated.channel.value) == (5, ["等候时间过长"], "qr")
+        assert rated.case is not None  # a 差评 opens its follow-up case

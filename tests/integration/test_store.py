@@ -22,7 +22,8 @@ from sqlmodel import Session, SQLModel, col, select
 
 from queue_protocol.client import Credentials, EventReceived, QueueClient
 from queue_protocol.codec import encode
-from queue_protocol.messages import CallNext, ConfigChanged, Hello, IssueTicket, Role
+from queue_protocol.errors import ErrorCode
+from queue_protocol.messages import CallNext, ConfigChanged, Hello, IssueTicket, Rate, Role
 from queue_server import cli, security
 from queue_server.domain.numbering import ticket_id
 from queue_server.server import QueueServer, running
@@ -35,7 +36,7 @@ from queue_server.store.engine import (
     make_plain_engine,
     stored_revision,
 )
-from queue_server.store.tables import EventRow
+from queue_server.store.tables import EventRow, RatingRow
 from tests.conftest import DISPLAY_TOKEN, MiddayClock
 
 pytestmark = pytest.mark.both_stores
@@ -144,6 +145,14 @@ INSERT INTO ticket (id, day, number, category, item, priority, state, issued_at,
   call_times, recall_count, transfers, chain_step, chain)
   VALUES (:ticket, :day, 'A001', 'QY', NULL, 'normal', 'waiting', :at, :at, '[]', 0, '[]',
   0, '[]');
+INSERT INTO ticket (id, day, number, category, item, priority, state, issued_at, queued_at,
+  call_times, recall_count, transfers, chain_step, chain, finished_at, "window", staff,
+  rating, rating_comment, rating_channel)
+  VALUES (:rated, :day, 'A000', 'QY', NULL, 'normal', 'done', :at, :at, '[]', 0, '[]', 0,
+  '[]', :at, 1, 'ck01', 5, '太慢', 'qr');
+INSERT INTO service (id, ticket, day, step, step_name, category, "window", staff, called_at,
+  started_at, ended_at, outcome)
+  VALUES (1, :rated, :day, 0, NULL, 'QY', 1, 'ck01', :at, :at, :at, 'done');
 INSERT INTO number_counter (day, category, last) VALUES (:day, 'QY', 1);
 INSERT INTO event (seq, at, name, payload) VALUES (1, :at, 'config_changed', :event);
 """
@@ -153,7 +162,8 @@ INSERT INTO event (seq, at, name, payload) VALUES (1, :at, 'config_changed', :ev
 def test_a_first_round_database_is_taken_over_with_its_tickets(db_url: str, stamped: bool) -> None:
     """A database of the first schema — made by the migration at 0001, or before migrations
     existed — is migrated with its one hall: the hall is "main", its waiting ticket is
-    called, its numbering goes on, its events replay with their seq."""
+    called, its numbering goes on, its events replay with their seq; the rating kept on a
+    ticket row is the rating of that ticket's service, which is not rated again."""
     clock = MiddayClock()
     now = clock()
     today = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
@@ -167,6 +177,7 @@ def test_a_first_round_database_is_taken_over_with_its_tickets(db_url: str, stam
                 {
                     "hash": security.hash_password("yichuang"),
                     "ticket": ticket_id(today, "A001"),
+                    "rated": ticket_id(today, "A000"),
                     "day": today.isoformat(),
                     "at": (now - timedelta(minutes=10)).replace(tzinfo=None),
                     "event": encode(event),
@@ -190,6 +201,17 @@ def test_a_first_round_database_is_taken_over_with_its_tickets(db_url: str, stam
         assert (first.hall_id, first.seq, first.name) == (1, 1, "config_changed")
         assert [e.seq for e in issued.events] == sorted(e.seq for e in issued.events)
         assert issued.events[-1].seq == service.last_seq()
+        with Session(engine) as session:
+            [moved] = session.exec(select(RatingRow)).all()
+        assert (moved.ticket, moved.step, moved.level, moved.channel) == (
+            ticket_id(today, "A000"),
+            0,
+            5,
+            "qr",
+        )
+        assert (moved.comment, moved.window, moved.staff, moved.id) == ("太慢", 1, "ck01", 1)
+        again = service.execute(window, Rate(id="r", ticket="A000", level=1))
+        assert again.error is ErrorCode.INVALID_STATE and '"reason":"rated"' in again.reply
     finally:
         engine.dispose()
 
