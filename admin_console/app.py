@@ -11,7 +11,6 @@ from typing import Any
 from admin_console.i18n import Language, t
 from admin_console.screens.audit import AuditScreen
 from admin_console.screens.dialogs import (
-    ConfirmDialog,
     TextDialog,
     TicketReason,
     TicketReasonDialog,
@@ -54,6 +53,7 @@ from queue_protocol.messages import (
 from staff_tui import refusals
 from staff_tui.app import Clock, StaffApp, utc_now
 from staff_tui.connection import Refusal
+from staff_tui.dialogs import ConfirmDialog
 from staff_tui.refusals import Asked
 
 NOTICE_MAX = 500  # SetNotice's limit

@@ -195,8 +195,6 @@ STRINGS: Strings = {
     },
     "help.quit": {"zh": "按 Ctrl+Q 退出管理台", "en": "Press Ctrl+Q to quit the console"},
     # dialogs
-    "act.ok": {"zh": "确定", "en": "OK"},
-    "act.cancel": {"zh": "取消", "en": "Cancel"},
     "pick.window": {"zh": "请先在窗口表中选中一个窗口", "en": "Select a window in the table first"},
     "close.question": {
         "zh": "关闭 {number}号窗口（{name}）？正在呼叫或办理的票将回到队列原位。",

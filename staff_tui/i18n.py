@@ -36,6 +36,9 @@ COMMON: Strings = {
     },
     "login.stopped": {"zh": "连接已终止：{detail}", "en": "The connection ended: {detail}"},
     "help.quit_title": {"zh": "要退出吗？", "en": "Quit?"},
+    # the dialogs' buttons (staff_tui.dialogs)
+    "act.ok": {"zh": "确定", "en": "OK"},
+    "act.cancel": {"zh": "取消", "en": "Cancel"},
     # connection
     "conn.online": {"zh": "● 已连接", "en": "● Online"},
     "conn.offline": {

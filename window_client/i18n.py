@@ -105,7 +105,6 @@ STRINGS: Strings = {
     "act.close": {"zh": "关窗退出", "en": "Close"},
     "act.end_chain": {"zh": "结束一链", "en": "End all"},
     "act.cancel_ticket": {"zh": "作废", "en": "Void"},
-    "act.ok": {"zh": "确定", "en": "OK"},
     "confirm.no_show": {
         "zh": "将 {number} 标记为过号？",
         "en": "Mark {number} as a no-show?",
@@ -129,7 +128,6 @@ STRINGS: Strings = {
         "zh": "{count}/{limit}（再呼即过号）",
         "en": "{count} of {limit} (next: no-show)",
     },
-    "act.cancel": {"zh": "取消", "en": "Cancel"},
     "act.quit": {"zh": "退出程序", "en": "Quit"},
     "help.quit": {
         "zh": "按 Ctrl+Q 退出程序（关窗请按 Q）",
