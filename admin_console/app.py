@@ -1,22 +1,16 @@
-"""The supervisor console: login, then one long-lived connection and the live hall."""
+"""The supervisor console: login, then one long-lived connection (staff_tui.app) and the
+live hall."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from textual import work
-from textual.app import App
-from textual.binding import Binding, BindingType
-
-from admin_console import i18n
 from admin_console.i18n import Language, t
 from admin_console.screens.audit import AuditScreen
 from admin_console.screens.dialogs import (
-    ConfirmDialog,
     TextDialog,
     TicketReason,
     TicketReasonDialog,
@@ -28,17 +22,17 @@ from admin_console.screens.hall import HallScreen
 from admin_console.screens.login import LoginForm, LoginScreen
 from admin_console.settings import Remembered, default_path
 from admin_console.state import HallBoard
-from queue_protocol.client import Backoff, Credentials, QueueClient, ServerError
+from queue_protocol.client import Backoff, Credentials, QueueClient
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
     AcknowledgeAlert,
     AlertReply,
+    AnyEvent,
     CallTicket,
     CancelTicket,
     CloseWindow,
-    ConfigChanged,
     ErrorReply,
-    GetSnapshot,
+    HelloReply,
     MoveTicket,
     PauseIssuing,
     PauseWindow,
@@ -57,38 +51,22 @@ from queue_protocol.messages import (
     _Request,
 )
 from staff_tui import refusals
-from staff_tui.connection import (
-    ClientMessage,
-    ConnectionDown,
-    ConnectionEnded,
-    ConnectionUp,
-    LoginRefused,
-    Refusal,
-    ServerEvent,
-    pump,
-)
+from staff_tui.app import Clock, StaffApp, utc_now
+from staff_tui.connection import Refusal
+from staff_tui.dialogs import ConfirmDialog
 from staff_tui.refusals import Asked
 
-Clock = Callable[[], datetime]
-REQUEST_WAIT = 10.0  # seconds per wait for a reply; the wait repeats while the app runs
 NOTICE_MAX = 500  # SetNotice's limit
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class AdminApp(App[None]):
+class AdminApp(StaffApp[HallScreen]):
     """The hall supervisor's program (issue 14): watch the hall live and act for it."""
 
     # Absolute: Textual resolves a relative CSS_PATH against the module of the class, so a
     # subclass elsewhere (bench.admin_console) would look for it in its own directory.
     CSS_PATH = Path(__file__).parent / "admin.tcss"
-    TITLE = "一窗"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "quit", show=False, priority=True)
-    ]
-    ENABLE_COMMAND_PALETTE = False  # Textual's palette speaks English only
+    words = t
+    remembered: Remembered
 
     def __init__(
         self,
@@ -101,55 +79,45 @@ class AdminApp(App[None]):
         backoff: Backoff | None = None,
         hall: str | None = None,
     ) -> None:
-        i18n.set_language(language)
-        super().__init__()
-        self.title = t("app.title")
-        self.clock = clock
-        self.settings_path = settings_path or default_path()
-        self.remembered = Remembered.load(self.settings_path)
-        if server:
-            self.remembered.server = server
+        settings_path = settings_path or default_path()
+        remembered = Remembered.load(settings_path)
         if account:
-            self.remembered.account = account
-        if hall:
-            self.remembered.hall = hall
+            remembered.account = account
+        super().__init__(
+            remembered,
+            settings_path,
+            language=language,
+            clock=clock,
+            backoff=backoff,
+            server=server,
+            hall=hall,
+        )
         self.account = self.remembered.account or ""
         self.staff_name = ""
-        self.backoff = backoff
-        self.client: QueueClient | None = None
         self.board = HallBoard()
-        self.online = False
-        self.retry_in = 0.0
-        self.hall_screen: HallScreen | None = None
-        self.login_screen: LoginScreen | None = None
         self._redraw_due = False
         self.drawn: list[Callable[[], None]] = []  # called after each redraw (the benchmark)
+
+    @property
+    def hall_screen(self) -> HallScreen | None:
+        """The hall, once logged in (the main screen)."""
+        return self.main_screen
+
+    @property
+    def timezone(self) -> str:
+        return self.board.timezone
 
     def now(self) -> datetime:
         """The server's time as the console reckons it (its clock, corrected by the last
         snapshot's `now`)."""
         return self.clock() + self.board.skew
 
-    def action_help_quit(self) -> None:
-        """Ctrl+C: say, in the supervisor's language, that Ctrl+Q quits."""
-        self.notify(t("help.quit"), title=t("help.quit_title"))
+    # -- login ------------------------------------------------------------------------------
 
-    def on_mount(self) -> None:
-        self.show_login()
-
-    # -- login and logout -------------------------------------------------------------------
-
-    def show_login(self, message: str = "", *, error: bool = True) -> None:
-        self.login_screen = LoginScreen(
+    def new_login_screen(self, message: str, error: bool) -> LoginScreen:
+        return LoginScreen(
             self.remembered.server, self.account, self.login, message=message, error=error
         )
-        if self.hall_screen is not None:
-            self.hall_screen = None
-            while len(self.screen_stack) > 2:  # dialogs, the audit screen
-                self.pop_screen()
-            self.switch_screen(self.login_screen)
-        else:
-            self.push_screen(self.login_screen)
 
     def login(self, form: LoginForm) -> None:
         """Start the connection for this form; the outcome arrives as messages."""
@@ -166,83 +134,48 @@ class AdminApp(App[None]):
             client="queue-admin",
         )
         self.board = HallBoard()
-        self.client = QueueClient(form.server, credentials, backoff=self.backoff)
-        self.run_connection(self.client)
+        self.connect(form.server, credentials)
 
-    @work(exclusive=True, group="connection")
-    async def run_connection(self, client: QueueClient) -> None:
-        await pump(client, self)
+    def new_main_screen(self) -> HallScreen:
+        return HallScreen(self)
 
-    def logout(self, message: str, *, error: bool = False) -> None:
-        if self.client is None:
-            return
-        self.workers.cancel_group(self, "connection")
-        self.workers.cancel_group(self, "requests")
-        self.client = None
-        self.online = False
-        self.show_login(message, error=error)
+    # -- the session ------------------------------------------------------------------------
 
-    # -- connection messages ----------------------------------------------------------------
+    def apply_hello(self, hello: HelloReply) -> None:
+        self.staff_name = hello.staff_name or ""
+        self.board.apply_snapshot(hello.snapshot, self.clock())
 
-    def _current(self, message: ClientMessage) -> bool:
-        return message.client is self.client
+    def apply_event(self, client: QueueClient, event: AnyEvent, *, replayed: bool) -> None:
+        self.board.apply_event(event, replayed=replayed)
 
-    def on_connection_up(self, message: ConnectionUp) -> None:
-        if not self._current(message):
-            return
-        self.staff_name = message.hello.staff_name or ""
-        self.board.apply_snapshot(message.hello.snapshot, self.clock())
-        self.online = True
-        if self.hall_screen is None:
-            self.hall_screen = HallScreen(self)
-            self.switch_screen(self.hall_screen)
-            self.login_screen = None
-        elif not message.first:
-            self.notify(t("conn.back"), timeout=2)
-        self.redraw()
+    def apply_reply(self, client: QueueClient, request: _Request, reply: Any) -> None:
+        board = self.board
+        if isinstance(reply, WindowReply):
+            board.apply_window(reply.window, self.now())
+            if reply.ticket is not None:
+                board.apply_ticket(reply.ticket)
+        elif isinstance(reply, TicketReply):
+            board.apply_ticket(reply.ticket)
+        elif isinstance(reply, AlertReply):
+            board.apply_alert(reply.alert)
+        elif isinstance(reply, SnapshotReply) and reply.snapshot.seq >= board.seq:
+            board.apply_snapshot(reply.snapshot, self.clock())
 
-    def on_connection_down(self, message: ConnectionDown) -> None:
-        if not self._current(message):
-            return
-        self.online = False
-        self.retry_in = message.retry_in
-        self.redraw()
-
-    def on_server_event(self, message: ServerEvent) -> None:
-        if not self._current(message):
-            return
-        event = message.event
-        self.board.apply_event(event, replayed=message.replayed)
-        if isinstance(event, ConfigChanged) and not message.replayed:
-            # Categories, windows or the notice changed: the snapshot has them all.
-            self.send(GetSnapshot(id=self.new_request_id()), quiet=True)
-        self.redraw()
-
-    def on_login_refused(self, message: LoginRefused) -> None:
-        if not self._current(message):
-            return
-        self.workers.cancel_group(self, "connection")
-        self.client = None
-        if self.login_screen is not None:
-            self.login_screen.show_message(self.describe_refusal(message.refusal))
-            self.login_screen.set_busy(False)
-
-    def on_connection_ended(self, message: ConnectionEnded) -> None:
-        if not self._current(message):
-            return
-        self.logout(t("login.stopped", detail=self.describe_refusal(message.refusal)), error=True)
+    # -- refusals ---------------------------------------------------------------------------
 
     def describe_refusal(self, refusal: Refusal) -> str:
-        """Why the hello was refused, from the error reply's code and fields."""
-        error = refusal.error
-        if error is None:
-            return t("login.unreachable", url=self.remembered.server)
-        if error.code is ErrorCode.FORBIDDEN:
+        if refusal.error is not None and refusal.error.code is ErrorCode.FORBIDDEN:
             return t("login.not_supervisor")  # a staff account asked for the admin role
-        return self.describe_error(error)
+        return super().describe_refusal(refusal)
 
-    def describe_error(self, error: ErrorReply, asked: Asked | None = None) -> str:
-        return refusals.describe(error, t, asked=asked, timezone=self.board.timezone)
+    def describe_refused(self, request: _Request, error: ErrorReply) -> str:
+        window = getattr(request, "window", None)
+        asked = Asked.of(request)
+        if window is not None and asked.window is None:
+            asked = Asked(window=window, ticket=asked.ticket, cancelling=asked.cancelling)
+        if isinstance(request, MoveTicket):
+            asked = Asked(ticket=request.ticket, category=request.to_category)
+        return self.describe_act_refusal(request, error) or self.describe_error(error, asked)
 
     def describe_act_refusal(self, request: _Request, error: ErrorReply) -> str | None:
         """The console's own acts' refusals (alerts, moves, issuing), from code and reason;
@@ -536,10 +469,6 @@ class AdminApp(App[None]):
 
     # -- sending ----------------------------------------------------------------------------
 
-    @staticmethod
-    def new_request_id() -> str:
-        return uuid.uuid4().hex
-
     def send(
         self,
         request: _Request,
@@ -550,69 +479,14 @@ class AdminApp(App[None]):
     ) -> None:
         """Send one act; `done` is said when the server has carried it out, and `then` is
         given its reply (a query's answer)."""
-        if self.client is None:
-            return
-        self.run_worker(self._send(self.client, request, done, quiet, then), group="requests")
 
-    async def _send(
-        self,
-        client: QueueClient,
-        request: _Request,
-        done: str,
-        quiet: bool,
-        then: Callable[[Any], None] | None = None,
-    ) -> None:
-        try:
-            while True:
-                try:
-                    # The client re-sends this same id after a reconnect: never acts twice.
-                    reply = await client.request(request, timeout=REQUEST_WAIT)
-                    break
-                except TimeoutError:
-                    continue
-        except ServerError as exc:
-            self.log.warning(f"{type(request).__name__} refused: {exc}")  # message: log only
-            if client is self.client:
-                self._refused(request, exc.reply, quiet=quiet)
-        except Exception as exc:  # never a traceback on the supervisor's screen
-            self.log.error(f"{type(request).__name__} failed: {exc!r}")
-            if not quiet and client is self.client:
-                self.notify(t("error.unexpected", detail=type(exc).__name__), severity="error")
-        else:
-            if client is self.client:
-                self._apply_reply(reply)
-                if then is not None:
-                    then(reply)
-                if done and not quiet:
-                    self.notify(done, timeout=3)
-        finally:
-            self.redraw()
+        def carried_out(reply: Any) -> None:
+            if then is not None:
+                then(reply)
+            if done and not quiet:
+                self.notify(done, timeout=3)
 
-    def _refused(self, request: _Request, error: ErrorReply, *, quiet: bool) -> None:
-        if not quiet:
-            window = getattr(request, "window", None)
-            asked = Asked.of(request)
-            if window is not None and asked.window is None:
-                asked = Asked(window=window, ticket=asked.ticket, cancelling=asked.cancelling)
-            if isinstance(request, MoveTicket):
-                asked = Asked(ticket=request.ticket, category=request.to_category)
-            text = self.describe_act_refusal(request, error) or self.describe_error(error, asked)
-            self.notify(text, title=t("error.title"), severity="error", timeout=6)
-        if error.code is ErrorCode.INVALID_STATE:
-            self.send(GetSnapshot(id=self.new_request_id()), quiet=True)
-
-    def _apply_reply(self, reply: Any) -> None:
-        board = self.board
-        if isinstance(reply, WindowReply):
-            board.apply_window(reply.window, self.now())
-            if reply.ticket is not None:
-                board.apply_ticket(reply.ticket)
-        elif isinstance(reply, TicketReply):
-            board.apply_ticket(reply.ticket)
-        elif isinstance(reply, AlertReply):
-            board.apply_alert(reply.alert)
-        elif isinstance(reply, SnapshotReply) and reply.snapshot.seq >= board.seq:
-            board.apply_snapshot(reply.snapshot, self.clock())
+        super().send(request, quiet=quiet, then=carried_out)
 
 
 def make_app(

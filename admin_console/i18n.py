@@ -21,28 +21,15 @@ STRINGS: Strings = {
     "app.title": {"zh": "一窗 · 值班管理台", "en": "Yichuang · supervisor console"},
     # login
     "login.heading": {"zh": "值班主任 / 管理员登录", "en": "Supervisor / administrator login"},
-    "login.server": {"zh": "服务器地址", "en": "Server address"},
     "login.account": {"zh": "账号", "en": "Account"},
-    "login.password": {"zh": "密码", "en": "Password"},
-    "login.submit": {"zh": "登录", "en": "Log in"},
-    "login.connecting": {"zh": "正在连接 {url} …", "en": "Connecting to {url} …"},
     "login.need_all": {
         "zh": "请填写服务器地址、账号和密码",
         "en": "Fill in the server, account and password",
-    },
-    "login.bad_address": {
-        "zh": "服务器地址无效：{url}（应为 ws://主机:端口 或 wss://主机:端口）",
-        "en": "Invalid server address: {url} (expected ws://host:port or wss://host:port)",
-    },
-    "login.unreachable": {
-        "zh": "无法连接服务器 {url}：请检查地址和网络",
-        "en": "Cannot reach the server at {url}: check the address and the network",
     },
     "login.not_supervisor": {
         "zh": "该账号不是值班主任或管理员，不能打开管理台",
         "en": "This account is not a supervisor or administrator: it cannot open the console",
     },
-    "login.stopped": {"zh": "连接已终止：{detail}", "en": "The connection ended: {detail}"},
     # the hall screen
     "hall.who": {"zh": "{name}（{account}）", "en": "{name} ({account})"},
     "hall.notice": {"zh": "通知：{notice}", "en": "Notice: {notice}"},
@@ -206,11 +193,8 @@ STRINGS: Strings = {
         "en": "C close P pause F profile N call T transfer G move X void I issuing "
         "A acknowledge M notice U audit ^Q quit",
     },
-    "help.quit_title": {"zh": "要退出吗？", "en": "Quit?"},
     "help.quit": {"zh": "按 Ctrl+Q 退出管理台", "en": "Press Ctrl+Q to quit the console"},
     # dialogs
-    "act.ok": {"zh": "确定", "en": "OK"},
-    "act.cancel": {"zh": "取消", "en": "Cancel"},
     "pick.window": {"zh": "请先在窗口表中选中一个窗口", "en": "Select a window in the table first"},
     "close.question": {
         "zh": "关闭 {number}号窗口（{name}）？正在呼叫或办理的票将回到队列原位。",
@@ -332,7 +316,6 @@ STRINGS: Strings = {
     },
     "conn.back": {"zh": "已重新连接，大厅状态已更新", "en": "Reconnected; the hall is up to date"},
     # the console's way of saying shared refusals
-    "error.title": {"zh": "服务器拒绝了操作", "en": "The server refused"},
     "error.forbidden": {
         "zh": "您的账号无权进行此操作",
         "en": "Your account may not do that",

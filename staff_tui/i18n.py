@@ -21,6 +21,24 @@ COMMON: Strings = {
     "duration.short.hours": {"zh": "{h}时{m}分", "en": "{h}h{m}m"},
     "duration.short.minutes": {"zh": "{m}分{s}秒", "en": "{m}m{s}s"},
     "duration.short.seconds": {"zh": "{s}秒", "en": "{s}s"},
+    # the login screen and the app (staff_tui.login, staff_tui.app)
+    "login.server": {"zh": "服务器地址", "en": "Server address"},
+    "login.password": {"zh": "密码", "en": "Password"},
+    "login.submit": {"zh": "登录", "en": "Log in"},
+    "login.connecting": {"zh": "正在连接 {url} …", "en": "Connecting to {url} …"},
+    "login.bad_address": {
+        "zh": "服务器地址无效：{url}（应为 ws://主机:端口 或 wss://主机:端口）",
+        "en": "Invalid server address: {url} (expected ws://host:port or wss://host:port)",
+    },
+    "login.unreachable": {
+        "zh": "无法连接服务器 {url}：请检查地址和网络",
+        "en": "Cannot reach the server at {url}: check the address and the network",
+    },
+    "login.stopped": {"zh": "连接已终止：{detail}", "en": "The connection ended: {detail}"},
+    "help.quit_title": {"zh": "要退出吗？", "en": "Quit?"},
+    # the dialogs' buttons (staff_tui.dialogs)
+    "act.ok": {"zh": "确定", "en": "OK"},
+    "act.cancel": {"zh": "取消", "en": "Cancel"},
     # connection
     "conn.online": {"zh": "● 已连接", "en": "● Online"},
     "conn.offline": {

@@ -7,11 +7,19 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SERVER = "ws://127.0.0.1:8765"
+
+
+class RememberedLogin(Protocol):
+    """What every program's login memory holds (staff_tui.app reads it; each program's own
+    is a dataclass with more)."""
+
+    server: str
+    hall: str | None  # the hall's code, on a server of several halls (--hall)
 
 
 def read_settings(path: Path) -> dict[str, Any]:

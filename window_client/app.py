@@ -1,26 +1,19 @@
-"""The window client app: login, then one long-lived connection and the work screen."""
+"""The window client app: login, then one long-lived connection (staff_tui.app) and the
+work screen."""
 
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from textual import work
-from textual.app import App
-from textual.binding import Binding, BindingType
-from textual.screen import ModalScreen
-
-from queue_protocol.client import Backoff, Credentials, QueueClient, ServerError
+from queue_protocol.client import Backoff, Credentials, QueueClient
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
+    AnyEvent,
     CancelTicket,
-    ConfigChanged,
     ErrorReply,
-    GetSnapshot,
+    HelloReply,
     Role,
     ServiceFinished,
     SnapshotReply,
@@ -30,46 +23,21 @@ from queue_protocol.messages import (
     WindowState,
     _Request,
 )
-from staff_tui.connection import (
-    ClientMessage,
-    ConnectionDown,
-    ConnectionEnded,
-    ConnectionUp,
-    LoginRefused,
-    Refusal,
-    ServerEvent,
-    pump,
-)
-from window_client import i18n
+from staff_tui.app import Clock, StaffApp, utc_now
+from staff_tui.refusals import Asked
 from window_client.i18n import Language, t
-from window_client.refusals import Asked, describe
 from window_client.screens.login import LoginForm, LoginScreen
 from window_client.screens.work import WorkScreen
 from window_client.settings import Remembered, default_path
 from window_client.state import DeskState
 
-Clock = Callable[[], datetime]
-REQUEST_WAIT = 10.0  # seconds per wait for a reply; the wait repeats while the app runs
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class WindowApp(App[None]):
+class WindowApp(StaffApp[WorkScreen]):
     """The staff member's desk program (SPEC §2)."""
 
     CSS_PATH = "window.tcss"
-    TITLE = "一窗"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "quit", show=False, priority=True)
-    ]
-    # Textual's command palette and its Ctrl+C hint speak English only.
-    ENABLE_COMMAND_PALETTE = False
-
-    def action_help_quit(self) -> None:
-        """Ctrl+C: say, in the staff member's language, that Ctrl+Q quits."""
-        self.notify(t("help.quit"), title=t("help.quit_title"))
+    words = t
+    remembered: Remembered
 
     def __init__(
         self,
@@ -83,50 +51,44 @@ class WindowApp(App[None]):
         backoff: Backoff | None = None,
         hall: str | None = None,
     ) -> None:
-        i18n.set_language(language)
-        super().__init__()
-        self.title = t("app.title")
-        self.clock = clock
-        self.settings_path = settings_path or default_path()
-        self.remembered = Remembered.load(self.settings_path)
-        if server:
-            self.remembered.server = server
+        settings_path = settings_path or default_path()
+        remembered = Remembered.load(settings_path)
         if window:
-            self.remembered.window = window
-        if hall:
-            self.remembered.hall = hall
+            remembered.window = window
+        super().__init__(
+            remembered,
+            settings_path,
+            language=language,
+            clock=clock,
+            backoff=backoff,
+            server=server,
+            hall=hall,
+        )
         self.account = account or ""
-        self.backoff = backoff
-        self.client: QueueClient | None = None
         self.desk = DeskState(number=0)
-        self.online = False
-        self.retry_in = 0.0
         self.busy: _Request | None = None  # the action waiting for its reply
         self.busy_since = 0.0  # time.monotonic() when it was sent
-        self.work_screen: WorkScreen | None = None
-        self.login_screen: LoginScreen | None = None
 
-    def on_mount(self) -> None:
-        self.show_login()
+    @property
+    def work_screen(self) -> WorkScreen | None:
+        """The work screen, once logged in (the main screen)."""
+        return self.main_screen
+
+    @property
+    def timezone(self) -> str:
+        return self.desk.timezone
 
     # -- login and logout -------------------------------------------------------------------
 
-    def show_login(self, message: str = "", *, error: bool = True) -> None:
-        self.login_screen = LoginScreen(
+    def new_login_screen(self, message: str, error: bool) -> LoginScreen:
+        return LoginScreen(
             self.remembered.server,
             self.remembered.window,
-            account=self.account,
+            self.account,
+            self.login,
             message=message,
             error=error,
         )
-        if self.work_screen is not None:
-            self.work_screen = None
-            # A dialog open over the work screen goes with it: the login replaces both.
-            while isinstance(self.screen, ModalScreen) and len(self.screen_stack) > 2:
-                self.pop_screen()
-            self.switch_screen(self.login_screen)
-        else:
-            self.push_screen(self.login_screen)
 
     def login(self, form: LoginForm) -> None:
         """Start the connection for this form; the outcome arrives as messages."""
@@ -145,72 +107,37 @@ class WindowApp(App[None]):
         # The hall's timezone, as last seen, for times in a refusal (e.g. a lock's end).
         self.desk = DeskState(number=form.window, timezone=self.desk.timezone)
         self.busy = None
-        self.client = QueueClient(form.server, credentials, backoff=self.backoff)
-        self.run_connection(self.client)
+        self.connect(form.server, credentials)
 
-    @work(exclusive=True, group="connection")
-    async def run_connection(self, client: QueueClient) -> None:
-        await pump(client, self)
+    def new_main_screen(self) -> WorkScreen:
+        return WorkScreen(self)
 
     def logout(self, message: str, *, error: bool = False) -> None:
-        """End the session (if one is still going) and show the login screen with `message`."""
-        if self.client is None:
-            return  # already logged out: a second reason to leave changes nothing
-        self.workers.cancel_group(self, "connection")
-        self.workers.cancel_group(self, "requests")
-        self.client = None
-        self.online = False
-        self.busy = None
-        self.show_login(message, error=error)
+        if self.client is not None:
+            self.busy = None
+        super().logout(message, error=error)
 
     def _logout_of(self, client: QueueClient, message: str, *, error: bool = False) -> None:
         """Log out of `client`'s session, unless that session has already ended."""
         if client is self.client:
             self.logout(message, error=error)
 
-    # -- connection messages ----------------------------------------------------------------
+    # -- the session ------------------------------------------------------------------------
 
-    def _current(self, message: ClientMessage) -> bool:
-        """Whether `message` comes from the session going on now (not from one let go)."""
-        return message.client is self.client
+    def apply_hello(self, hello: HelloReply) -> None:
+        self.desk.apply_hello(hello)
 
-    def on_connection_up(self, message: ConnectionUp) -> None:
-        if not self._current(message):
-            return
-        self.desk.apply_hello(message.hello)
-        self.online = True
-        if self.work_screen is None:
-            self.work_screen = WorkScreen(self)
-            self.switch_screen(self.work_screen)
-            self.login_screen = None
-        elif not message.first:
-            self.notify(t("conn.back"), timeout=2)
-        self.refresh_desk()
-
-    def on_connection_down(self, message: ConnectionDown) -> None:
-        if not self._current(message):
-            return
-        self.online = False
-        self.retry_in = message.retry_in
-        self.refresh_desk()
-
-    def on_server_event(self, message: ServerEvent) -> None:
-        if not self._current(message):
-            return
-        event = message.event
-        self.desk.apply_event(event, replayed=message.replayed)
-        if isinstance(event, ConfigChanged) and not message.replayed:
-            self.send(GetSnapshot(id=self.new_request_id()), quiet=True)
+    def apply_event(self, client: QueueClient, event: AnyEvent, *, replayed: bool) -> None:
+        self.desk.apply_event(event, replayed=replayed)
         if isinstance(event, WindowChanged):
-            self._window_changed(message.client, event, replayed=message.replayed)
+            self._window_changed(client, event, replayed=replayed)
         elif (
             isinstance(event, ServiceFinished)
             and event.chain_ended
             and event.window == self.desk.number
-            and not message.replayed
+            and not replayed
         ):
             self.notify(t("done.chain_ended", number=event.ticket.number), timeout=3)
-        self.refresh_desk()
 
     def _window_changed(self, client: QueueClient, event: WindowChanged, *, replayed: bool) -> None:
         """The hall closed this window (not this desk's own close_window, which has no
@@ -228,81 +155,7 @@ class WindowApp(App[None]):
             return
         self._logout_of(client, closed_text(event.reason), error=event.reason != "day_closed")
 
-    def on_login_refused(self, message: LoginRefused) -> None:
-        if not self._current(message):
-            return
-        self.workers.cancel_group(self, "connection")
-        self.client = None
-        if self.login_screen is not None:
-            self.login_screen.show_message(self.describe_refusal(message.refusal))
-            self.login_screen.set_busy(False)
-
-    def on_connection_ended(self, message: ConnectionEnded) -> None:
-        if not self._current(message):
-            return
-        self.logout(t("login.stopped", detail=self.describe_refusal(message.refusal)), error=True)
-
-    def describe_refusal(self, refusal: Refusal) -> str:
-        """Why the hello was refused, from the error reply's code and fields."""
-        if refusal.error is None:
-            return t("login.unreachable", url=self.remembered.server)
-        return self.describe_error(refusal.error, Asked(window=self.desk.number))
-
-    def describe_error(self, error: ErrorReply, asked: Asked | None = None) -> str:
-        return describe(error, asked=asked, timezone=self.desk.timezone)
-
-    # -- actions ----------------------------------------------------------------------------
-
-    @staticmethod
-    def new_request_id() -> str:
-        return uuid.uuid4().hex
-
-    def send(self, request: _Request, *, quiet: bool = False) -> None:
-        """Send one action; further actions wait (disabled) until its reply has come."""
-        if self.client is None:
-            return
-        if not quiet:
-            self.busy = request
-            self.busy_since = time.monotonic()
-            self.refresh_desk()
-        self.run_worker(self._send(self.client, request, quiet), group="requests")
-
-    async def _send(self, client: QueueClient, request: _Request, quiet: bool) -> None:
-        try:
-            while True:
-                try:
-                    # The client re-sends this same id after a reconnect: never acts twice.
-                    reply = await client.request(request, timeout=REQUEST_WAIT)
-                    break
-                except TimeoutError:
-                    continue
-        except ServerError as exc:
-            self.log.warning(f"{type(request).__name__} refused: {exc}")  # message: log only
-            if client is self.client:  # a session already ended has nothing more to say
-                self._refused(request, exc.reply, quiet=quiet)
-        except Exception as exc:  # never a traceback on the staff member's screen
-            self.log.error(f"{type(request).__name__} failed: {exc!r}")
-            if not quiet and client is self.client:
-                self.notify(t("error.unexpected", detail=type(exc).__name__), severity="error")
-        else:
-            if client is self.client:
-                self._apply_reply(client, request, reply)
-        finally:
-            if self.busy is request:
-                self.busy = None
-            self.refresh_desk()
-
-    def _refused(self, request: _Request, error: ErrorReply, *, quiet: bool) -> None:
-        if error.code is ErrorCode.QUEUE_EMPTY:
-            self.notify(t("error.queue_empty"), severity="warning", timeout=3)
-        elif not quiet:
-            text = self.describe_error(error, Asked.of(request))
-            self.notify(text, title=t("error.title"), severity="error", timeout=6)
-        if error.code is ErrorCode.INVALID_STATE:
-            # This desk's picture was behind the server's (e.g. a supervisor acted).
-            self.send(GetSnapshot(id=self.new_request_id()), quiet=True)
-
-    def _apply_reply(self, client: QueueClient, request: _Request, reply: Any) -> None:
+    def apply_reply(self, client: QueueClient, request: _Request, reply: Any) -> None:
         desk = self.desk
         if isinstance(reply, WindowReply):
             if reply.ticket is not None:
@@ -317,9 +170,35 @@ class WindowApp(App[None]):
         elif isinstance(reply, SnapshotReply) and reply.snapshot.seq >= desk.seq:
             desk.apply_snapshot(reply.snapshot)
 
-    def refresh_desk(self) -> None:
+    def redraw(self) -> None:
         if self.work_screen is not None:
             self.work_screen.render_desk()
+
+    refresh_desk = redraw  # the desk's own name for it
+
+    # -- refusals ---------------------------------------------------------------------------
+
+    def asked_at_login(self) -> Asked:
+        return Asked(window=self.desk.number)
+
+    def refused(self, request: _Request, error: ErrorReply, *, quiet: bool) -> None:
+        if error.code is ErrorCode.QUEUE_EMPTY:  # nobody waits: a warning, not a refusal
+            self.notify(t("error.queue_empty"), severity="warning", timeout=3)
+            return
+        super().refused(request, error, quiet=quiet)
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def sending(self, request: _Request, *, quiet: bool) -> None:
+        """Further actions wait (disabled) until this one's reply has come."""
+        if not quiet:
+            self.busy = request
+            self.busy_since = time.monotonic()
+            self.redraw()
+
+    def settled(self, request: _Request) -> None:
+        if self.busy is request:
+            self.busy = None
 
 
 CLOSE_REASONS = frozenset({"day_closed", "offline", "closed_by_supervisor", "moved"})

@@ -15,27 +15,14 @@ STRINGS: Strings = {
     "app.title": {"zh": "一窗 · 窗口工作台", "en": "Yichuang · window desk"},
     # login
     "login.heading": {"zh": "窗口登录", "en": "Window login"},
-    "login.server": {"zh": "服务器地址", "en": "Server address"},
     "login.window": {"zh": "窗口号", "en": "Window number"},
     "login.account": {"zh": "工作人员账号", "en": "Staff account"},
-    "login.password": {"zh": "密码", "en": "Password"},
-    "login.submit": {"zh": "登录", "en": "Log in"},
-    "login.connecting": {"zh": "正在连接 {url} …", "en": "Connecting to {url} …"},
     "login.need_all": {
         "zh": "请填写服务器地址、窗口号、账号和密码",
         "en": "Fill in the server, window number, account and password",
     },
     "login.bad_window": {"zh": "窗口号须为 1–9999 的数字", "en": "A window number is 1–9999"},
-    "login.unreachable": {
-        "zh": "无法连接服务器 {url}：请检查地址和网络",
-        "en": "Cannot reach the server at {url}: check the address and the network",
-    },
-    "login.bad_address": {
-        "zh": "服务器地址无效：{url}（应为 ws://主机:端口 或 wss://主机:端口）",
-        "en": "Invalid server address: {url} (expected ws://host:port or wss://host:port)",
-    },
     "login.logged_out": {"zh": "已关闭窗口并退出登录", "en": "Window closed, logged out"},
-    "login.stopped": {"zh": "连接已终止：{detail}", "en": "The connection ended: {detail}"},
     # the window closed by the hall, not by this desk (window_changed reason)
     "closed.day_closed": {
         "zh": "今日已结束办理，窗口已关闭",
@@ -118,7 +105,6 @@ STRINGS: Strings = {
     "act.close": {"zh": "关窗退出", "en": "Close"},
     "act.end_chain": {"zh": "结束一链", "en": "End all"},
     "act.cancel_ticket": {"zh": "作废", "en": "Void"},
-    "act.ok": {"zh": "确定", "en": "OK"},
     "confirm.no_show": {
         "zh": "将 {number} 标记为过号？",
         "en": "Mark {number} as a no-show?",
@@ -142,9 +128,7 @@ STRINGS: Strings = {
         "zh": "{count}/{limit}（再呼即过号）",
         "en": "{count} of {limit} (next: no-show)",
     },
-    "act.cancel": {"zh": "取消", "en": "Cancel"},
     "act.quit": {"zh": "退出程序", "en": "Quit"},
-    "help.quit_title": {"zh": "要退出吗？", "en": "Quit?"},
     "help.quit": {
         "zh": "按 Ctrl+Q 退出程序（关窗请按 Q）",
         "en": "Press Ctrl+Q to quit (Q closes the window)",

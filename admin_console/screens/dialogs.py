@@ -1,70 +1,26 @@
-"""Modal dialogs of the console's acts: confirm, a reason, one line of text (a ticket
-number, a profile, the notice), a transfer. Each checks what it can before anything is
-sent and says what is wrong in the dialog itself."""
+"""Modal dialogs of the console's acts besides the confirmation (staff_tui.dialogs): a
+reason, one line of text (a ticket number, a profile, the notice), a transfer. Each checks
+what it can before anything is sent and says what is wrong in the dialog itself."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
 from admin_console.i18n import t
 from queue_protocol.messages import CategoryView
+from staff_tui.dialogs import Dialog
 
-T = TypeVar("T")
 Check = Callable[[str], str | None]  # the problem with a value, in words; None if fine
 
 
-class _Dialog(ModalScreen[T | None]):
-    """A dialog box with OK / Cancel; Escape cancels."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", show=False)]
-
-    def buttons(self) -> ComposeResult:
-        with Horizontal(classes="dialog-buttons"):
-            yield Button(t("act.ok"), id="ok", variant="primary")
-            yield Button(t("act.cancel"), id="cancel")
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
-
-    def complain(self, message: str) -> None:
-        self.query_one(".dialog-problem", Static).update(Text(message))
-
-
-class ConfirmDialog(_Dialog[bool]):
-    """Ask before an act that cannot be taken back; Cancel has the focus."""
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="confirm-dialog"):
-            yield Label(Text(self.question), classes="dialog-title")
-            yield from self.buttons()
-
-    def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()
-
-    @on(Button.Pressed, "#ok")
-    def _ok(self) -> None:
-        self.dismiss(True)
-
-
-class TextDialog(_Dialog[str]):
+class TextDialog(Dialog[str]):
     """One line of text, checked by `check` before the dialog closes with it."""
 
     def __init__(
@@ -123,7 +79,7 @@ class TicketReason:
     reason: str
 
 
-class TicketReasonDialog(_Dialog[TicketReason]):
+class TicketReasonDialog(Dialog[TicketReason]):
     """A ticket number and why (a void): both needed; `check_ticket` may refuse the number."""
 
     def __init__(self, dialog_id: str, *, heading: str, check_ticket: Check) -> None:
@@ -167,7 +123,7 @@ class TransferChoice:
     ticket: str | None = None  # a move names the waiting ticket
 
 
-class TransferDialog(_Dialog[TransferChoice]):
+class TransferDialog(Dialog[TransferChoice]):
     """Where a window's ticket goes: a category, or a window by number, and why."""
 
     def __init__(

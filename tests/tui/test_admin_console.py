@@ -13,7 +13,6 @@ from textual.widgets import Button, DataTable, Input, Select, Static
 
 from admin_console.app import AdminApp, make_app
 from admin_console.screens.dialogs import (
-    ConfirmDialog,
     TextDialog,
     TicketReasonDialog,
     TransferDialog,
@@ -39,6 +38,7 @@ from queue_protocol.messages import (
 )
 from queue_server.server import Limits, QueueServer
 from queue_server.service import HallService
+from staff_tui.dialogs import ConfirmDialog
 from tests.conftest import DEMO_PASSWORD, Clock, Connect, MiddayClock, window_gone
 from tests.tui.screens import shows
 from tests.tui.test_window_client import ticket_state, until

@@ -39,6 +39,7 @@ from queue_protocol.messages import (
 )
 from queue_server.server import Limits, QueueServer
 from queue_server.service import HallService, Principal
+from staff_tui.dialogs import ConfirmDialog
 from tests.conftest import Clock, Connect
 from tests.tui.screens import shows
 from window_client import i18n
@@ -48,7 +49,6 @@ from window_client.refusals import Asked, describe
 from window_client.screens.dialogs import (
     CallNumberDialog,
     CancelNumberDialog,
-    ConfirmDialog,
     EndChainDialog,
     PauseDialog,
     ReinstateDialog,

@@ -15,6 +15,7 @@ from queue_protocol.client import Credentials, QueueClient
 from queue_protocol.messages import IssueTicket, Priority, Role, WindowState
 from queue_server.server import Limits, running
 from queue_server.service import HallService
+from staff_tui.dialogs import ConfirmDialog
 from tests.conftest import KIOSK_TOKEN, Clock
 from tests.tui.screens import shows
 from tests.tui.test_window_client import log_in, until
@@ -22,7 +23,6 @@ from window_client.app import WindowApp, make_app
 from window_client.i18n import Language
 from window_client.screens.dialogs import (
     CancelNumberDialog,
-    ConfirmDialog,
     EndChainDialog,
     TransferDialog,
 )

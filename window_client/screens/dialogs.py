@@ -1,17 +1,14 @@
-"""Modal dialogs of the work screen: transfer, pause reason, end a one-chain visit, call a
-number, void (cancel) a number, reinstate."""
+"""Modal dialogs of the work screen besides the confirmation (staff_tui.dialogs): transfer,
+pause reason, end a one-chain visit, call a number, void (cancel) a number, reinstate."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Vertical
 from textual.widgets import Button, Input, Label, OptionList, RadioButton, RadioSet, Select, Static
 from textual.widgets.option_list import Option
 
@@ -22,31 +19,8 @@ from queue_protocol.messages import (
     WindowState,
     WindowView,
 )
+from staff_tui.dialogs import Dialog
 from window_client.i18n import t
-
-T = TypeVar("T")
-
-
-class _Dialog(ModalScreen[T | None]):
-    """A dialog box with OK / Cancel; Escape cancels."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", show=False)]
-
-    def buttons(self, ok: str | None = None, cancel: str | None = None) -> ComposeResult:
-        with Horizontal(classes="dialog-buttons"):
-            yield Button(ok or t("act.ok"), id="ok", variant="primary")
-            yield Button(cancel or t("act.cancel"), id="cancel")
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
-
-    def complain(self, message: str) -> None:
-        problem = self.query_one(".dialog-problem", Static)
-        problem.update(message)
 
 
 @dataclass(frozen=True)
@@ -54,32 +28,6 @@ class TransferChoice:
     to_category: str | None
     to_window: int | None
     reason: str
-
-
-class ConfirmDialog(_Dialog[str]):
-    """Ask before an action that cannot be taken back (OK answers "yes"). `yes` and `no`
-    name the buttons where OK / Cancel would be unclear (Cancel when voiding a ticket)."""
-
-    def __init__(
-        self, question: str, *, dialog_id: str | None = None, yes: str = "", no: str = ""
-    ) -> None:
-        super().__init__()
-        self.question = question
-        self._dialog_id = dialog_id
-        self._yes = yes
-        self._no = no
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id=self._dialog_id):
-            yield Label(self.question, classes="dialog-title")
-            yield from self.buttons(self._yes or None, self._no or None)
-
-    def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()  # Enter alone does not confirm
-
-    @on(Button.Pressed, "#ok")
-    def _ok(self) -> None:
-        self.dismiss("yes")
 
 
 def serving(window: WindowView) -> bool:
@@ -93,7 +41,7 @@ def window_choice(window: WindowView) -> str:
     return f"{window.number} {window.name} · {state}"
 
 
-class TransferDialog(_Dialog[TransferChoice]):
+class TransferDialog(Dialog[TransferChoice]):
     """Transfer the ticket being served to another category or to a named window."""
 
     def __init__(
@@ -169,7 +117,7 @@ class TransferDialog(_Dialog[TransferChoice]):
         self.dismiss(TransferChoice(target_category, target_window, reason))
 
 
-class _ReasonDialog(_Dialog[str]):
+class _ReasonDialog(Dialog[str]):
     """Ask for a reason: a few usual ones are one key away, or type one in."""
 
     def __init__(self, dialog_id: str, *, heading: str, note: str = "", words: str) -> None:
@@ -232,7 +180,7 @@ class EndChainDialog(_ReasonDialog):
         )
 
 
-class CallNumberDialog(_Dialog[str]):
+class CallNumberDialog(Dialog[str]):
     """Call one ticket by its number, e.g. A005."""
 
     def compose(self) -> ComposeResult:
@@ -255,7 +203,7 @@ class CallNumberDialog(_Dialog[str]):
         self.dismiss(number)
 
 
-class CancelNumberDialog(_Dialog[str]):
+class CancelNumberDialog(Dialog[str]):
     """Which waiting ticket to void (cancel), by its number, e.g. A012. The protocol cancels
     only waiting tickets: the ticket called or served here is refused at once, naming the
     key that does apply (no-show; finish or transfer)."""
@@ -291,7 +239,7 @@ class CancelNumberDialog(_Dialog[str]):
         self.dismiss(number)
 
 
-class ReinstateDialog(_Dialog[str]):
+class ReinstateDialog(Dialog[str]):
     """Pick one of today's no-shows at this window to put back in the queue."""
 
     def __init__(self, no_shows: list[tuple[TicketView, str]]) -> None:

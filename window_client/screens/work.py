@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
 from textual import events, on
@@ -35,11 +35,11 @@ from queue_protocol.messages import (
     WindowState,
     _Request,
 )
+from staff_tui.dialogs import ConfirmDialog, Dialog
 from window_client.i18n import t
 from window_client.screens.dialogs import (
     CallNumberDialog,
     CancelNumberDialog,
-    ConfirmDialog,
     EndChainDialog,
     PauseDialog,
     ReinstateDialog,
@@ -97,6 +97,8 @@ REQUEST_ACTIONS = {
 }
 LABELS = {name: label for name, _, label in ACTIONS}
 SHOW_WAITING_AFTER = 1.0  # seconds: a reply slower than this is shown as waiting
+
+T = TypeVar("T")
 
 
 class WorkScreen(Screen[None]):
@@ -339,8 +341,8 @@ class WorkScreen(Screen[None]):
             choices.append((ticket, f"{label}  {progress}" if progress else label))
         self._ask(ReinstateDialog(choices), lambda ref: self._send(Reinstate, ticket=ref))
 
-    def _ask(self, dialog: Any, then: Callable[[str], None]) -> None:
-        def answered(value: str | None) -> None:
+    def _ask(self, dialog: Dialog[T], then: Callable[[T], None]) -> None:
+        def answered(value: T | None) -> None:
             if value:
                 then(value)
 
