@@ -121,6 +121,14 @@ STRINGS: Strings = {
         "zh": "{window} {ticket} 收到差评（{value} 分）",
         "en": "{window}: bad rating for {ticket} ({value})",
     },
+    "alert.case_due": {
+        "zh": "差评工单 {case} 号（{window} {ticket}）将到期：剩 {value} 个工作日，尚未反馈",
+        "en": "Case {case} ({window} {ticket}) is due: {value} working days left, unanswered",
+    },
+    "alert.case_overdue": {
+        "zh": "差评工单 {case} 号（{window} {ticket}）已超期 {value} 小时，尚未反馈",
+        "en": "Case {case} ({window} {ticket}) is {value} h overdue, unanswered",
+    },
     "alert.other": {"zh": "告警：{kind}", "en": "Alert: {kind}"},
     "alert.window": {"zh": "{number}号窗口", "en": "Window {number}"},
     "alert.no_alerts": {"zh": "当前没有告警", "en": "There are no alerts"},
@@ -357,6 +365,7 @@ def describe_alert(alert: AlertView, board: HallBoard) -> str:
             else ""
         ),
         "device": alert.device or "",
+        "case": "" if alert.case is None else str(alert.case),
         "value": _number(alert.value),
         "limit": _number(alert.limit),
         "kind": alert.kind,

@@ -45,3 +45,14 @@ def test_every_key_said_is_known(package: str, words: list[Words]) -> None:
 @pytest.mark.parametrize("words", [admin_words, window_words])
 def test_every_word_is_in_both_languages(words: Words) -> None:
     assert {key for key, entry in words.strings.items() if set(entry) != {"zh", "en"}} == set()
+
+
+def test_every_alert_kind_has_its_words() -> None:
+    """The console names an alert by its kind (alert.KIND): each kind the server raises
+    has its line, in both languages."""
+    from queue_protocol.messages import AlertKind
+
+    missing = {kind.value for kind in AlertKind} - {
+        key.removeprefix("alert.") for key in admin_words.strings
+    }
+    assert missing == set()
