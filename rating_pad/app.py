@@ -78,6 +78,7 @@ Clock = Callable[[], float]
 DEFAULT_SERVER = "ws://127.0.0.1:8765"
 # What the pad assumes until the server says (a server that sends no `rating`).
 DEFAULT_SETTINGS = RatingSettings(reasons=[], pad_seconds=60, qr_working_days=5)
+ASKED_KEPT = 20  # the services last asked about, never asked again (a reconnect, a replay)
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,8 @@ class RatingPadApp(App[None]):
         self.prompt: Prompt | None = None
         self.deadline = 0.0  # on the pad's clock: when the prompt times out
         self.sending: Rate | None = None  # the rating waiting for its reply
-        self.asked: list[tuple[str, int]] = []  # every service asked about, never twice
-        self.ratings: list[RatingView] = []  # the ratings this pad gave (the log, tests)
+        self.asked: list[tuple[str, int]] = []  # the last services asked about, oldest first
+        self.last_rating: RatingView | None = None  # the last rating this pad gave (tests)
 
     def action_locked(self) -> None:
         log.info("exit key pressed; the rating pad stays (stop it with a signal)")
@@ -290,7 +291,7 @@ class RatingPadApp(App[None]):
         """Ask the citizen to rate `prompt` for `seconds`, replacing any question before."""
         if prompt.key in self.asked:
             return
-        self.asked.append(prompt.key)
+        self.asked = [*self.asked[-ASKED_KEPT + 1 :], prompt.key]
         log.info("asking for the rating of %s (step %d)", prompt.number, prompt.step)
         self.prompt = prompt
         self.deadline = self.options.clock() + seconds
@@ -394,8 +395,7 @@ class RatingPadApp(App[None]):
             return
         finally:
             self.sending = None
-        rating = reply.rating
-        self.ratings.append(rating)
+        rating = self.last_rating = reply.rating
         log.info("%s rated %d (%s)", prompt.number, rating.level, ", ".join(rating.reasons))
         if self.prompt is not prompt:
             return

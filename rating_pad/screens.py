@@ -18,6 +18,8 @@ from queue_protocol.messages import WindowState
 if TYPE_CHECKING:
     from rating_pad.app import Prompt, RatingPadApp
 
+# A rating carries at most 10 reasons (the protocol's limit): 9 of the hall's and one typed.
+MOST_CHOSEN = 9
 SHORT_SCREEN = 30  # rows: below this, buttons are 3 rows tall instead of 5 (rating_pad.tcss)
 LEVELS = (1, 2, 3, 4, 5)
 # 满意 in green, 基本满意 in the hall's blue, 不满意 amber, 非常不满意 red.
@@ -236,6 +238,8 @@ class ReasonScreen(PromptScreen):
 
     def action_reason(self, n: int) -> None:
         if not 0 <= n < len(self.reasons):
+            return
+        if n not in self.chosen and len(self.chosen) >= MOST_CHOSEN:
             return
         self.chosen ^= {n}
         self.query_one(f"#reason-{n}", Button).set_class(n in self.chosen, "-selected")

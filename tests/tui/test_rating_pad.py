@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Button, Input, Static
 
 from queue_protocol.client import Backoff, QueueClient
@@ -85,8 +86,17 @@ async def hall_fixture(connect: Connect) -> Hall:
     return Hall(await connect("admin"), await connect("kiosk"), await connect("window", window=1))
 
 
-def text(app: RatingPadApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
+def text(app: RatingPadApp | Screen[Any], selector: str) -> str:
+    """What a line of the screen shown (or of `screen`) says."""
+    screen = app.screen if isinstance(app, RatingPadApp) else app
+    return str(screen.query_one(selector, Static).render())
+
+
+def line(app: RatingPadApp | Screen[Any], selector: str) -> str:
+    """The same, to wait on: "" while the line is not there (its screen being composed, or
+    composed again in the other language)."""
+    screen = app.screen if isinstance(app, RatingPadApp) else app
+    return "".join(str(shown.render()) for shown in screen.query(selector).results(Static))
 
 
 def laid_out(app: RatingPadApp, kind: Any) -> bool:
@@ -124,7 +134,7 @@ async def test_one_key_rates_the_service_just_finished(url: str, clock: Clock, h
     rating by the pad's channel, for that window and its staff."""
     app = pad(url, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: laid_out(app, IdleScreen) and "王芳" in text(app, "#staff"))
+        await until(pilot, lambda: laid_out(app, IdleScreen) and "王芳" in line(app, "#staff"))
         assert "工号 ck01" in text(app, "#staff")
         assert text(app, "#window-name") == "1号窗口  综合受理1号"
         assert text(app, "#hall-name") == HALL and "欢" in text(app, "#welcome")
@@ -167,7 +177,7 @@ async def test_a_bad_rating_needs_a_reason(url: str, clock: Clock, hall: Hall) -
         assert app.screen.query_one("#submit", Button).disabled
         await pilot.click("#reason-typed")
         await pilot.press("space", "enter")  # only a blank typed: still no reason
-        assert app.sending is None and app.ratings == []
+        assert app.sending is None and app.last_rating is None
         assert "请至少选择或填写一项原因" in text(app, "#say")
         assert app.screen.query_one("#say").has_class("-problem")
 
@@ -253,13 +263,21 @@ async def test_the_pad_asks_only_about_its_own_window(
 
 async def test_a_second_finish_replaces_the_question(url: str, clock: Clock, hall: Hall) -> None:
     """Only the last service at the window can be rated there: a newer finish replaces the
-    question (even halfway through a 差评's reasons), and the rating goes to the newer."""
+    question (even halfway through a 差评's reasons), and the rating goes to the newer. The
+    next citizen's call and start do not: staff cannot cut a 差评 short by moving on."""
     app = pad(url, clock)
     async with app.run_test(size=SIZE) as pilot:
         await served_and_asked(pilot, hall)
         await pilot.press("4")
         await on_screen(pilot, ReasonScreen)
-        second = await served_and_asked(pilot, hall)
+        second = await hall.kiosk.request(IssueTicket, category="SW")
+        await hall.window.request(CallNext)
+        await hall.window.request(StartService)
+        welcome = app.screen_stack[1]  # under the question and the reasons
+        await until(pilot, lambda: line(welcome, "#window-state") == "正在为 C002 号办理")
+        assert isinstance(app.screen, ReasonScreen)  # still the first citizen's reasons
+        await hall.window.request(FinishService)
+        await asked_about(pilot, second.ticket.number)
         assert len(app.screen_stack) == 3  # the reasons of the first are gone
         await pilot.press("2")
         await on_screen(pilot, MessageScreen)
@@ -290,7 +308,7 @@ async def welcomed(pilot: Pilot[Any]) -> RatingPadApp:
     """Wait for the welcome with window 1's staff on it."""
     app = pilot.app
     assert isinstance(app, RatingPadApp)
-    await until(pilot, lambda: laid_out(app, IdleScreen) and "王芳" in text(app, "#staff"))
+    await until(pilot, lambda: laid_out(app, IdleScreen) and "王芳" in line(app, "#staff"))
     return app
 
 
@@ -321,11 +339,11 @@ async def test_the_welcome_follows_the_window(url: str, clock: Clock, connect: C
         await until(pilot, lambda: app.online)
         assert text(app, "#staff") == "本窗口暂停服务"
         window = await connect("window", window=1)
-        await until(pilot, lambda: text(app, "#staff") == "服务人员 王芳    工号 ck01")
+        await until(pilot, lambda: line(app, "#staff") == "服务人员 王芳    工号 ck01")
         await (await connect("kiosk")).request(IssueTicket, category="SW")
         await window.request(CallNext)
         await window.request(StartService)
-        await until(pilot, lambda: text(app, "#window-state") == "正在为 C001 号办理")
+        await until(pilot, lambda: line(app, "#window-state") == "正在为 C001 号办理")
         await window.request(FinishService)
         await asked_about(pilot, "C001")
         await pilot.press("1")
@@ -333,7 +351,7 @@ async def test_the_welcome_follows_the_window(url: str, clock: Clock, connect: C
         await window.request(CloseWindow)
         clock.advance(seconds=5)
         await on_screen(pilot, IdleScreen)
-        await until(pilot, lambda: text(app, "#staff") == "本窗口暂停服务")
+        await until(pilot, lambda: line(app, "#staff") == "本窗口暂停服务")
         assert text(app, "#window-state") == ""
 
 
@@ -372,14 +390,14 @@ async def test_english_for_one_citizen_then_chinese_again(
     async with app.run_test(size=SIZE) as pilot:
         await served_and_asked(pilot, hall)
         await pilot.click("#language")
-        await until(pilot, lambda: "Please rate" in text(app, "#rate-title"))
+        await until(pilot, lambda: "Please rate" in line(app, "#rate-title"))
         assert "Very dissatisfied" in str(app.screen.query_one("#level-5", Button).label)
         await pilot.press("1")
         await on_screen(pilot, MessageScreen)
         assert text(app, "#message-title") == "Thank you for your rating!"
         clock.advance(seconds=5)
         await on_screen(pilot, IdleScreen)
-        await until(pilot, lambda: text(app, "#welcome") == "欢 迎")
+        await until(pilot, lambda: line(app, "#welcome") == "欢 迎")
 
 
 async def test_a_refused_pad_says_so(url: str, clock: Clock) -> None:
