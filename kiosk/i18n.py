@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from queue_protocol.messages import Priority, TicketState
 
@@ -290,8 +290,11 @@ _TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-class Texts:
-    """`t("ticket_ahead", n=3)` in the kiosk's current language."""
+class Words:
+    """A device's words (`TABLE`, by language) in one language: `t("ticket_ahead", n=3)`;
+    a key without an English text is said in Chinese. The kiosk's and the rating pad's."""
+
+    TABLE: ClassVar[dict[str, dict[str, str]]]
 
     def __init__(self, lang: str = "zh") -> None:
         if lang not in LANGUAGES:
@@ -299,8 +302,14 @@ class Texts:
         self.lang = lang
 
     def __call__(self, key: str, **values: Any) -> str:
-        text = _TEXTS[self.lang].get(key) or _TEXTS["zh"][key]
+        text = self.TABLE[self.lang].get(key) or self.TABLE["zh"][key]
         return text.format(**values) if values else text
+
+
+class Texts(Words):
+    """The kiosk's words in its current language."""
+
+    TABLE = _TEXTS
 
     def priority(self, priority: Priority) -> str:
         return self(f"priority.{priority.value}")

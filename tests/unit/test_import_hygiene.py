@@ -16,7 +16,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CLIENT_PACKAGES = ("staff_tui", "window_client", "admin_console", "display", "kiosk")
+CLIENT_PACKAGES = (
+    "staff_tui",
+    "window_client",
+    "admin_console",
+    "display",
+    "kiosk",
+    "rating_pad",
+)
 
 # Prints which of `forbidden` got imported after importing `modules` (and, with walk=True,
 # every submodule of them except __main__, which would start a program).
