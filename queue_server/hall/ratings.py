@@ -109,6 +109,13 @@ def no_rating(w: Work, p: Principal, r: NoRating) -> OkReply:
     event, never a rating; the slip may still rate it)."""
     live = w.ticket(r.ticket)
     service = _pads_service(w, p, live, r.step)
+    if _rated(w, live.ticket.id, service.step) is not None:  # the rating's reply was lost
+        raise ProtocolError(
+            ErrorCode.INVALID_STATE,
+            f"ticket {live.ticket.number} is already rated for this service",
+            reason="rated",
+            ticket=live.ticket.number,
+        )
     w.emit(
         RatingNotGiven,
         ticket=live.ticket.id,

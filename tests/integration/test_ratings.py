@@ -380,6 +380,9 @@ async def test_a_pad_time_out_is_recorded_as_not_rated(connect: Connect) -> None
     assert (await admin.request(ListRatings)).ratings == []  # not a rating
     later = await kiosk.request(Rate, ticket=issued.ticket.id, level=1, secret=issued.secret)
     assert later.rating.channel is RatingChannel.QR
+    # Rated now: a pad's late time-out (its rating's reply lost, say) records nothing.
+    rated = await refused(pad1.request(NoRating, ticket=issued.ticket.id), ErrorCode.INVALID_STATE)
+    assert rated.reply.reason == "rated"
 
 
 async def test_cases_near_and_past_their_deadline_raise_alerts(
