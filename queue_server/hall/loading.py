@@ -174,7 +174,7 @@ def load(connection: Connection, now: datetime, hall: int) -> HallState:
         last_alert = session.exec(
             select(func.max(AlertRow.id)).where(AlertRow.hall_id == hall)
         ).one()
-        book = rating_store.book(session, hall, today, config.rules)
+        book = rating_store.book(session, hall, today)
         last_seq = hall_row.last_seq
         notice, version, closed_out_at = (
             hall_row.notice,

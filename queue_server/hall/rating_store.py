@@ -9,14 +9,13 @@ longest holidays) and the unfinished cases; a hall has some tens of cases a year
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from queue_protocol.messages import CaseState, RatingChannel, RatingView
 from queue_server.domain.appointments import mask_phone
-from queue_server.domain.model import HallRules
 from queue_server.hall.state import (
     VISIT,
     CaseLive,
@@ -32,8 +31,9 @@ RATED_DAYS_KEPT = 100
 UNFINISHED = [s.value for s in CaseState if s not in (CaseState.CLOSED, CaseState.EXCLUDED)]
 
 
-def book(session: Session, hall: int, today: date, rules: HallRules) -> RatingBook:
-    out = RatingBook(rated_from=(today - timedelta(days=RATED_DAYS_KEPT)).isoformat())
+def book(session: Session, hall: int, today: date) -> RatingBook:
+    out = RatingBook()
+    rated_from = (today - timedelta(days=RATED_DAYS_KEPT)).isoformat()
     for row in session.exec(
         select(ServiceRow)
         .where(ServiceRow.hall_id == hall, ServiceRow.day == today.isoformat())
@@ -41,7 +41,7 @@ def book(session: Session, hall: int, today: date, rules: HallRules) -> RatingBo
     ).all():
         remember(out, service_live(row))
     for rating in session.exec(
-        select(RatingRow).where(RatingRow.hall_id == hall, RatingRow.day >= out.rated_from)
+        select(RatingRow).where(RatingRow.hall_id == hall, RatingRow.day >= rated_from)
     ).all():
         live = rating_live(rating)
         out.rated[(live.ticket, live.step)] = out.by_id[live.id] = live
@@ -240,15 +240,11 @@ def fetch_rating(engine: Engine, hall: int, rating: int) -> RatingLive | None:
         return rating_live(row) if row is not None else None
 
 
-def fetch_cases(
-    engine: Engine, hall: int, ids: list[int] | None, opened_from: datetime | None = None
-) -> list[CaseLive]:
-    """Cases by id (None: all, or those opened from `opened_from`), with their steps."""
+def fetch_cases(engine: Engine, hall: int, ids: list[int] | None) -> list[CaseLive]:
+    """Cases by id (None: all), with their steps."""
     query = select(RatingCaseRow).where(RatingCaseRow.hall_id == hall)
     if ids is not None:
         query = query.where(col(RatingCaseRow.id).in_(ids))
-    if opened_from is not None:
-        query = query.where(col(RatingCaseRow.opened_at) >= opened_from)
     with read_session(engine) as session:
         rows = session.exec(query.order_by(col(RatingCaseRow.id))).all()
         steps = _steps(session, hall, [r.id for r in rows])

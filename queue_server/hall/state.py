@@ -229,7 +229,6 @@ class RatingBook:
     last_service: dict[int, ServiceLive] = field(default_factory=dict)  # today's, by window
     rated: dict[tuple[str, int], RatingLive] = field(default_factory=dict)  # (ticket, step)
     by_id: dict[int, RatingLive] = field(default_factory=dict)  # the same, by rating id
-    rated_from: str = ""  # the earliest ticket day `rated` holds (older: the store)
     last_rating: int = 0
     cases: dict[int, CaseLive] = field(default_factory=dict)  # unfinished
     last_case: int = 0
