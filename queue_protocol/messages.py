@@ -884,7 +884,16 @@ class CitizenTicketView(_View):
     window_name: str | None = None
     called_at: datetime | None = Field(None, description="Its last call (or recall)")
     recall_count: int = 0
-    rated: bool = Field(False, description="Done: a rating was given")
+    rated: bool = Field(False, description="Done: its last service was rated")
+    steps: int = Field(1, description="A one-chain visit (一链办理): its number of steps")
+    visit_rated: bool = Field(
+        False, description="Done one-chain visit: rated as a whole (always false for one step)"
+    )
+    rating_until: datetime | None = Field(
+        None,
+        description="Done: the slip may rate what is left (its last service, then a one-chain "
+        "visit as a whole) until then; null when nothing is left or the time is over",
+    )
 
 
 class CitizenHelloReply(_Reply):

@@ -52,7 +52,7 @@ from queue_protocol.messages import (
 from queue_protocol.version import PROTOCOL_VERSION
 from queue_server.domain.estimate import wait_curve
 from queue_server.domain.model import Ticket
-from queue_server.hall import loading, views
+from queue_server.hall import loading, ratings, views
 from queue_server.hall.work import Work
 from queue_server.hub import Subscriber
 from queue_server.roles import Principal
@@ -203,7 +203,7 @@ class Watch:
             await self.closed(ws)
             return False
         page.sent = page.latest or encode(TicketUpdate(status=view))
-        if view.expired:
+        if view.expired and view.rating_until is None:  # an earlier day's slip may rate
             await self.closed(ws)
             await ws.close(1000, "the ticket's day is over")
             return False
@@ -262,6 +262,8 @@ class Watch:
             elif name == "queue_changed":
                 self._categories.update(q["category"] for q in event.get("queues", []))
             ticket = event.get("ticket")
+            if name == "ticket_rated":  # by its window's pad, or by the page itself
+                ticket = {"id": event["rating"]["ticket"]}
             if isinstance(ticket, dict) and ticket.get("id") in self.pages:
                 self._tickets.add(ticket["id"])
         if self._everything or self._categories or self._tickets:
@@ -326,7 +328,7 @@ class Watch:
         service = self.host.service
         with service.hall.lock:
             state = service.hall.state()
-            work = Work(state, service.clock())
+            work = service.hall.work(state, service.clock())
             today = work.rules.local_day(work.now).isoformat()
             estimates = Estimates(work)
             result: dict[str, CitizenTicketView] = {}
@@ -336,8 +338,8 @@ class Watch:
                 )
                 if live is not None:
                     expired = live.day < today
-                    rated = (live.ticket.id, live.ticket.chain_step) in state.ratings.rated
-                    result[ticket_id] = view_of(work, live.ticket, expired, rated, estimates)
+                    slip = ratings.slip(work, live)
+                    result[ticket_id] = view_of(work, live.ticket, expired, slip, estimates)
             return result
 
 
@@ -374,7 +376,7 @@ class Estimates:
 
 
 def view_of(
-    w: Work, ticket: Ticket, expired: bool, rated: bool, estimates: Estimates
+    w: Work, ticket: Ticket, expired: bool, slip: ratings.Slip, estimates: Estimates
 ) -> CitizenTicketView:
     """A ticket as its status page shows it. The wait is in whole minutes, as the page
     shows it: a page is sent a view only when what it shows changes."""
@@ -402,7 +404,10 @@ def view_of(
         else None,
         called_at=called_at,
         recall_count=ticket.recall_count,
-        rated=rated,  # its last service (the one the page rates)
+        rated=slip.rated,
+        steps=ticket.steps,
+        visit_rated=slip.visit_rated,
+        rating_until=slip.until,
     )
 
 

@@ -18,6 +18,7 @@ a reason, and opens its follow-up case (hall/cases.py) and an alert.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from queue_protocol.errors import ErrorCode, ProtocolError
@@ -314,7 +315,29 @@ def last_service(w: Work, window: int | None) -> LastService | None:
     )
 
 
-def rated_any(w: Work, live: TicketLive) -> bool:
-    """Whether any service of the ticket was rated (a status page's "thank you")."""
+@dataclass(frozen=True, slots=True)
+class Slip:
+    """What a ticket's slip (its QR code, its status page) may still rate."""
+
+    rated: bool = False  # its last service
+    visit_rated: bool = False  # a one-chain visit as a whole
+    until: datetime | None = None  # None: nothing left to rate, or too late
+
+
+def slip(w: Work, live: TicketLive) -> Slip:
+    """The status page's rating: a done ticket's last service, then (a one-chain visit)
+    the visit as a whole, within the slip's working days (the checks of `rate`)."""
+    ticket = live.ticket
+    if ticket.state is not TicketState.DONE or ticket.finished_at is None:
+        return Slip()
     rated = w.state.ratings.rated
-    return any((live.ticket.id, step) in rated for step in range(VISIT, live.ticket.steps))
+    services = _services(w, live)
+    service_rated = not services or (ticket.id, services[-1].step) in rated
+    visit_rated = ticket.steps > 1 and (ticket.id, VISIT) in rated
+    closes = end_of_working_days(w.rules, ticket.finished_at, w.config.ratings.qr_working_days)
+    left = not service_rated or (ticket.steps > 1 and not visit_rated)
+    return Slip(
+        rated=bool(services) and service_rated,
+        visit_rated=visit_rated,
+        until=closes if left and w.now < closes else None,
+    )

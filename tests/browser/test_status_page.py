@@ -25,6 +25,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from queue_protocol.client import Credentials, QueueClient
 from queue_protocol.messages import (
     CallNext,
+    EndChain,
     FinishService,
     IssueTicket,
     ListRatings,
@@ -267,3 +268,42 @@ async def test_a_bad_rating_asks_for_its_reason_before_it_is_sent(
         [rated] = (await admin.request(ListRatings)).ratings
         assert (rated.level, rated.reasons, rated.channel.value) == (5, ["等候时间过长"], "qr")
         assert rated.case is not None  # a 差评 opens its follow-up case
+
+
+async def test_a_one_chain_visit_is_rated_step_then_visit_as_a_whole(
+    hall: Hall, browser: WebDriver
+) -> None:
+    """The page of a one-chain visit (一链办理) rates its last step, then asks for the
+    visit as a whole, then thanks the citizen; both are recorded by the slip (qr)."""
+    async with (
+        QueueClient(hall.url, Credentials(role=Role.KIOSK, token=KIOSK_TOKEN)) as kiosk,
+        QueueClient(
+            hall.url,
+            Credentials(role=Role.WINDOW, user="ck05", password=DEMO_PASSWORD, window=5),
+        ) as window,
+        QueueClient(
+            hall.url, Credentials(role=Role.ADMIN, user="zhuren", password=DEMO_PASSWORD)
+        ) as admin,
+    ):
+        mine: TicketReply = await kiosk.request(IssueTicket, category="QY", item="企业设立登记")
+        for verb in (CallNext, StartService, FinishService, CallNext, StartService):
+            await window.request(verb)
+        await window.request(EndChain, reason="申请人材料不全，改日再办")
+        await _in_browser(lambda: browser.get(hall.page(mine)))
+        await _until(browser, lambda b: _shown(b, "rating"), "the rating buttons")
+        assert _text(browser, "rate-prompt") == "请对本次服务进行评价："
+
+        def level(n: int) -> None:
+            browser.find_element(By.CSS_SELECTOR, f"#levels button[data-level='{n}']").click()
+
+        await _in_browser(lambda: level(2))
+        await _until(
+            browser, lambda b: "整体体验" in _text(b, "rate-prompt"), "the visit's question"
+        )
+        assert _shown(browser, "rating") and not _shown(browser, "thanks")
+        await _in_browser(lambda: level(1))
+        await _until(browser, lambda b: _shown(b, "thanks"), "thanks for the rating")
+        assert not _shown(browser, "rating")
+        ratings = (await admin.request(ListRatings)).ratings
+        rated = sorted((r.step is None, r.level, r.channel.value) for r in ratings)
+        assert rated == [(False, 2, "qr"), (True, 1, "qr")]

@@ -42,6 +42,10 @@ def dump_db(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     but for the audit of logins (a hello accepted or refused is recorded, by design): those
     events are left out, and each hall's last_seq counts without them."""
     with engine.connect() as conn:
+        # One snapshot of every table: a login's audit may commit between two reads (on
+        # SQLite the dump's BEGIN IMMEDIATE holds the writers off already).
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
         logins = dict(
             conn.execute(
                 text(

@@ -6,6 +6,7 @@ raise alerts (issue 15)."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from datetime import UTC, datetime
 from typing import Any
@@ -32,8 +33,10 @@ from queue_protocol.messages import (
     RatingChannel,
     StartService,
     TicketReply,
+    TicketState,
     UpdateCase,
 )
+from tests.citizen import StatusPage
 from tests.conftest import Clock, Connect
 from tests.integration.test_hall_day import events_until, refused
 from tests.integration.test_supervision import alert_of
@@ -349,6 +352,64 @@ async def test_a_one_chain_visit_is_rated_per_step_and_as_a_whole(connect: Conne
         ErrorCode.BAD_REQUEST,
     )
     assert (not_chain.reply.reason, not_chain.reply.field) == ("not_a_chain", "visit")
+
+
+async def test_the_status_page_rates_the_last_step_then_the_visit_on_a_later_day(
+    connect: Connect, url: str, clock: Clock
+) -> None:
+    """The slip's page of a one-chain visit done on Wednesday, opened the next working day:
+    expired but done, it stays open and asks for what is left to rate (the last step,
+    then the visit as a whole) until the slip's time ends; then nothing is left."""
+    kiosk = await connect("kiosk")
+    zone = await connect("window", window=5)
+    pad5 = await pad(connect, 5)
+    plain = await served(kiosk, await connect("window", window=1))  # not rated in time
+    issued = await served(kiosk, zone, category="QY", item="企业设立登记")
+    await pad5.request(Rate, ticket=issued.ticket.id, level=1)  # step 0, at the window
+    await zone.request(CallNext)
+    await zone.request(StartService)
+    await zone.request(EndChain, reason="申请人材料不全，改日再办")
+    today = await StatusPage.open(url, issued.ticket.id, issued.secret)
+    assert today.status is not None
+    assert (today.status.steps, today.status.rated, today.status.visit_rated) == (5, False, False)
+    assert today.status.rating_until == DUE
+    await today.close()
+    clock.now = datetime(2026, 11, 26, 9, 0, tzinfo=SHANGHAI).astimezone(UTC)
+    page = await StatusPage.open(url, issued.ticket.id, issued.secret)
+    assert page.status is not None and page.status.expired
+    assert (page.status.state, page.status.rating_until) == (TicketState.DONE, DUE)
+    rate = {"type": "rate", "ticket": issued.ticket.id, "secret": issued.secret}
+    step = await page.ask({**rate, "id": "r1", "level": 2})
+    assert (step["type"], step["rating"]["step"], step["rating"]["channel"]) == ("ok", 1, "qr")
+    after_step = await page.until(lambda s: s.rated)
+    assert (after_step.visit_rated, after_step.rating_until) == (False, DUE)
+    visit = await page.ask({**rate, "id": "r2", "level": 1, "visit": True})
+    assert (visit["type"], visit["rating"]["step"]) == ("ok", None)
+    done = await page.until(lambda s: s.visit_rated)
+    assert (done.rated, done.rating_until) == (True, None)
+    await page.close()
+    clock.now = DUE.astimezone(UTC)  # the slip's five working days are over
+    late = await StatusPage.open(url, plain.ticket.id, plain.secret)
+    assert late.status is not None and (late.status.rated, late.status.rating_until) == (
+        False,
+        None,
+    )
+    await asyncio.wait_for(late.ws.wait_closed(), 10)  # an earlier day's, nothing to rate
+
+
+async def test_the_page_shows_a_pad_s_rating(connect: Connect, url: str) -> None:
+    """Rated at the window's pad while its page is open: the page says so at once (and
+    asks nothing more of a one-step ticket)."""
+    kiosk = await connect("kiosk")
+    window = await connect("window", window=1)
+    pad1 = await pad(connect, 1)
+    issued = await served(kiosk, window)
+    page = await StatusPage.open(url, issued.ticket.id, issued.secret)
+    assert page.status is not None and page.status.rating_until is not None
+    await pad1.request(Rate, ticket=issued.ticket.id, level=1)
+    shown = await page.until(lambda s: s.rated)
+    assert (shown.steps, shown.rating_until) == (1, None)
+    await page.close()
 
 
 async def test_paper_forms_are_entered_at_the_window_that_served(connect: Connect) -> None:
