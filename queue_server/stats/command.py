@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from queue_server.stats import export
+from queue_server.stats import ratings as rating_figures
 from queue_server.stats.aggregates import report
 from queue_server.stats.compute import from_scratch, halls
 from queue_server.stats.figures import Period, Report, StatsError
@@ -36,22 +37,23 @@ def run(
         return make(engine, period, grouping, now, codes)
 
     main = get(by)
+    with read_only(engine).connect() as connection:
+        found = halls(connection, codes or None)
+    ratings = rating_figures.for_report(engine, found, period, by, now)
     if fmt == "xlsx":
         if output is None:
             raise StatsError("--format xlsx writes a file: give --output FILE.xlsx")
-        export.write_xlsx(main, output)
+        export.write_xlsx(main, output, ratings)
         return f"wrote {output}\n"
     if fmt == "table":
-        text = export.table(main)
+        text = export.table(main, ratings)
     elif fmt == "csv":
-        text = export.to_csv(main)
+        text = export.to_csv(main, ratings)
     else:
-        with read_only(engine).connect() as connection:
-            targets = {
-                c: s // 60 for h in halls(connection, codes or None) for c, s in h.targets.items()
-            }
+        targets = {c: s // 60 for h in found for c, s in h.targets.items()}
+        whole = rating_figures.for_report(engine, found, period, (), now)
         text = export.html_page(
-            main, get(("day",)), get(("hour",)), get(("window",)), get(("staff",)), targets
+            main, get(("day",)), get(("hour",)), get(("window",)), get(("staff",)), targets, whole
         )
     if output is None:
         return text

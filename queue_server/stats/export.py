@@ -11,11 +11,17 @@ from __future__ import annotations
 import csv
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from queue_server.stats.figures import FIGURE_NAMES, Figures, Report
+from queue_server.stats.ratings import FIGURE_FIELDS as RATING_FIELDS
+from queue_server.stats.ratings import RatingFigures
+
+# The 好差评 figures of a report's rows (by row key) and its total: stats.ratings.for_report;
+# None when the report's grouping has none (priority, hour).
+Ratings = tuple[Mapping[tuple[str, ...], RatingFigures], RatingFigures] | None
 
 FORMATS = ("table", "csv", "xlsx", "html")
 TOTAL = "合计"
@@ -60,6 +66,15 @@ TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("visits", "一链办理", "n"),
     ("visit_mean", "一链用时", "min"),
 )
+# Then, where the grouping has them, the 好差评 figures (RatingFigures fields).
+RATING_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("rating_rate", "评价率", "pct"),
+    ("satisfaction", "好评率", "pct"),
+    ("bad", "差评", "n"),
+    ("on_time_rate", "回复率", "pct"),
+    ("callback_rate", "回访率", "pct"),
+    ("overdue", "超期工单", "n"),
+)
 
 
 def key_label(grouping: str, value: str) -> str:
@@ -98,18 +113,28 @@ def _title(report: Report) -> str:
 # -- table ------------------------------------------------------------------------------------
 
 
-def table(report: Report) -> str:
+def table(report: Report, ratings: Ratings = None) -> str:
     """Fixed-width text; durations in minutes, shares in percent."""
     heads = [GROUPING_ZH[g] for g in report.by] + [h for _, h, _ in TABLE_COLUMNS]
+    if ratings is not None:
+        heads += [h for _, h, _ in RATING_COLUMNS]
     lines = [
-        [*(key_label(g, v) for g, v in zip(report.by, row.key, strict=True)), *_cells(row.figures)]
+        [
+            *(key_label(g, v) for g, v in zip(report.by, row.key, strict=True)),
+            *_cells(row.figures),
+            *_rating_cells(ratings, row.key),
+        ]
         for row in report.rows
     ]
-    lines.append([*_total_key(report), *_cells(report.total)])
+    lines.append([*_total_key(report), *_cells(report.total), *_rating_cells(ratings, None)])
     widths = [max(_width(h), *(_width(line[i]) for line in lines)) for i, h in enumerate(heads)]
     out = [_title(report), "  ".join(_pad(h, w) for h, w in zip(heads, widths, strict=True))]
     out.extend("  ".join(_pad(c, w) for c, w in zip(line, widths, strict=True)) for line in lines)
     out.append("时长单位：分钟（暂停：小时）；达标率：等候不超过类别目标等候时间的比例")
+    if ratings is not None:
+        out.append(
+            "好评率：非常满意、满意、基本满意占计入评价的比例；回复率：差评工单按期反馈的比例"
+        )
     return "\n".join(out) + "\n"
 
 
@@ -119,6 +144,21 @@ def _total_key(report: Report) -> list[str]:
 
 def _cells(f: Figures) -> list[str]:
     return [_shown(getattr(f, name), how) for name, _, how in TABLE_COLUMNS]
+
+
+def _ratings_of(ratings: Ratings, key: tuple[str, ...] | None) -> RatingFigures | None:
+    """A row's 好差评 figures (None: the total), zeros where it had no service."""
+    if ratings is None:
+        return None
+    rows, total = ratings
+    return total if key is None else rows.get(key, RatingFigures("|".join(key)))
+
+
+def _rating_cells(ratings: Ratings, key: tuple[str, ...] | None) -> list[str]:
+    f = _ratings_of(ratings, key)
+    if f is None:
+        return []
+    return [_shown(getattr(f, name), how) for name, _, how in RATING_COLUMNS]
 
 
 def _width(text: str) -> int:
@@ -132,27 +172,42 @@ def _pad(text: str, width: int) -> str:
 # -- CSV and XLSX ----------------------------------------------------------------------------
 
 
-def records(report: Report) -> tuple[list[str], list[list[Any]]]:
+def records(report: Report, ratings: Ratings = None) -> tuple[list[str], list[list[Any]]]:
     """Header and rows with every figure: the groupings, then each field; pauses by reason
-    as `paused:REASON` columns. The last row is the total (its keys `*`)."""
+    as `paused:REASON` columns; then, where the grouping has them, the 好差评 figures as
+    `ratings:FIELD` columns. The last row is the total (its keys `*`)."""
     reasons = sorted({r for f in _all(report) for r in f.paused_by_reason})
     header = [*report.by, *(n for n in FIGURE_NAMES if n != "paused_by_reason")]
     header += [f"paused:{r}" for r in reasons]
+    if ratings is not None:
+        header += [f"ratings:{n}" for n in RATING_FIELDS]
     rows = []
-    for key, f in [(row.key, row.figures) for row in report.rows] + [
-        (tuple("*" for _ in report.by), report.total)
-    ]:
+    for key, f, rated in [
+        (row.key, row.figures, _ratings_of(ratings, row.key)) for row in report.rows
+    ] + [(tuple("*" for _ in report.by), report.total, _ratings_of(ratings, None))]:
         values = [getattr(f, n) for n in FIGURE_NAMES if n != "paused_by_reason"]
-        rows.append([*key, *values, *(f.paused_by_reason.get(r, 0) for r in reasons)])
+        rows.append(
+            [
+                *key,
+                *values,
+                *(f.paused_by_reason.get(r, 0) for r in reasons),
+                *([] if rated is None else [_exact(getattr(rated, n)) for n in RATING_FIELDS]),
+            ]
+        )
     return header, rows
+
+
+def _exact(value: Any) -> Any:
+    """Shares to four places, as the other shares of a report."""
+    return round(value, 4) if isinstance(value, float) else value
 
 
 def _all(report: Report) -> list[Figures]:
     return [row.figures for row in report.rows] + [report.total]
 
 
-def to_csv(report: Report) -> str:
-    header, rows = records(report)
+def to_csv(report: Report, ratings: Ratings = None) -> str:
+    header, rows = records(report, ratings)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -165,14 +220,14 @@ def read_csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def write_xlsx(report: Report, path: Path) -> None:
+def write_xlsx(report: Report, path: Path, ratings: Ratings = None) -> None:
     from openpyxl import Workbook  # imported here: only this format needs it
 
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "统计"
-    header, rows = records(report)
+    header, rows = records(report, ratings)
     sheet.append(header)
     for row in rows:
         sheet.append(row)
@@ -205,6 +260,7 @@ def html_page(
     by_window: Report,
     by_staff: Report,
     targets_minutes: dict[str, int],
+    ratings: Ratings = None,
 ) -> str:
     """One printable A4 page: the headline figures, served per day, waits through the day
     against the target, utilisation per window, services per staff member, and the table
@@ -221,6 +277,14 @@ def html_page(
         ("预约签到", f"{t.appointments_checked_in}/{t.appointments_booked}"),
         ("一链办理", str(t.visits)),
     ]
+    if ratings is not None:
+        rated = ratings[1]
+        tiles += [
+            ("好评率", _shown(rated.satisfaction, "pct")),
+            ("评价率", _shown(rated.rating_rate, "pct")),
+            ("差评", str(rated.bad)),
+            ("回复率", _shown(rated.on_time_rate, "pct")),
+        ]
     charts = [
         _bars(
             "每日办结",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -31,6 +31,8 @@ from sqlmodel import col, select
 from queue_protocol.messages import BAD_FROM, LEVEL_NAMES, CaseState
 from queue_server.domain.appointments import mask_phone
 from queue_server.hall.work import SERVED_OUTCOMES
+from queue_server.stats.compute import HallInfo
+from queue_server.stats.figures import TIME_GROUPINGS, Period, time_key
 from queue_server.store.engine import read_session
 from queue_server.store.tables import (
     RatingCaseRow,
@@ -41,6 +43,8 @@ from queue_server.store.tables import (
 )
 
 GROUPINGS = ("hall", "day", "month", "window", "staff", "category", "item")
+# A report's groupings that ratings have: not priority, nor hour (a rating has neither).
+REPORT_GROUPINGS = frozenset({*GROUPINGS, "week", "weekday"})
 CHANNEL_ZH = {"pad": "评价器", "qr": "二维码", "paper": "纸质评价表"}
 STATE_ZH = {
     "open": "待核实",
@@ -163,6 +167,9 @@ def _key(
     }[grouping]
 
 
+Keyer = Callable[[str, int | None, str | None, str, str | None], Iterable[RatingFigures]]
+
+
 def figures(
     engine: Engine, hall_id: int, since: date, until: date, grouping: str, now: datetime
 ) -> list[RatingFigures]:
@@ -172,9 +179,54 @@ def figures(
         raise ValueError(f"group by one of {', '.join(GROUPINGS)}")
     out: dict[str, RatingFigures] = {}
 
-    def of(key: str) -> RatingFigures:
-        return out.setdefault(key, RatingFigures(key))
+    def of(
+        day: str, window: int | None, staff: str | None, category: str, item: str | None
+    ) -> Iterable[RatingFigures]:
+        key = _key(grouping, day, window, staff, category, item)
+        return (out.setdefault(key, RatingFigures(key)),)
 
+    _collect(engine, hall_id, since, until, now, of)
+    return [out[k] for k in sorted(out)]
+
+
+def for_report(
+    engine: Engine, halls: Iterable[HallInfo], period: Period, by: tuple[str, ...], now: datetime
+) -> tuple[dict[tuple[str, ...], RatingFigures], RatingFigures] | None:
+    """The figures of a `queue-server report`: per row key of its grouping `by`, and the
+    total. None when `by` has a grouping ratings have not (priority, hour)."""
+    if not set(by) <= REPORT_GROUPINGS:
+        return None
+    rows: dict[tuple[str, ...], RatingFigures] = {}
+    total = RatingFigures("*")
+    for hall in halls:
+
+        def of(
+            day: str,
+            window: int | None,
+            staff: str | None,
+            category: str,
+            item: str | None,
+            code: str = hall.code,
+        ) -> Iterable[RatingFigures]:
+            key = tuple(
+                time_key(g, day)
+                if g in TIME_GROUPINGS
+                else code
+                if g == "hall"
+                else _key(g, day, window, staff, category, item)
+                for g in by
+            )
+            return (rows.setdefault(key, RatingFigures("|".join(key))), total)
+
+        _collect(engine, hall.id, period.start, period.end, now, of)
+    return rows, total
+
+
+def _collect(
+    engine: Engine, hall_id: int, since: date, until: date, now: datetime, keyed: Keyer
+) -> None:
+    """Count the services, ratings and cases of the days into the figures `keyed` names
+    for each (by day, window, staff, category and item)."""
     first, last = since.isoformat(), until.isoformat()
     with read_session(engine) as session:
         services = session.exec(
@@ -194,7 +246,8 @@ def figures(
             )
         ).all()
         for s, item in services:
-            of(_key(grouping, s.day, s.window, s.staff, s.category, item)).services += 1
+            for f in keyed(s.day, s.window, s.staff, s.category, item):
+                f.services += 1
         ratings = session.exec(
             select(RatingRow).where(
                 RatingRow.hall_id == hall_id, RatingRow.day >= first, RatingRow.day <= last
@@ -210,29 +263,31 @@ def figures(
             ).all()
         }
     for r in ratings:
-        f = of(_key(grouping, r.day, r.window, r.staff, r.category, r.item))
-        if r.step >= 0:
-            f.rated += 1
-        if r.excluded:
-            f.excluded += 1
+        for f in keyed(r.day, r.window, r.staff, r.category, r.item):
+            _count(f, r, cases.get(r.case_id or 0), now)
+
+
+def _count(f: RatingFigures, r: RatingRow, case: RatingCaseRow | None, now: datetime) -> None:
+    if r.step >= 0:
+        f.rated += 1
+    if r.excluded:
+        f.excluded += 1
+    else:
+        f.counted += 1
+        if r.level >= BAD_FROM:
+            f.bad += 1
         else:
-            f.counted += 1
-            if r.level >= BAD_FROM:
-                f.bad += 1
-            else:
-                f.good += 1
-        case = cases.get(r.case_id or 0)
-        if case is None or case.state == CaseState.EXCLUDED.value:
-            continue
-        f.cases += 1
-        if case.answered_at is not None and case.answered_at < case.due_at:
-            f.answered_on_time += 1
-        if case.callback_level is not None:
-            f.called_back += 1
-        answered_or_now = case.answered_at or now
-        if answered_or_now >= case.due_at:
-            f.overdue += 1
-    return [out[k] for k in sorted(out)]
+            f.good += 1
+    if case is None or case.state == CaseState.EXCLUDED.value:
+        return
+    f.cases += 1
+    if case.answered_at is not None and case.answered_at < case.due_at:
+        f.answered_on_time += 1
+    if case.callback_level is not None:
+        f.called_back += 1
+    answered_or_now = case.answered_at or now
+    if answered_or_now >= case.due_at:
+        f.overdue += 1
 
 
 def ledger(

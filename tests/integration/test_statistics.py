@@ -38,6 +38,8 @@ from queue_protocol.messages import (
 from queue_server import cli
 from queue_server.server import QueueServer
 from queue_server.stats import Figures, Period, Report, from_scratch, report
+from queue_server.stats import ratings as rating_figures
+from queue_server.stats.compute import halls as stats_halls
 from queue_server.stats.export import read_csv, read_xlsx, records
 from tests.conftest import Clock, Connect
 from tests.integration.test_hall_day import events_until
@@ -274,8 +276,13 @@ async def test_report_exports_read_back(
     exactly the computed figures, a table with the same numbers in minutes, and a one-page
     HTML report with its charts as inline SVG and no script."""
     await hand_day(connect, clock)
-    expected = from_scratch(server.service.engine, Period.day(DAY), ("window",), at("19:30:00"))
-    header, rows = records(expected)
+    engine, period = server.service.engine, Period.day(DAY)
+    expected = from_scratch(engine, period, ("window",), at("19:30:00"))
+    with engine.connect() as connection:
+        found = stats_halls(connection)
+    ratings = rating_figures.for_report(engine, found, period, ("window",), at("19:30:00"))
+    header, rows = records(expected, ratings)  # the day's services, none rated
+    assert "ratings:rating_rate" in header and ratings is not None and ratings[1].rated == 0
     base = ["report", "--db", db_url, "--day", DAY.isoformat(), "--by", "window"]
 
     csv_path, xlsx_path, html_path = (tmp_path / f"day.{x}" for x in ("csv", "xlsx", "html"))

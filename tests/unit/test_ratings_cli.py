@@ -116,3 +116,42 @@ def test_a_case_is_moved_on_from_the_command_line(
     steps = [line.split() for line in io.StringIO(out) if "->" in line]
     assert [(s[3], s[5]) for s in steps] == [("opened", "open"), ("verify", "verified")]
     assert steps[1][2] == f"cli:{getpass.getuser()}" and "调取录像属实" in out
+
+
+def test_the_report_carries_the_ratings_of_its_rows(
+    hall: str,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`queue-server report` by staff and day: each row's 好差评 figures beside its
+    service figures (CSV and XLSX exactly, the table in percent); by hour it has none."""
+    from queue_server.stats.export import read_csv, read_xlsx
+
+    rated_day(hall)
+    monkeypatch.setenv("YICHUANG_CLOCK", "2026-12-04T09:00:00+08:00")  # the case overdue
+    args = ("report", "--day", "2026-11-25", "--by", "staff,day")
+    code, out, err = cli(capsys, *args, "--format", "csv", db=hall)
+    assert code == 0, err
+    rows = {(r["staff"], r["day"]): r for r in read_csv(out)}
+    mine = rows[("ck01", "2026-11-25")]
+    assert (mine["services"], mine["ratings:services"], mine["ratings:rated"]) == ("3", "3", "2")
+    assert (mine["ratings:good"], mine["ratings:bad"], mine["ratings:satisfaction"]) == (
+        "1",
+        "1",
+        "0.5",
+    )
+    assert (mine["ratings:rating_rate"], mine["ratings:overdue"]) == ("0.6667", "1")
+    assert rows[("*", "*")]["ratings:cases"] == "1"
+    xlsx = tmp_path / "report.xlsx"
+    code, _, err = cli(capsys, *args, "--format", "xlsx", "-o", str(xlsx), db=hall)
+    assert code == 0, err
+    header, values = read_xlsx(xlsx)
+    first = dict(zip(header, values[0], strict=True))
+    assert (first["staff"], first["ratings:rated"], first["ratings:on_time_rate"]) == ("ck01", 2, 0)
+    code, out, _ = cli(capsys, *args, db=hall)
+    assert code == 0 and "好评率" in out and "50.0%" in out and "66.7%" in out
+    code, out, _ = cli(capsys, "report", "--day", "2026-11-25", "--by", "hour", db=hall)
+    assert code == 0 and "好评率" not in out  # a rating has no hour
+    code, out, _ = cli(capsys, "report", "--day", "2026-11-25", "--format", "html", db=hall)
+    assert code == 0 and "好评率" in out and "50.0%" in out
