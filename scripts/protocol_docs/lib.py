@@ -38,6 +38,10 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 PASSWORD = "yichuang"
 LOG: list[dict[str, Any]] = []
 
+# A reply's wait: generous, since 40 password checks at once take long on a loaded machine
+# (the captures do not depend on how long replies take).
+REPLY_SECONDS = 90
+
 
 class Clock:
     """The server's clock: stands still until a capture moves it (forwards only)."""
@@ -131,7 +135,7 @@ class Conn:
         self.replies[obj.get("id")] = fut
         record("request", self.name, obj, note)
         await self.ws.send(json.dumps(obj, ensure_ascii=False))
-        return await asyncio.wait_for(fut, 15)
+        return await asyncio.wait_for(fut, REPLY_SECONDS)
 
     async def send_raw(self, data: str | bytes, note: str = "") -> None:
         """Send a frame as is (text or binary) without waiting for anything."""
