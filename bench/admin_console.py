@@ -167,7 +167,8 @@ class MeasuredConsole(AdminApp):
         self.events += 1
         if isinstance(message.event, TicketCalled) and not message.replayed:
             self.waiting.append((message.event.at, time.perf_counter()))
-        super().on_server_event(message)
+        # No super() call: Textual runs AdminApp's own handler after this one (it calls
+        # the handler of every class in the MRO); calling it here applied each event twice.
 
     def _drawn(self) -> None:
         now, wall = time.perf_counter(), datetime.now(UTC)

@@ -39,13 +39,14 @@ from queue_protocol.messages import (
 )
 from queue_server.server import Limits, QueueServer
 from queue_server.service import HallService, Principal
+from staff_tui import refusals
 from staff_tui.dialogs import ConfirmDialog
+from staff_tui.refusals import Asked
 from tests.conftest import Clock, Connect
 from tests.tui.screens import shows
 from window_client import i18n
 from window_client.app import WindowApp, make_app
 from window_client.i18n import Language
-from window_client.refusals import Asked, describe
 from window_client.screens.dialogs import (
     CallNumberDialog,
     CancelNumberDialog,
@@ -585,7 +586,9 @@ def test_void_refusals_say_what_can_be_voided(
     asked = Asked.of(CancelTicket(id="w11-1", ticket="C001"))
     i18n.set_language(language)
     try:
-        said = describe(refusal(error, **fields), asked=asked, timezone="Asia/Shanghai")
+        said = refusals.describe(
+            refusal(error, **fields), i18n.t, asked=asked, timezone="Asia/Shanghai"
+        )
     finally:
         i18n.set_language("zh")
     assert said == expected
@@ -1067,7 +1070,7 @@ def test_error_text_comes_from_the_code_and_fields_only(
     """Each error code and its fields make a sentence of the app's own; `message` never shows."""
     i18n.set_language(language)
     try:
-        said = describe(error, timezone="Asia/Shanghai")
+        said = refusals.describe(error, i18n.t, timezone="Asia/Shanghai")
     finally:
         i18n.set_language("zh")
     assert expected in said
