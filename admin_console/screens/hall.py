@@ -97,6 +97,7 @@ class HallScreen(Screen[None]):
         Binding("g", "act('move_ticket')", show=False),
         Binding("i", "act('issuing')", show=False),
         Binding("u", "act('audit')", show=False),
+        Binding("r", "act('cases')", show=False),
     ]
 
     def __init__(self, console: AdminApp) -> None:
@@ -275,7 +276,7 @@ class HallScreen(Screen[None]):
                 ),
                 Text(describe_alert(alert, board), style="dim" if seen else ""),
                 Text(
-                    t("alert.seen_by", by=_who(alert.acknowledged_by))
+                    t("alert.seen_by", by=who(alert.acknowledged_by))
                     if seen
                     else t("alert.unseen"),
                     style="dim" if seen else "bold",
@@ -380,7 +381,7 @@ class HallScreen(Screen[None]):
             shown[key] = row
 
 
-def _who(principal: str | None) -> str:
+def who(principal: str | None) -> str:
     """An account as people say it: `staff:zhuren` is zhuren."""
     if not principal:
         return t("none")
