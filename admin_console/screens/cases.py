@@ -13,11 +13,12 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Static
@@ -72,7 +73,7 @@ KEYS: dict[CaseAction, str] = {
     A.ASSIGN: "o",
 }
 CASE_COLUMNS = ("id", "state", "ticket", "level", "reasons", "window", "staff", "owner", "due")
-CASE_WIDTHS = {"reasons": 28}
+CASE_WIDTHS = {"reasons": 24}
 STEP_COLUMNS = ("at", "by", "action", "state", "text", "level", "owner")
 LIST_LIMIT = 1000  # list_cases' most; a hall has some tens of cases a year
 STATE_STYLE = {
@@ -151,10 +152,13 @@ class CasesScreen(Screen[None]):
         yield DataTable(id="cases", cursor_type="row", zebra_stripes=True)
         yield Static(id="case-heading", classes="heading")
         yield Static(id="case-rating")
-        yield DataTable(id="case-steps", cursor_type="none")
+        with VerticalScroll(id="case-steps-box"):
+            yield Static(id="case-steps")  # a table whose texts wrap: they may be long
         with Horizontal(id="case-acts"):
             for action in CaseAction:
-                label = t("case.act", action=t(f"case.action.{action.value}"), key=KEYS[action])
+                label = t(
+                    "case.act", action=t(f"case.action.{action.value}"), key=KEYS[action].upper()
+                )
                 yield Button(label, id=f"act-{action.value}", compact=True)
         yield Static(Text(t("case.keys")), id="cases-keys")
 
@@ -162,9 +166,6 @@ class CasesScreen(Screen[None]):
         table = self.query_one("#cases", DataTable)
         for column in CASE_COLUMNS:
             table.add_column(t(f"case.col.{column}"), key=column, width=CASE_WIDTHS.get(column))
-        steps = self.query_one("#case-steps", DataTable)
-        for column in STEP_COLUMNS:
-            steps.add_column(t(f"case.step.{column}"), key=column)
         table.focus()
         self.reload()
         self.render_cases()
@@ -255,11 +256,11 @@ class CasesScreen(Screen[None]):
         widget.set_class(late > 0, "-alarm")
 
     def due_time(self, case: CaseView) -> str:
-        """When the answer is due, in the hall's time: the end of a day is that day's
-        24:00 (the instant itself is the next day's 00:00, when it is already late)."""
+        """When the answer is due, in the hall's time: a day alone for its end (the instant
+        itself is the next day's 00:00, when it is already late), as deadlines are said."""
         local = case.due_at.astimezone(ZoneInfo(self.console.board.timezone))
         if local.time() == time(0, 0):
-            return f"{local - timedelta(days=1):%m-%d} 24:00"
+            return f"{local - timedelta(days=1):%m-%d}"
         return f"{local:%m-%d %H:%M}"
 
     def _due(self, case: CaseView) -> Text:
@@ -317,19 +318,26 @@ class CasesScreen(Screen[None]):
     def _render_detail(self, case: CaseView | None) -> None:
         heading = self.query_one("#case-heading", Static)
         rating = self.query_one("#case-rating", Static)
-        steps = self.query_one("#case-steps", DataTable)
+        steps = self.query_one("#case-steps", Static)
         offered = set(allowed(case.state)) if case is not None else set()
         for action in CaseAction:
             self.query_one(f"#act-{action.value}", Button).display = action in offered
-        steps.clear()
         if case is None:
             heading.update(Text(t("case.pick")))
             rating.update("")
+            steps.update("")
             return
         heading.update(Text(self._case_heading(case)))
         rating.update(Text(self._rating_lines(case)))
+        steps.update(self._steps_table(case))
+
+    def _steps_table(self, case: CaseView) -> Table:
+        table = Table(box=None, expand=True, header_style="bold", padding=(0, 1))
+        for column in STEP_COLUMNS:
+            wide = column == "text"
+            table.add_column(t(f"case.step.{column}"), ratio=1 if wide else None, no_wrap=not wide)
         for step in case.steps:
-            steps.add_row(
+            table.add_row(
                 self._local(step.at),
                 Text(who(step.by) if step.by else t("audit.by_server")),
                 Text(action_label(step.action)),
@@ -338,6 +346,7 @@ class CasesScreen(Screen[None]):
                 Text(t(f"level.{step.level}") if step.level else ""),
                 Text(step.owner or ""),
             )
+        return table
 
     def _case_heading(self, case: CaseView) -> str:
         owner = case.owner_name or case.owner or t("none")
