@@ -181,6 +181,12 @@ class AdminApp(StaffApp[HallScreen]):
             return t("login.not_supervisor")  # a staff account asked for the admin role
         return super().describe_refusal(refusal)
 
+    def refused(self, request: _Request, error: ErrorReply, *, quiet: bool) -> None:
+        super().refused(request, error, quiet=quiet)
+        if isinstance(request, UpdateCase) and error.code is ErrorCode.INVALID_STATE:
+            # The case moved on unseen: its own picture, as no snapshot holds it.
+            self.send(GetCase(id=self.new_request_id(), case=request.case), quiet=True)
+
     def describe_refused(self, request: _Request, error: ErrorReply) -> str:
         window = getattr(request, "window", None)
         asked = Asked.of(request)

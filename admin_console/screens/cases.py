@@ -146,6 +146,7 @@ class CasesScreen(Screen[None]):
         self.loaded = False  # the first list has come
         self.kept: set[int] = set()  # listed while the screen is open: stays listed
         self._rows: dict[str, Row] = {}
+        self._detail: tuple[object, ...] | None = None  # what the detail shows now
 
     def compose(self) -> ComposeResult:
         yield Static(id="cases-heading", classes="heading")
@@ -316,6 +317,10 @@ class CasesScreen(Screen[None]):
             self._rows[key] = row
 
     def _render_detail(self, case: CaseView | None) -> None:
+        shown = (case, self._due(case), self.mine(case)) if case is not None else None
+        if shown == self._detail and shown is not None:
+            return  # the same: redrawn on every hall event, it would flicker and scroll
+        self._detail = shown
         heading = self.query_one("#case-heading", Static)
         rating = self.query_one("#case-rating", Static)
         steps = self.query_one("#case-steps", Static)

@@ -264,9 +264,12 @@ async def test_finished_cases_overdue_ones_and_assigning(
         assert "我负责 0" in text(app, "#cases-heading")
 
 
-async def test_a_dialog_asks_for_what_its_step_needs(app: AdminApp, connect: Connect) -> None:
-    """Verify without a text and call back without a level are refused in the dialog itself;
-    Escape leaves the case as it was."""
+async def test_a_dialog_asks_for_what_its_step_needs_and_the_server_decides(
+    app: AdminApp, connect: Connect
+) -> None:
+    """Verify without a text is refused in the dialog itself, Escape leaves the case as it
+    was; a verify sent after another supervisor verified it meanwhile is refused by the
+    server, said in words from its state."""
     await bad_rating(connect)
     async with app.run_test(size=(120, 40)) as pilot:
         await log_in(pilot)
@@ -279,3 +282,16 @@ async def test_a_dialog_asks_for_what_its_step_needs(app: AdminApp, connect: Con
         await pilot.press("escape")
         await until(pilot, lambda: shows(app, CasesScreen), "back")
         assert (await server_case(connect, 1)).state is CaseState.OPEN
+
+        await pilot.press("v")
+        await until(pilot, lambda: shows(app, CaseStepDialog), "the dialog again")
+        other = await connect("admin", user="admin")
+        await other.request(UpdateCase, case=1, action=CaseAction.VERIFY, text="已核实")
+        await until(pilot, lambda: app.board.cases[1].state is CaseState.VERIFIED, "the event")
+        app.screen.query_one("#text", Input).value = "调阅录像"
+        app.screen.query_one("#ok", Button).press()
+        told = "1 号工单现为「已核实」，不能核实"
+        await until(pilot, lambda: told in notices(app), "refused", timeout=ACT_WAIT)
+        await until(pilot, lambda: case_cell(app, 1, "state") == "已核实", "shown")
+        case = await server_case(connect, 1)
+        assert [s.by for s in case.steps] == [case.steps[0].by, "staff:admin"]
