@@ -22,11 +22,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Static
-from textual.widgets.data_table import CellDoesNotExist
 
 from admin_console.i18n import t
 from admin_console.screens.dialogs import CaseStep, CaseStepDialog
-from admin_console.screens.hall import Row, who
+from admin_console.screens.hall import Row, selected_key, sync_rows, who
 from queue_protocol.errors import ErrorCode
 from queue_protocol.messages import (
     CaseAction,
@@ -145,7 +144,7 @@ class CasesScreen(Screen[None]):
         self.finished = False  # the finished cases listed too
         self.loaded = False  # the first list has come
         self.kept: set[int] = set()  # listed while the screen is open: stays listed
-        self._rows: dict[str, Row] = {}
+        self._rows: dict[object, Row] = {}
         self._detail: tuple[object, ...] | None = None  # what the detail shows now
 
     def compose(self) -> ComposeResult:
@@ -205,14 +204,8 @@ class CasesScreen(Screen[None]):
         return sorted(found, key=lambda c: (c.state in FINISHED, c.due_at, c.id))
 
     def selected_case(self) -> CaseView | None:
-        table = self.query_one("#cases", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except CellDoesNotExist:
-            return None
-        return self.console.board.cases.get(int(key.value)) if key.value else None
+        key = selected_key(self.query_one("#cases", DataTable))
+        return self.console.board.cases.get(int(key)) if key is not None else None
 
     def select_case(self, case: int) -> None:
         table = self.query_one("#cases", DataTable)
@@ -293,28 +286,12 @@ class CasesScreen(Screen[None]):
             self._due(case),
         )
 
-    def _sync(self, rows: dict[str, Row]) -> None:
-        """Bring the list to `rows`, touching only the cells that changed; the cursor stays
-        on its case when cases come or go."""
-        table = self.query_one("#cases", DataTable)
-        if list(self._rows) != list(rows):
-            chosen = self.selected_case()
-            table.clear()
-            for key, row in rows.items():
-                table.add_row(*row, key=key)
-            self._rows = dict(rows)
-            if chosen is not None and str(chosen.id) in rows:
-                self.select_case(chosen.id)
-            return
-        columns = list(table.columns)
-        for key, row in rows.items():
-            old = self._rows.get(key)
-            if old == row:
-                continue
-            for index, cell in enumerate(row):
-                if old is None or old[index] != cell:
-                    table.update_cell(key, columns[index], cell)
-            self._rows[key] = row
+    def _sync(self, rows: dict[object, Row]) -> None:
+        """Bring the list to `rows`; the cursor stays on its case when cases come."""
+        chosen = self.selected_case()
+        rebuilt = sync_rows(self.query_one("#cases", DataTable), self._rows, rows)
+        if rebuilt and chosen is not None and str(chosen.id) in rows:
+            self.select_case(chosen.id)
 
     def _render_detail(self, case: CaseView | None) -> None:
         shown = (case, self._due(case), self.mine(case)) if case is not None else None
