@@ -10,6 +10,7 @@ from typing import Any
 
 from admin_console.i18n import Language, t
 from admin_console.screens.audit import AuditScreen
+from admin_console.screens.cases import CasesScreen, describe_case_refusal
 from admin_console.screens.dialogs import (
     TextDialog,
     TicketReason,
@@ -30,8 +31,11 @@ from queue_protocol.messages import (
     AnyEvent,
     CallTicket,
     CancelTicket,
+    CaseListReply,
+    CaseReply,
     CloseWindow,
     ErrorReply,
+    GetCase,
     HelloReply,
     MoveTicket,
     PauseIssuing,
@@ -45,6 +49,7 @@ from queue_protocol.messages import (
     TicketReply,
     TicketState,
     TransferTicket,
+    UpdateCase,
     WindowReply,
     WindowState,
     WindowView,
@@ -144,6 +149,9 @@ class AdminApp(StaffApp[HallScreen]):
     def apply_hello(self, hello: HelloReply) -> None:
         self.staff_name = hello.staff_name or ""
         self.board.apply_snapshot(hello.snapshot, self.clock())
+        for screen in self.screen_stack:  # no snapshot holds the cases: ask for them again
+            if isinstance(screen, CasesScreen):
+                screen.reload()
 
     def apply_event(self, client: QueueClient, event: AnyEvent, *, replayed: bool) -> None:
         self.board.apply_event(event, replayed=replayed)
@@ -158,6 +166,11 @@ class AdminApp(StaffApp[HallScreen]):
             board.apply_ticket(reply.ticket)
         elif isinstance(reply, AlertReply):
             board.apply_alert(reply.alert)
+        elif isinstance(reply, CaseReply):
+            board.apply_case(reply.case)
+        elif isinstance(reply, CaseListReply):
+            for case in reply.cases:
+                board.apply_case(case)
         elif isinstance(reply, SnapshotReply) and reply.snapshot.seq >= board.seq:
             board.apply_snapshot(reply.snapshot, self.clock())
 
@@ -167,6 +180,12 @@ class AdminApp(StaffApp[HallScreen]):
         if refusal.error is not None and refusal.error.code is ErrorCode.FORBIDDEN:
             return t("login.not_supervisor")  # a staff account asked for the admin role
         return super().describe_refusal(refusal)
+
+    def refused(self, request: _Request, error: ErrorReply, *, quiet: bool) -> None:
+        super().refused(request, error, quiet=quiet)
+        if isinstance(request, UpdateCase) and error.code is ErrorCode.INVALID_STATE:
+            # The case moved on unseen: its own picture, as no snapshot holds it.
+            self.send(GetCase(id=self.new_request_id(), case=request.case), quiet=True)
 
     def describe_refused(self, request: _Request, error: ErrorReply) -> str:
         window = getattr(request, "window", None)
@@ -181,6 +200,8 @@ class AdminApp(StaffApp[HallScreen]):
         """The console's own acts' refusals (alerts, moves, issuing), from code and reason;
         None for those the shared words say (staff_tui.refusals)."""
         code, reason = error.code, error.reason
+        if isinstance(request, UpdateCase | GetCase):
+            return describe_case_refusal(request, error)
         if isinstance(request, AcknowledgeAlert):
             if reason == "acknowledged":
                 return t("alert.already")
@@ -215,6 +236,9 @@ class AdminApp(StaffApp[HallScreen]):
         self._redraw_due = False
         if self.hall_screen is not None:
             self.hall_screen.render_hall()
+        for screen in self.screen_stack:
+            if isinstance(screen, CasesScreen):
+                screen.render_cases()
         for hook in self.drawn:
             hook()
 
@@ -242,6 +266,9 @@ class AdminApp(StaffApp[HallScreen]):
             return
         if name == "audit":
             self.push_screen(AuditScreen(self))
+            return
+        if name == "cases":
+            self.push_screen(CasesScreen(self))
             return
         if window is None:
             self.notify(t("pick.window"), severity="warning", timeout=3)

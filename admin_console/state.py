@@ -21,6 +21,9 @@ from queue_protocol.messages import (
     AlertView,
     AnyEvent,
     CallView,
+    CaseOpened,
+    CaseUpdated,
+    CaseView,
     CategoryView,
     HallView,
     QueueChanged,
@@ -77,6 +80,9 @@ class HallBoard:
     service_starts: dict[str, datetime] = field(default_factory=dict)
     # The hall's open alerts by id (the server computes them; Snapshot.alerts, alert_*).
     alerts: dict[int, AlertView] = field(default_factory=dict)
+    # The follow-up cases (工单) the console has seen, by id: from list_cases and get_case
+    # when the cases screen asks, and from case_opened / case_updated (not in the snapshot).
+    cases: dict[int, CaseView] = field(default_factory=dict)
     # The server's clock minus the console's, from the last snapshot's `now`: waits and
     # times in state are counted on the server's clock, whatever the PC's says.
     skew: timedelta = timedelta(0)
@@ -120,6 +126,14 @@ class HallBoard:
             self.alerts.pop(alert.id, None)
         else:
             self.alerts[alert.id] = alert
+
+    def apply_case(self, case: CaseView) -> None:
+        """A case as an event or a reply shows it. Its steps only grow, one per update: a
+        view with fewer steps than the one known (a list asked for before an update it
+        crossed) is older and changes nothing."""
+        known = self.cases.get(case.id)
+        if known is None or len(case.steps) >= len(known.steps):
+            self.cases[case.id] = case
 
     # -- updating --------------------------------------------------------------------------
 
@@ -167,6 +181,8 @@ class HallBoard:
         return None
 
     def apply_event(self, event: AnyEvent, *, replayed: bool = False) -> None:
+        if isinstance(event, CaseOpened | CaseUpdated):
+            self.apply_case(event.case)  # no snapshot holds the cases: a replay fills them in
         if isinstance(event, QueueChanged):
             for stat in event.queues:
                 self._trend_point(stat, event.at, event.seq)

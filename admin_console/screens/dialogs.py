@@ -1,6 +1,7 @@
 """Modal dialogs of the console's acts besides the confirmation (staff_tui.dialogs): a
-reason, one line of text (a ticket number, a profile, the notice), a transfer. Each checks
-what it can before anything is sent and says what is wrong in the dialog itself."""
+reason, one line of text (a ticket number, a profile, the notice), a transfer, a case's
+step. Each checks what it can before anything is sent and says what is wrong in the dialog
+itself."""
 
 from __future__ import annotations
 
@@ -189,3 +190,79 @@ class TransferDialog(Dialog[TransferChoice]):
             self.complain(t("reason.needed"))
             return
         self.dismiss(TransferChoice(category, window, reason, ticket))
+
+
+@dataclass(frozen=True)
+class CaseStep:
+    """What a step of a follow-up case says: its text, and the citizen's level (call_back)
+    or the account now responsible (assign)."""
+
+    text: str
+    level: int | None = None
+    owner: str | None = None
+
+
+class CaseStepDialog(Dialog[CaseStep]):
+    """One step of a case (工单): its text, needed unless `text_optional`; the citizen's
+    level 1–5 when `ask_level` (回访); an account when `ask_owner` (转派)."""
+
+    def __init__(
+        self,
+        *,
+        heading: str,
+        placeholder: str,
+        note: str = "",
+        text_optional: bool = False,
+        ask_level: bool = False,
+        ask_owner: bool = False,
+    ) -> None:
+        super().__init__()
+        self.heading = heading
+        self.placeholder = placeholder
+        self.note = note
+        self.text_optional = text_optional
+        self.ask_level = ask_level
+        self.ask_owner = ask_owner
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="case-dialog"):
+            yield Label(Text(self.heading), classes="dialog-title")
+            if self.note:
+                yield Static(Text(self.note), classes="dialog-note")
+            if self.ask_level:
+                yield Label(t("case.dialog.level"))
+                yield Select(
+                    [(f"{n} {t(f'level.{n}')}", n) for n in range(1, 6)],
+                    id="level",
+                    prompt="—",
+                )
+            if self.ask_owner:
+                yield Input(placeholder=t("case.dialog.owner"), id="owner", max_length=64)
+            yield Input(placeholder=self.placeholder, id="text", max_length=2000)
+            yield Static(classes="dialog-problem")
+            yield from self.buttons()
+
+    def on_mount(self) -> None:
+        first = "#level" if self.ask_level else "#owner" if self.ask_owner else "#text"
+        self.query_one(first).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        text = self.query_one("#text", Input).value.strip()
+        level = owner = None
+        if self.ask_level:
+            chosen = self.query_one("#level", Select).value
+            level = chosen if isinstance(chosen, int) else None
+            if level is None:
+                self.complain(t("case.need_level"))
+                return
+        if self.ask_owner:
+            owner = self.query_one("#owner", Input).value.strip() or None
+            if owner is None:
+                self.complain(t("case.need_owner"))
+                return
+        if not text and not self.text_optional:
+            self.complain(t("case.need_text"))
+            return
+        self.dismiss(CaseStep(text, level, owner))

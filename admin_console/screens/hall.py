@@ -4,7 +4,7 @@ the console receives (never by asking the server again), and the keys of the act
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -97,6 +97,7 @@ class HallScreen(Screen[None]):
         Binding("g", "act('move_ticket')", show=False),
         Binding("i", "act('issuing')", show=False),
         Binding("u", "act('audit')", show=False),
+        Binding("r", "act('cases')", show=False),
     ]
 
     def __init__(self, console: AdminApp) -> None:
@@ -154,26 +155,11 @@ class HallScreen(Screen[None]):
     # -- reading the selection ---------------------------------------------------------------
 
     def selected_window(self) -> WindowView | None:
-        table = self.query_one("#windows", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except CellDoesNotExist:
-            return None
-        if key.value is None:
-            return None
-        return self.console.board.windows.get(int(key.value))
+        key = self._selected_key("windows")
+        return self.console.board.windows.get(int(key)) if key is not None else None
 
     def _selected_key(self, table_id: str) -> str | None:
-        table = self.query_one(f"#{table_id}", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except CellDoesNotExist:
-            return None
-        return key.value
+        return selected_key(self.query_one(f"#{table_id}", DataTable))
 
     def selected_alert(self) -> AlertView | None:
         """The alert under the alerts table's cursor (its first row until moved)."""
@@ -275,7 +261,7 @@ class HallScreen(Screen[None]):
                 ),
                 Text(describe_alert(alert, board), style="dim" if seen else ""),
                 Text(
-                    t("alert.seen_by", by=_who(alert.acknowledged_by))
+                    t("alert.seen_by", by=who(alert.acknowledged_by))
                     if seen
                     else t("alert.unseen"),
                     style="dim" if seen else "bold",
@@ -359,29 +345,52 @@ class HallScreen(Screen[None]):
         return rows
 
     def _sync(self, table_id: str, rows: dict[object, Row], *, newest_first: bool = False) -> None:
-        """Bring the table to `rows`, touching only the cells that changed."""
-        table = self.query_one(f"#{table_id}", DataTable)
-        shown = self._rows[table_id]
-        if list(shown) != list(rows):
-            table.clear()
-            order = reversed(list(rows.items())) if newest_first else iter(rows.items())
-            for key, row in order:
-                table.add_row(*row, key=str(key))
-            self._rows[table_id] = dict(rows)
-            return
-        columns = list(table.columns)
-        for key, row in rows.items():
-            old = shown.get(key)
-            if old == row:
-                continue
-            for index, cell in enumerate(row):
-                if old is None or old[index] != cell:
-                    table.update_cell(str(key), columns[index], cell)
-            shown[key] = row
+        sync_rows(
+            self.query_one(f"#{table_id}", DataTable), self._rows[table_id], rows, newest_first
+        )
 
 
-def _who(principal: str | None) -> str:
+def who(principal: str | None) -> str:
     """An account as people say it: `staff:zhuren` is zhuren."""
     if not principal:
         return t("none")
     return principal.split(":", 1)[1] if principal.startswith("staff:") else principal
+
+
+def selected_key(table: DataTable[Any]) -> str | None:
+    """The key of the row under `table`'s cursor (None: no rows)."""
+    if table.row_count == 0:
+        return None
+    try:
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    except CellDoesNotExist:
+        return None
+
+
+def sync_rows(
+    table: DataTable[Any],
+    shown: dict[object, Row],
+    rows: dict[object, Row],
+    newest_first: bool = False,
+) -> bool:
+    """Bring `table`, showing `shown` (kept equal to it), to `rows`, touching only the cells
+    that changed; True if it was built again (rows came or went: the cursor went to the
+    top)."""
+    if list(shown) != list(rows):
+        table.clear()
+        order = reversed(list(rows.items())) if newest_first else iter(rows.items())
+        for key, row in order:
+            table.add_row(*row, key=str(key))
+        shown.clear()
+        shown.update(rows)
+        return True
+    columns = list(table.columns)
+    for key, row in rows.items():
+        old = shown.get(key)
+        if old == row:
+            continue
+        for index, cell in enumerate(row):
+            if old is None or old[index] != cell:
+                table.update_cell(str(key), columns[index], cell)
+        shown[key] = row
+    return False

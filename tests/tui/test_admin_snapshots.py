@@ -11,24 +11,29 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from rich.table import Table
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from admin_console.app import AdminApp, make_app
 from admin_console.i18n import Language
 from admin_console.screens.audit import AuditScreen
+from admin_console.screens.cases import CasesScreen
 from admin_console.screens.dialogs import TextDialog, TicketReasonDialog, TransferDialog
 from queue_protocol.client import Credentials, QueueClient
 from queue_protocol.messages import (
     CallNext,
+    CaseAction,
     FinishService,
     IssueTicket,
     PauseIssuing,
     PauseWindow,
     Priority,
+    Rate,
     Role,
     SetNotice,
     StartService,
+    UpdateCase,
 )
 from tests.conftest import DEMO_PASSWORD, KIOSK_TOKEN, Clock
 from tests.tui.screens import shows
@@ -298,6 +303,121 @@ def test_void_dialog_refusing_a_called_ticket(
         await until(pilot, lambda: str(problem.content) != "", "told")
         # A pressed button is drawn "active" for a moment: the snapshot waits it out.
         await until(pilot, lambda: not ok.has_class("-active"), "the press drawn out")
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZES["120x40"], run_before=run_before)
+
+
+async def cases_hall(pilot: Pilot[None], clock: Clock, url: str, desks: Desks) -> CasesScreen:
+    """Three 差评: one from 11-25 left open past its due time; on 12-03 one verified and
+    rectified (a QR rating with a comment) and one entered from a paper form, its phone
+    masked, given to admin. Then zhuren opens the cases. (A day's end logs the windows out:
+    they log in again on the later day.)"""
+    kiosk = QueueClient(url, Credentials(role=Role.KIOSK, token=KIOSK_TOKEN))
+    await kiosk.start()
+
+    async def served(desk: QueueClient) -> Any:
+        issued = await kiosk.request(IssueTicket, category="SW")
+        await desks.request(desk, CallNext)
+        clock.advance(minutes=1)
+        await desks.request(desk, StartService)
+        clock.advance(minutes=6)
+        await desks.request(desk, FinishService)
+        return issued
+
+    first = await served(await desks.open(url, 3))
+    await kiosk.request(
+        Rate, ticket=first.ticket.number, level=5, reasons=["办事效率低"], secret=first.secret
+    )
+    clock.advance(days=8)
+    w3, w4 = [await desks.open(url, number) for number in (3, 4)]
+    second = await served(w3)
+    await kiosk.request(
+        Rate,
+        ticket=second.ticket.number,
+        level=5,
+        reasons=["服务态度不好", "一次性告知不清"],
+        comment="窗口人员办理时接打私人电话",
+        secret=second.secret,
+    )
+    third = await served(w4)
+    await desks.request(
+        w4, Rate, ticket=third.ticket.id, level=4, reasons=["等候时间过长"], phone="13812345678"
+    )
+    await kiosk.close()
+    supervisor = QueueClient(
+        url, Credentials(role=Role.ADMIN, user="zhuren", password=DEMO_PASSWORD)
+    )
+    await supervisor.start()
+    clock.advance(hours=2)
+    await supervisor.request(
+        UpdateCase, case=2, action=CaseAction.VERIFY, text="调阅录像属实：办理中接打电话约三分钟"
+    )
+    clock.advance(hours=3)
+    await supervisor.request(
+        UpdateCase, case=2, action=CaseAction.RECTIFY, text="当事人已作书面检讨，窗口重申工作纪律"
+    )
+    await supervisor.request(
+        UpdateCase, case=3, action=CaseAction.ASSIGN, owner="admin", text="请管理员跟进"
+    )
+    await supervisor.close()
+    app = pilot.app
+    assert isinstance(app, AdminApp)
+    await log_in(pilot)
+    await pilot.press("r")
+    await until(pilot, lambda: shows(app, CasesScreen), "the cases screen")
+    screen = app.screen
+    assert isinstance(screen, CasesScreen)
+    table = screen.query_one("#cases", DataTable)
+    await until(pilot, lambda: screen.loaded and table.row_count == 3, "the cases")
+    return screen
+
+
+@EVERY_LANGUAGE_AND_SIZE
+def test_the_cases_screen(
+    snap_compare: SnapCompare,
+    threaded_url: str,  # noqa: F811
+    clock: Clock,
+    desks: Desks,
+    tmp_path: Path,
+    language: Language,
+    size: str,
+) -> None:
+    """R: the open cases soonest due first, the overdue one marked, zhuren's starred; the
+    first one's rating and its one step below, and what its state allows."""
+    app = make_app(
+        server=threaded_url, settings_path=tmp_path / "s.json", clock=clock, language=language
+    )
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await cases_hall(pilot, clock, threaded_url, desks)
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_cases_detail(
+    snap_compare: SnapCompare,
+    threaded_url: str,  # noqa: F811
+    clock: Clock,
+    desks: Desks,
+    tmp_path: Path,
+    language: Language,
+) -> None:
+    """The case being rectified selected: its rating with the comment, its three steps,
+    and the actions offered from 整改中."""
+    app = make_app(
+        server=threaded_url, settings_path=tmp_path / "s.json", clock=clock, language=language
+    )
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        screen = await cases_hall(pilot, clock, threaded_url, desks)
+        screen.select_case(2)
+        steps = screen.query_one("#case-steps", Static)
+        await until(
+            pilot, lambda: isinstance(t := steps.content, Table) and t.row_count == 3, "steps"
+        )
         await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZES["120x40"], run_before=run_before)
