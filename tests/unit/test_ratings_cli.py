@@ -151,6 +151,10 @@ def test_the_report_carries_the_ratings_of_its_rows(
     assert (first["staff"], first["ratings:rated"], first["ratings:on_time_rate"]) == ("ck01", 2, 0)
     code, out, _ = cli(capsys, *args, db=hall)
     assert code == 0 and "好评率" in out and "50.0%" in out and "66.7%" in out
+    by_item = ("report", "--day", "2026-11-25", "--by", "item", "--format", "csv")
+    code, out, _ = cli(capsys, *by_item, db=hall)  # the item is its ticket's (a join)
+    [no_item] = [r for r in read_csv(out) if r["item"] == ""]
+    assert (no_item["ratings:services"], no_item["ratings:rated"]) == ("3", "2")
     code, out, _ = cli(capsys, "report", "--day", "2026-11-25", "--by", "hour", db=hall)
     assert code == 0 and "好评率" not in out  # a rating has no hour
     code, out, _ = cli(capsys, "report", "--day", "2026-11-25", "--format", "html", db=hall)
