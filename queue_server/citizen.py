@@ -262,10 +262,11 @@ class Watch:
             elif name == "queue_changed":
                 self._categories.update(q["category"] for q in event.get("queues", []))
             ticket = event.get("ticket")
+            ticket_id = ticket.get("id") if isinstance(ticket, dict) else None
             if name == "ticket_rated":  # by its window's pad, or by the page itself
-                ticket = {"id": event["rating"]["ticket"]}
-            if isinstance(ticket, dict) and ticket.get("id") in self.pages:
-                self._tickets.add(ticket["id"])
+                ticket_id = event["rating"]["ticket"]
+            if ticket_id in self.pages:
+                self._tickets.add(ticket_id)
         if self._everything or self._categories or self._tickets:
             self._marked.set()
 

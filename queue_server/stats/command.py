@@ -51,7 +51,8 @@ def run(
         text = export.to_csv(main, ratings)
     else:
         targets = {c: s // 60 for h in found for c, s in h.targets.items()}
-        whole = rating_figures.for_report(engine, found, period, (), now)
+        # The page shows the period's totals only, the same by any grouping that has them.
+        whole = ratings or rating_figures.for_report(engine, found, period, (), now)
         text = export.html_page(
             main, get(("day",)), get(("hour",)), get(("window",)), get(("staff",)), targets, whole
         )
